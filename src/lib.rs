@@ -1,0 +1,15 @@
+//! staffctl: staff, role, facility and access management for small clinics, with a
+//! tamper-evident audit log.
+//!
+//! Layers (see ARCHITECTURE.md): `cli` and (later) `tui` call only `service`; `service` uses
+//! `model`, `audit`, `security` and `store`; only `store` touches sled.
+
+pub mod audit;
+pub mod cli;
+pub mod error;
+pub mod model;
+pub mod security;
+pub mod service;
+pub mod store;
+
+pub use error::{Error, Result};

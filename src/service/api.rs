@@ -1,0 +1,683 @@
+//! The request and response vocabulary shared by every front end. All types are plain serde
+//! data, so the same values travel in-process or over a socket.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::audit::AuditEvent;
+use crate::model::{BillingCategory, Facility, Id, Practice, Role, User, UserStatus};
+use crate::store::CorruptRecord;
+
+/// A reference to a user, role or facility as a person types it: an id (`12` or `#12`), a
+/// name or username, or an email.
+pub type Ref = String;
+
+/// Editable user fields. Values travel as text and are parsed by the service, so every front end
+/// gets the same parsing and the same per-field messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserField {
+    /// First name.
+    FirstName,
+    /// Last name.
+    LastName,
+    /// Name shown to patients.
+    PublicName,
+    /// Email (login or contact).
+    Email,
+    /// Username.
+    Username,
+    /// `email` or `username`.
+    LoginMethod,
+    /// Role reference.
+    Role,
+    /// Primary facility reference.
+    Facility,
+    /// `provider`, `assistant`, `technician` or `none`.
+    Billing,
+    /// Administrator flag.
+    Admin,
+    /// Part-time flag.
+    PartTime,
+    /// Aide flag.
+    Aide,
+    /// `own`, `facility` or `all`.
+    DataScope,
+    /// `own`, `facility` or `all`.
+    NpsScope,
+    /// NPI.
+    Npi,
+    /// Taxonomy code.
+    Taxonomy,
+    /// Biography.
+    Bio,
+    /// PMS provider id.
+    PmsProviderId,
+    /// Capacity.
+    Capacity,
+    /// Scheduling step in minutes.
+    SchedulingStep,
+    /// Default doctor flag.
+    DefaultDoctor,
+    /// Can sign forms.
+    CanSignForms,
+    /// Show in the patient app.
+    ShowInApp,
+    /// Screen-pop extension.
+    Extension,
+    /// RTM on by default.
+    RtmDefault,
+    /// Location and RTM pop-up.
+    LocationPopup,
+    /// Secure messaging.
+    SecureMessaging,
+    /// Billable codes email.
+    BillableCodesEmail,
+    /// New lead notifications.
+    NewLead,
+    /// New intake notifications.
+    NewIntake,
+    /// Low score alerts.
+    LowScoreAlert,
+    /// Passive score alerts.
+    PassiveScoreAlert,
+    /// Promoter score alerts.
+    PromoterScoreAlert,
+    /// Daily outcome score threshold (1-5, empty = off).
+    DosThreshold,
+    /// Default location (facility reference, empty = none).
+    DefaultLocation,
+    /// Administrator note.
+    Note,
+}
+
+impl UserField {
+    /// Every field, in form order.
+    pub const ALL: [UserField; 36] = [
+        Self::FirstName,
+        Self::LastName,
+        Self::PublicName,
+        Self::Email,
+        Self::Username,
+        Self::LoginMethod,
+        Self::Role,
+        Self::Facility,
+        Self::Billing,
+        Self::Admin,
+        Self::PartTime,
+        Self::Aide,
+        Self::DataScope,
+        Self::NpsScope,
+        Self::Npi,
+        Self::Taxonomy,
+        Self::Bio,
+        Self::PmsProviderId,
+        Self::Capacity,
+        Self::SchedulingStep,
+        Self::DefaultDoctor,
+        Self::CanSignForms,
+        Self::ShowInApp,
+        Self::Extension,
+        Self::RtmDefault,
+        Self::LocationPopup,
+        Self::SecureMessaging,
+        Self::BillableCodesEmail,
+        Self::NewLead,
+        Self::NewIntake,
+        Self::LowScoreAlert,
+        Self::PassiveScoreAlert,
+        Self::PromoterScoreAlert,
+        Self::DosThreshold,
+        Self::DefaultLocation,
+        Self::Note,
+    ];
+
+    /// The snake_case name used in messages and on the command line (`--set name=value`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::FirstName => "first_name",
+            Self::LastName => "last_name",
+            Self::PublicName => "public_name",
+            Self::Email => "email",
+            Self::Username => "username",
+            Self::LoginMethod => "login_method",
+            Self::Role => "role",
+            Self::Facility => "facility",
+            Self::Billing => "billing",
+            Self::Admin => "admin",
+            Self::PartTime => "part_time",
+            Self::Aide => "aide",
+            Self::DataScope => "data_scope",
+            Self::NpsScope => "nps_scope",
+            Self::Npi => "npi",
+            Self::Taxonomy => "taxonomy",
+            Self::Bio => "bio",
+            Self::PmsProviderId => "pms_provider_id",
+            Self::Capacity => "capacity",
+            Self::SchedulingStep => "scheduling_step",
+            Self::DefaultDoctor => "default_doctor",
+            Self::CanSignForms => "can_sign_forms",
+            Self::ShowInApp => "show_in_app",
+            Self::Extension => "extension",
+            Self::RtmDefault => "rtm_default",
+            Self::LocationPopup => "location_popup",
+            Self::SecureMessaging => "secure_messaging",
+            Self::BillableCodesEmail => "billable_codes_email",
+            Self::NewLead => "new_lead",
+            Self::NewIntake => "new_intake",
+            Self::LowScoreAlert => "low_score_alert",
+            Self::PassiveScoreAlert => "passive_score_alert",
+            Self::PromoterScoreAlert => "promoter_score_alert",
+            Self::DosThreshold => "dos_threshold",
+            Self::DefaultLocation => "default_location",
+            Self::Note => "note",
+        }
+    }
+
+    /// Parses a field name.
+    pub fn parse(name: &str) -> Option<Self> {
+        let norm = name.trim().replace('-', "_").to_lowercase();
+        Self::ALL.into_iter().find(|f| f.name() == norm)
+    }
+}
+
+/// Field values for adding or editing a user; later entries win.
+pub type UserFields = Vec<(UserField, String)>;
+
+/// Editable facility fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FacilityField {
+    /// Name.
+    Name,
+    /// Short code.
+    Code,
+    /// Address.
+    Address,
+    /// Phone.
+    Phone,
+}
+
+impl FacilityField {
+    /// The snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::Code => "code",
+            Self::Address => "address",
+            Self::Phone => "phone",
+        }
+    }
+}
+
+/// Editable practice settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PracticeField {
+    /// Practice name.
+    Name,
+    /// Practice contact email.
+    Email,
+    /// Invitation validity in hours.
+    InviteExpiryHours,
+    /// Resend cool-down in minutes.
+    InviteCooldownMinutes,
+    /// Failed logins before lockout.
+    LockoutThreshold,
+    /// Failed-login window in minutes.
+    LockoutWindowMinutes,
+    /// Lockout duration in minutes.
+    LockoutDurationMinutes,
+    /// Idle auto-lock in minutes.
+    IdleTimeoutMinutes,
+    /// Minimum password length.
+    PasswordMinLength,
+    /// Mail command (empty = none).
+    MailCommand,
+    /// New-device approval on/off.
+    DeviceApproval,
+}
+
+impl PracticeField {
+    /// Every field.
+    pub const ALL: [PracticeField; 11] = [
+        Self::Name,
+        Self::Email,
+        Self::InviteExpiryHours,
+        Self::InviteCooldownMinutes,
+        Self::LockoutThreshold,
+        Self::LockoutWindowMinutes,
+        Self::LockoutDurationMinutes,
+        Self::IdleTimeoutMinutes,
+        Self::PasswordMinLength,
+        Self::MailCommand,
+        Self::DeviceApproval,
+    ];
+
+    /// The snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::Email => "email",
+            Self::InviteExpiryHours => "invite_expiry_hours",
+            Self::InviteCooldownMinutes => "invite_cooldown_minutes",
+            Self::LockoutThreshold => "lockout_threshold",
+            Self::LockoutWindowMinutes => "lockout_window_minutes",
+            Self::LockoutDurationMinutes => "lockout_duration_minutes",
+            Self::IdleTimeoutMinutes => "idle_timeout_minutes",
+            Self::PasswordMinLength => "password_min_length",
+            Self::MailCommand => "mail_command",
+            Self::DeviceApproval => "device_approval",
+        }
+    }
+
+    /// Parses a field name.
+    pub fn parse(name: &str) -> Option<Self> {
+        let norm = name.trim().replace('-', "_").to_lowercase();
+        Self::ALL.into_iter().find(|f| f.name() == norm)
+    }
+}
+
+/// Filters for listing users.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserFilter {
+    /// Only this status.
+    pub status: Option<UserStatus>,
+    /// Only users who can access this facility.
+    pub facility: Option<Ref>,
+    /// Only users with this role.
+    pub role: Option<Ref>,
+    /// Case-insensitive substring of name, email, username or NPI.
+    pub search: Option<String>,
+}
+
+/// Filters for the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    /// Events at or after this time.
+    pub since: Option<Timestamp>,
+    /// Events before this time.
+    pub until: Option<Timestamp>,
+    /// Actor: user reference, `system`, or a login typed by someone unauthenticated.
+    pub actor: Option<String>,
+    /// Target as `KIND:ID` (e.g. `user:12`) or `KIND:REF` (e.g. `user:alice`).
+    pub target: Option<String>,
+    /// Action prefix (`user.` or `user.deactivate`).
+    pub action: Option<String>,
+    /// At most this many events (newest first when listing).
+    pub limit: Option<usize>,
+}
+
+/// Every operation a front end can ask for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    /// Practice settings.
+    PracticeShow,
+    /// Change practice settings.
+    PracticeEdit(Vec<(PracticeField, String)>),
+    /// List facilities.
+    FacilityList {
+        /// Include archived ones.
+        include_archived: bool,
+    },
+    /// One facility and who can access it.
+    FacilityShow(Ref),
+    /// Add a facility.
+    FacilityAdd(Vec<(FacilityField, String)>),
+    /// Edit a facility.
+    FacilityEdit(Ref, Vec<(FacilityField, String)>),
+    /// Archive a facility (refused while it is someone's primary facility).
+    FacilityArchive(Ref),
+    /// Bring an archived facility back.
+    FacilityRestore(Ref),
+    /// List roles with user counts.
+    RoleList,
+    /// One role with its permissions and users.
+    RoleShow(Ref),
+    /// Add a role.
+    RoleAdd {
+        /// Name.
+        name: String,
+        /// Description.
+        description: String,
+        /// Permission keys.
+        permissions: Vec<String>,
+    },
+    /// Rename, describe, grant and revoke.
+    RoleEdit {
+        /// Role.
+        role: Ref,
+        /// New name.
+        rename: Option<String>,
+        /// New description.
+        description: Option<String>,
+        /// Keys to add.
+        grant: Vec<String>,
+        /// Keys to remove.
+        revoke: Vec<String>,
+    },
+    /// Delete a role (refused while assigned or built in).
+    RoleDelete(Ref),
+    /// The permission catalogue.
+    PermissionList,
+    /// List users.
+    UserList(UserFilter),
+    /// One user with history.
+    UserShow(Ref),
+    /// Add a user (status Invited).
+    UserAdd(UserFields),
+    /// Edit a user.
+    UserEdit(Ref, UserFields),
+    /// Deactivate with a reason.
+    UserDeactivate {
+        /// User.
+        user: Ref,
+        /// Why.
+        reason: String,
+    },
+    /// Reactivate.
+    UserReactivate(Ref),
+    /// Delete a never-activated user.
+    UserDelete(Ref),
+    /// A user's facility access.
+    AccessShow(Ref),
+    /// Add facilities to a user's access.
+    AccessGrant {
+        /// User.
+        user: Ref,
+        /// Facilities.
+        facilities: Vec<Ref>,
+    },
+    /// Remove facilities from a user's access.
+    AccessRevoke {
+        /// User.
+        user: Ref,
+        /// Facilities.
+        facilities: Vec<Ref>,
+    },
+    /// Give a user access to every facility.
+    AccessAll(Ref),
+    /// Set a user's access to exactly these facilities.
+    AccessOnly {
+        /// User.
+        user: Ref,
+        /// Facilities.
+        facilities: Vec<Ref>,
+    },
+    /// List audit events, newest first.
+    AuditList(AuditQuery),
+    /// Verify the hash chain, optionally against a recorded head `SEQ:HASH`.
+    AuditVerify {
+        /// Expected head.
+        expect: Option<String>,
+    },
+    /// The newest sequence number and hash.
+    AuditHead,
+}
+
+impl Request {
+    /// The audit action name for mutations; `None` for reads.
+    pub fn action(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::PracticeEdit(_) => "practice.update",
+            Self::FacilityAdd(_) => "facility.create",
+            Self::FacilityEdit(..) => "facility.update",
+            Self::FacilityArchive(_) => "facility.archive",
+            Self::FacilityRestore(_) => "facility.restore",
+            Self::RoleAdd { .. } => "role.create",
+            Self::RoleEdit { .. } => "role.update",
+            Self::RoleDelete(_) => "role.delete",
+            Self::UserAdd(_) => "user.create",
+            Self::UserEdit(..) => "user.update",
+            Self::UserDeactivate { .. } => "user.deactivate",
+            Self::UserReactivate(_) => "user.reactivate",
+            Self::UserDelete(_) => "user.delete",
+            Self::AccessGrant { .. } => "access.grant",
+            Self::AccessRevoke { .. } => "access.revoke",
+            Self::AccessAll(_) => "access.all",
+            Self::AccessOnly { .. } => "access.set",
+            _ => return None,
+        })
+    }
+
+    /// What a refused mutation was aimed at: (kind, reference as typed).
+    pub fn target_hint(&self) -> Option<(&'static str, String)> {
+        match self {
+            Self::PracticeEdit(_) => Some(("practice", String::new())),
+            Self::FacilityAdd(f) => Some(("facility", first_value(f, FacilityField::Name))),
+            Self::FacilityEdit(r, _) | Self::FacilityArchive(r) | Self::FacilityRestore(r) => {
+                Some(("facility", r.clone()))
+            }
+            Self::RoleAdd { name, .. } => Some(("role", name.clone())),
+            Self::RoleEdit { role, .. } => Some(("role", role.clone())),
+            Self::RoleDelete(r) => Some(("role", r.clone())),
+            Self::UserAdd(f) => Some(("user", first_value(f, UserField::Email))),
+            Self::UserEdit(r, _)
+            | Self::UserReactivate(r)
+            | Self::UserDelete(r)
+            | Self::AccessAll(r) => Some(("user", r.clone())),
+            Self::UserDeactivate { user, .. }
+            | Self::AccessGrant { user, .. }
+            | Self::AccessRevoke { user, .. }
+            | Self::AccessOnly { user, .. } => Some(("user", user.clone())),
+            _ => None,
+        }
+    }
+}
+
+fn first_value<F: PartialEq + Copy>(fields: &[(F, String)], want: F) -> String {
+    fields
+        .iter()
+        .rev()
+        .find(|(f, _)| *f == want)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+/// A listing plus any records that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listing<T> {
+    /// The readable records.
+    pub items: Vec<T>,
+    /// Records skipped because they are corrupt.
+    pub unreadable: Vec<CorruptRecord>,
+}
+
+impl<T> Default for Listing<T> {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            unreadable: Vec::new(),
+        }
+    }
+}
+
+/// A user row in listings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSummary {
+    /// Id.
+    pub id: Id,
+    /// "First Last".
+    pub name: String,
+    /// Username.
+    pub username: Option<String>,
+    /// Email.
+    pub email: String,
+    /// Role name.
+    pub role: String,
+    /// Primary facility name.
+    pub facility: String,
+    /// Status.
+    pub status: UserStatus,
+    /// Locked after failed logins.
+    pub locked: bool,
+    /// Billing seat.
+    pub billing: BillingCategory,
+    /// Administrator flag.
+    pub admin: bool,
+    /// NPI.
+    pub npi: Option<String>,
+    /// Last login.
+    pub last_login_at: Option<Timestamp>,
+}
+
+/// One entry in a record's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// Audit sequence number.
+    pub seq: u64,
+    /// When.
+    pub time: Timestamp,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// `success`, `denied` or `rejected`.
+    pub outcome: String,
+    /// Field changes as `field: old -> new`.
+    pub changes: Vec<String>,
+}
+
+/// A user with everything an administrator looks at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDetail {
+    /// The profile (no secrets: those live in a separate record).
+    pub user: User,
+    /// Status (repeated at the top level for scripts).
+    pub status: UserStatus,
+    /// Role name.
+    pub role: String,
+    /// Primary facility name.
+    pub facility: String,
+    /// Names of the facilities the user can access (`["all"]` for all).
+    pub access: Vec<String>,
+    /// Effective permissions (role, minus what an aide may not hold).
+    pub permissions: Vec<String>,
+    /// Audit history of this user, oldest first.
+    pub history: Vec<HistoryEntry>,
+}
+
+/// A role row with its user count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleSummary {
+    /// The role.
+    pub role: Role,
+    /// Users assigned.
+    pub users: usize,
+}
+
+/// A role with its users.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleDetail {
+    /// The role.
+    pub role: Role,
+    /// Users assigned: (id, name).
+    pub users: Vec<(Id, String)>,
+}
+
+/// A facility with the users attributed to it and who can access it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FacilityDetail {
+    /// The facility.
+    pub facility: Facility,
+    /// Users whose primary facility it is: (id, name).
+    pub primary_users: Vec<(Id, String)>,
+    /// Users who can access it (primary, listed, or all facilities): (id, name).
+    pub access_users: Vec<(Id, String)>,
+}
+
+/// A facility row with its head count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FacilitySummary {
+    /// The facility.
+    pub facility: Facility,
+    /// Users whose primary facility it is.
+    pub primary_users: usize,
+}
+
+/// A user's facility access.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessView {
+    /// User id.
+    pub user_id: Id,
+    /// User name.
+    pub user: String,
+    /// Every facility.
+    pub all: bool,
+    /// Each active facility: (id, name, can access, is primary).
+    pub facilities: Vec<(Id, String, bool, bool)>,
+}
+
+/// A catalogue entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermissionInfo {
+    /// Key.
+    pub key: String,
+    /// Module.
+    pub module: String,
+    /// Description.
+    pub description: String,
+}
+
+/// Result of verifying the audit chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyReport {
+    /// Events that verified.
+    pub checked: u64,
+    /// Newest sequence number in the store.
+    pub head_seq: u64,
+    /// Its hash (hex).
+    pub head_hash: String,
+    /// First broken sequence number and what is wrong, if any.
+    pub broken: Option<(u64, String)>,
+    /// Result of `--expect`, if given.
+    pub expectation: Option<String>,
+    /// Whether everything checked out.
+    pub ok: bool,
+}
+
+/// The newest audit event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditHead {
+    /// Sequence number (0 when the log is empty).
+    pub seq: u64,
+    /// Hash (hex).
+    pub hash: String,
+}
+
+impl std::fmt::Display for AuditHead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.seq, self.hash)
+    }
+}
+
+/// Every answer a front end can get.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Response {
+    /// Practice settings.
+    Practice(Practice),
+    /// Facilities.
+    Facilities(Listing<FacilitySummary>),
+    /// One facility.
+    Facility(FacilityDetail),
+    /// Roles.
+    Roles(Listing<RoleSummary>),
+    /// One role.
+    Role(RoleDetail),
+    /// The catalogue.
+    Permissions(Vec<PermissionInfo>),
+    /// Users.
+    Users(Listing<UserSummary>),
+    /// One user.
+    User(Box<UserDetail>),
+    /// Deleted (id and label of what was removed).
+    Deleted(Id, String),
+    /// Facility access.
+    Access(AccessView),
+    /// Audit events.
+    Audit(Listing<AuditEvent>),
+    /// Chain verification.
+    Verify(VerifyReport),
+    /// Audit head.
+    Head(AuditHead),
+}

@@ -1,0 +1,351 @@
+//! Reading, verifying and exporting the audit log.
+
+use std::io::Write;
+
+use jiff::Timestamp;
+
+use super::{
+    AuditHead, AuditQuery, Listing, Service, Session, VerifyReport, decode_head, resolve,
+    target_prefix,
+};
+use crate::audit::event::ChainVerifier;
+use crate::audit::export::{self, CsvExporter, Format};
+use crate::audit::{Actor, AuditEvent, Change, EventDraft, Outcome, Target};
+use crate::error::{Error, Result};
+use crate::model::Id;
+use crate::store::{TreeId, id_key, key_id, meta};
+
+/// A query with references resolved, ready to test events against.
+struct Matcher {
+    since: Option<i64>,
+    until: Option<i64>,
+    actor: Option<ActorMatch>,
+    action: Option<String>,
+    target: Option<(String, Id)>,
+}
+
+enum ActorMatch {
+    User(Id),
+    System,
+    Anonymous(String),
+}
+
+fn micros(t: Timestamp) -> i64 {
+    i64::try_from(t.as_microsecond()).unwrap_or(i64::MAX)
+}
+
+impl Matcher {
+    fn new(svc: &Service, q: &AuditQuery) -> Result<Self> {
+        let actor = match q.actor.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(a) if a.eq_ignore_ascii_case("system") => Some(ActorMatch::System),
+            Some(a) => match resolve::user(svc, a) {
+                Ok(u) => Some(ActorMatch::User(u.id)),
+                Err(Error::NotFound(_)) => Some(ActorMatch::Anonymous(a.to_lowercase())),
+                Err(e) => return Err(e),
+            },
+        };
+        let target = match q.target.as_deref() {
+            None => None,
+            Some(t) => Some(parse_target(svc, t)?),
+        };
+        Ok(Self {
+            since: q.since.map(micros),
+            until: q.until.map(micros),
+            actor,
+            action: q.action.clone().filter(|a| !a.is_empty()),
+            target,
+        })
+    }
+
+    fn matches(&self, e: &AuditEvent) -> bool {
+        self.since.is_none_or(|s| e.at_micros >= s)
+            && self.until.is_none_or(|u| e.at_micros < u)
+            && self
+                .action
+                .as_deref()
+                .is_none_or(|a| e.action.starts_with(a))
+            && self.target.as_ref().is_none_or(|(k, id)| {
+                e.target
+                    .as_ref()
+                    .is_some_and(|t| &t.kind == k && t.id == *id)
+            })
+            && match &self.actor {
+                None => true,
+                Some(ActorMatch::System) => e.actor == Actor::System,
+                Some(ActorMatch::User(id)) => e.actor.user_id() == Some(*id),
+                Some(ActorMatch::Anonymous(l)) => {
+                    matches!(&e.actor, Actor::Anonymous { label } if label.to_lowercase() == *l)
+                }
+            }
+    }
+}
+
+/// Parses `KIND:ID` or `KIND:REF` (`user:alice`).
+fn parse_target(svc: &Service, text: &str) -> Result<(String, Id)> {
+    let Some((kind, r)) = text.split_once(':') else {
+        return Err(Error::invalid(
+            "target",
+            format!("target '{text}' must be KIND:ID, e.g. user:12 or role:Provider"),
+        ));
+    };
+    let kind = kind.trim().to_lowercase();
+    let id = match (kind.as_str(), resolve::parse_id(r)) {
+        (_, Some(id)) => id,
+        ("user", None) => resolve::user(svc, r)?.id,
+        ("role", None) => resolve::role(svc, r)?.id,
+        ("facility", None) => resolve::facility(svc, r)?.id,
+        ("practice", None) => 0,
+        _ => {
+            return Err(Error::invalid(
+                "target",
+                format!("target '{text}' must be KIND:ID, e.g. user:12"),
+            ));
+        }
+    };
+    Ok((kind, id))
+}
+
+/// Visits matching events in sequence order (oldest first), or newest first when `reverse`.
+/// Uses the per-target index when the query names a target.
+fn each_event(
+    svc: &Service,
+    q: &AuditQuery,
+    reverse: bool,
+    mut visit: impl FnMut(std::result::Result<AuditEvent, crate::store::CorruptRecord>) -> Result<bool>,
+) -> Result<()> {
+    let m = Matcher::new(svc, q)?;
+    if let Some((kind, id)) = &m.target {
+        let mut seqs: Vec<u64> = svc
+            .store
+            .scan_prefix_raw(TreeId::AuditByTarget, &target_prefix(kind, *id))
+            .map(|r| {
+                r.map(|(k, _)| {
+                    k.len()
+                        .checked_sub(8)
+                        .and_then(|at| key_id(&k[at..]))
+                        .unwrap_or(0)
+                })
+            })
+            .collect::<Result<_>>()?;
+        if reverse {
+            seqs.reverse();
+        }
+        for seq in seqs {
+            if let Some(e) = svc.store.get::<AuditEvent>(TreeId::Audit, &id_key(seq))?
+                && m.matches(&e)
+                && !visit(Ok(e))?
+            {
+                break;
+            }
+        }
+        return Ok(());
+    }
+    let items: Box<dyn Iterator<Item = _>> = if reverse {
+        Box::new(svc.store.scan_rev::<AuditEvent>(TreeId::Audit))
+    } else {
+        Box::new(svc.store.scan::<AuditEvent>(TreeId::Audit))
+    };
+    for item in items {
+        let keep_going = match item? {
+            Ok(e) if m.matches(&e) => visit(Ok(e))?,
+            Ok(_) => true,
+            Err(bad) => visit(Err(bad))?,
+        };
+        if !keep_going {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Events matching the query, newest first.
+pub fn list(svc: &Service, q: &AuditQuery) -> Result<Listing<AuditEvent>> {
+    let limit = q.limit.unwrap_or(100);
+    let mut out = Listing::default();
+    each_event(svc, q, true, |item| {
+        match item {
+            Ok(e) => out.items.push(e),
+            Err(bad) => out.unreadable.push(bad),
+        }
+        Ok(out.items.len() < limit)
+    })?;
+    Ok(out)
+}
+
+/// The newest sequence number and hash.
+pub fn head(svc: &Service) -> Result<AuditHead> {
+    Ok(match svc.store.get_raw(TreeId::Meta, meta::AUDIT_HEAD)? {
+        None => AuditHead {
+            seq: 0,
+            hash: hex::encode(crate::audit::ZERO_HASH),
+        },
+        Some(raw) => {
+            let (seq, hash) = decode_head(&raw)?;
+            AuditHead {
+                seq,
+                hash: hex::encode(hash),
+            }
+        }
+    })
+}
+
+/// Walks the whole chain; reports the first broken event and checks an expected head.
+pub fn verify(svc: &Service, expect: Option<&str>) -> Result<VerifyReport> {
+    let mut v = ChainVerifier::new();
+    let mut broken: Option<(u64, String)> = None;
+    let mut expected_found: Option<bool> = None;
+    let wanted = expect.map(parse_expect).transpose()?;
+    let mut last_seq = 0;
+    for item in svc.store.scan_raw(TreeId::Audit) {
+        let (k, bytes) = item?;
+        let seq = key_id(&k).unwrap_or(0);
+        last_seq = seq;
+        match crate::store::codec::decode::<AuditEvent>(&bytes) {
+            Err(problem) => {
+                broken = Some((seq, format!("event #{seq} is unreadable: {problem}")));
+                break;
+            }
+            Ok(e) => {
+                if e.seq != seq {
+                    broken = Some((
+                        seq,
+                        format!("event stored under #{seq} says it is #{}", e.seq),
+                    ));
+                    break;
+                }
+                if let Err(problem) = v.check(&e) {
+                    broken = Some((v.checked + 1, problem));
+                    break;
+                }
+                if let Some((wseq, whash)) = &wanted
+                    && e.seq == *wseq
+                {
+                    expected_found = Some(e.hash_hex() == *whash);
+                }
+            }
+        }
+    }
+    let stored_head = head(svc)?;
+    if broken.is_none()
+        && (stored_head.seq != v.checked || stored_head.hash != hex::encode(v.head_hash()))
+    {
+        broken = Some((
+            stored_head.seq,
+            format!(
+                "the recorded head #{} does not match the last event in the log (#{last_seq}); events were removed or added",
+                stored_head.seq
+            ),
+        ));
+    }
+    let expectation = wanted.as_ref().map(|(seq, hash)| match expected_found {
+        Some(true) => {
+            format!("event #{seq} has the expected hash: the log still holds the recorded head")
+        }
+        Some(false) => {
+            format!("event #{seq} does NOT have the expected hash {hash}: the log was rewritten")
+        }
+        None => format!("event #{seq} is missing: the log was truncated or rewritten"),
+    });
+    let ok = broken.is_none() && wanted.is_none_or(|_| expected_found == Some(true));
+    Ok(VerifyReport {
+        checked: v.checked,
+        head_seq: stored_head.seq,
+        head_hash: stored_head.hash,
+        broken,
+        expectation,
+        ok,
+    })
+}
+
+fn parse_expect(text: &str) -> Result<(u64, String)> {
+    let bad = || {
+        Error::invalid(
+            "expect",
+            format!("'{text}' must be SEQ:HASH as printed by `staffctl audit head`"),
+        )
+    };
+    let (seq, hash) = text.trim().split_once(':').ok_or_else(bad)?;
+    let seq: u64 = seq.trim().parse().map_err(|_| bad())?;
+    let hash = hash.trim().to_lowercase();
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    Ok((seq, hash))
+}
+
+/// Streams matching events (oldest first) to `out`, then audits the export itself.
+/// Returns the number of events written.
+pub fn export(
+    svc: &Service,
+    session: &Session,
+    q: &AuditQuery,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<u64> {
+    let mut count = 0u64;
+    let mut unreadable = 0u64;
+    match format {
+        Format::Csv => {
+            let mut x = CsvExporter::new(&mut *out)?;
+            each_event(svc, q, false, |item| {
+                match item {
+                    Ok(e) => {
+                        x.write(&e)?;
+                        count += 1;
+                    }
+                    Err(_) => unreadable += 1,
+                }
+                Ok(true)
+            })?;
+            x.finish()?;
+        }
+        Format::Jsonl => {
+            let mut w = std::io::BufWriter::with_capacity(64 << 10, &mut *out);
+            each_event(svc, q, false, |item| {
+                match item {
+                    Ok(e) => {
+                        export::write_jsonl(&mut w, &e)?;
+                        count += 1;
+                    }
+                    Err(_) => unreadable += 1,
+                }
+                Ok(true)
+            })?;
+            w.flush()?;
+        }
+    }
+    out.flush()?;
+    let mut changes = vec![
+        Change::new("format", None, Some(format!("{format:?}").to_lowercase())),
+        Change::new("events", None, Some(count.to_string())),
+    ];
+    for (name, v) in [
+        ("since", q.since.map(|t| t.to_string())),
+        ("until", q.until.map(|t| t.to_string())),
+        ("actor", q.actor.clone()),
+        ("target", q.target.clone()),
+        ("action", q.action.clone()),
+    ] {
+        if v.is_some() {
+            changes.push(Change::new(name, None, v));
+        }
+    }
+    if unreadable > 0 {
+        changes.push(Change::new(
+            "unreadable_skipped",
+            None,
+            Some(unreadable.to_string()),
+        ));
+    }
+    svc.record(EventDraft {
+        at: Timestamp::now(),
+        actor: session.actor(),
+        origin: session.origin().clone(),
+        action: "audit.export".into(),
+        target: Some(Target::new("audit", 0, "audit log")),
+        changes,
+        outcome: Outcome::Success,
+    })?;
+    Ok(count)
+}

@@ -1,0 +1,347 @@
+//! The one API every front end uses. Each mutation authorises the operator, validates, writes
+//! the record, its indexes and its audit event in one store transaction, flushes, and returns.
+//! Refused attempts are audited too. Front ends never write the store directly and never repeat
+//! a rule enforced here.
+
+mod access;
+pub mod api;
+mod audit_ops;
+mod auth;
+mod diff;
+mod facility;
+mod fields;
+mod practice;
+mod resolve;
+mod role;
+mod user;
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+
+pub use api::*;
+pub use auth::InitRequest;
+
+use crate::audit::{Actor, AuditEvent, Change, EventDraft, Origin, Outcome, Target, ZERO_HASH};
+use crate::error::{Error, Result};
+use crate::model::{Id, User, UserStatus};
+use crate::store::{self, OpenOptions, Store, TreeId, Tx, TxResult, id_key, meta};
+
+/// An authenticated user, as returned by [`Service::login`]. Only the service creates one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    user_id: Id,
+    label: String,
+    origin: Origin,
+}
+
+impl Session {
+    /// The authenticated user's id.
+    pub fn user_id(&self) -> Id {
+        self.user_id
+    }
+
+    /// The username or email the user logged in with.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// Where the session comes from.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    fn actor(&self) -> Actor {
+        Actor::User {
+            id: self.user_id,
+            label: self.label.clone(),
+        }
+    }
+}
+
+/// The service over one open store.
+pub struct Service {
+    store: Store,
+    /// Serialises mutations, so checks made by scanning (who uses this role?) still hold when
+    /// the transaction commits.
+    write_lock: Mutex<()>,
+}
+
+/// Context of one mutation: who, from where, when.
+pub(crate) struct Op<'a> {
+    svc: &'a Service,
+    actor: Actor,
+    origin: Origin,
+    now: Timestamp,
+    operator: User,
+}
+
+impl Op<'_> {
+    fn draft(&self, action: &str, target: Target, changes: Vec<Change>) -> EventDraft {
+        EventDraft {
+            at: self.now,
+            actor: self.actor.clone(),
+            origin: self.origin.clone(),
+            action: action.to_string(),
+            target: Some(target),
+            changes,
+            outcome: Outcome::Success,
+        }
+    }
+}
+
+impl Service {
+    /// Opens the store in `dir` (creating it when missing).
+    pub fn open(dir: &Path, opts: &OpenOptions) -> Result<Self> {
+        Ok(Self {
+            store: Store::open(dir, opts)?,
+            write_lock: Mutex::new(()),
+        })
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        self.store.dir()
+    }
+
+    /// Whether `init` has run.
+    pub fn is_initialised(&self) -> Result<bool> {
+        self.store.is_initialised()
+    }
+
+    /// The underlying store, for benchmark generators and integrity tests only.
+    #[doc(hidden)]
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn lock_writes(&self) -> std::sync::MutexGuard<'_, ()> {
+        // A panic while holding the lock cannot leave the store half-written (sled transactions
+        // are atomic), so a poisoned lock is safe to take over.
+        self.write_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs one request for an authenticated session.
+    pub fn call(&self, session: &Session, request: Request) -> Result<Response> {
+        let action = request.action();
+        let _guard = action.map(|_| self.lock_writes());
+        let result = self
+            .operator(session)
+            .and_then(|operator| self.dispatch(session, operator, request.clone()));
+        if let (Some(action), Err(e)) = (action, &result) {
+            self.record_refusal(
+                session.actor(),
+                &session.origin,
+                action,
+                request.target_hint(),
+                e,
+            )?;
+        }
+        result
+    }
+
+    /// Loads the session's user and checks they may operate (active administrator).
+    fn operator(&self, session: &Session) -> Result<User> {
+        let user: User = self
+            .store
+            .get(TreeId::Users, &id_key(session.user_id))?
+            .ok_or_else(|| Error::Denied("your account no longer exists; log in again".into()))?;
+        if user.status != UserStatus::Active {
+            return Err(Error::Denied(format!(
+                "account {} is {}; only active administrators may operate staffctl",
+                session.label,
+                user.status.as_str()
+            )));
+        }
+        if !user.is_admin {
+            return Err(Error::Denied(format!(
+                "{} (#{}) is not an administrator; ask an administrator to do this or to grant you the administrator flag",
+                session.label, user.id
+            )));
+        }
+        Ok(user)
+    }
+
+    fn dispatch(&self, session: &Session, operator: User, request: Request) -> Result<Response> {
+        let op = Op {
+            svc: self,
+            actor: session.actor(),
+            origin: session.origin.clone(),
+            now: Timestamp::now(),
+            operator,
+        };
+        use Request as R;
+        match request {
+            R::PracticeShow => practice::show(self).map(Response::Practice),
+            R::PracticeEdit(fields) => practice::edit(&op, fields).map(Response::Practice),
+            R::FacilityList { include_archived } => {
+                facility::list(self, include_archived).map(Response::Facilities)
+            }
+            R::FacilityShow(r) => facility::show(self, &r).map(Response::Facility),
+            R::FacilityAdd(fields) => facility::add(&op, fields).map(Response::Facility),
+            R::FacilityEdit(r, fields) => facility::edit(&op, &r, fields).map(Response::Facility),
+            R::FacilityArchive(r) => facility::set_archived(&op, &r, true).map(Response::Facility),
+            R::FacilityRestore(r) => facility::set_archived(&op, &r, false).map(Response::Facility),
+            R::RoleList => role::list(self).map(Response::Roles),
+            R::RoleShow(r) => role::show(self, &r).map(Response::Role),
+            R::RoleAdd {
+                name,
+                description,
+                permissions,
+            } => role::add(&op, name, description, permissions).map(Response::Role),
+            R::RoleEdit {
+                role: r,
+                rename,
+                description,
+                grant,
+                revoke,
+            } => role::edit(&op, &r, rename, description, grant, revoke).map(Response::Role),
+            R::RoleDelete(r) => role::delete(&op, &r).map(|(id, name)| Response::Deleted(id, name)),
+            R::PermissionList => Ok(Response::Permissions(role::permissions())),
+            R::UserList(filter) => user::list(self, &filter).map(Response::Users),
+            R::UserShow(r) => user::show(self, &r).map(|d| Response::User(Box::new(d))),
+            R::UserAdd(fields) => user::add(&op, fields).map(|d| Response::User(Box::new(d))),
+            R::UserEdit(r, fields) => {
+                user::edit(&op, &r, fields).map(|d| Response::User(Box::new(d)))
+            }
+            R::UserDeactivate { user: r, reason } => {
+                user::deactivate(&op, &r, &reason).map(|d| Response::User(Box::new(d)))
+            }
+            R::UserReactivate(r) => user::reactivate(&op, &r).map(|d| Response::User(Box::new(d))),
+            R::UserDelete(r) => user::delete(&op, &r).map(|(id, name)| Response::Deleted(id, name)),
+            R::AccessShow(r) => access::show(self, &r).map(Response::Access),
+            R::AccessGrant {
+                user: u,
+                facilities,
+            } => access::grant(&op, &u, &facilities).map(Response::Access),
+            R::AccessRevoke {
+                user: u,
+                facilities,
+            } => access::revoke(&op, &u, &facilities).map(Response::Access),
+            R::AccessAll(u) => access::all(&op, &u).map(Response::Access),
+            R::AccessOnly {
+                user: u,
+                facilities,
+            } => access::only(&op, &u, &facilities).map(Response::Access),
+            R::AuditList(q) => audit_ops::list(self, &q).map(Response::Audit),
+            R::AuditVerify { expect } => {
+                audit_ops::verify(self, expect.as_deref()).map(Response::Verify)
+            }
+            R::AuditHead => audit_ops::head(self).map(Response::Head),
+        }
+    }
+
+    /// Records a refused mutation in its own transaction.
+    fn record_refusal(
+        &self,
+        actor: Actor,
+        origin: &Origin,
+        action: &str,
+        target: Option<(&'static str, String)>,
+        error: &Error,
+    ) -> Result<()> {
+        let outcome = match error {
+            Error::Denied(m) => Outcome::Denied(m.clone()),
+            Error::Storage(_) | Error::Busy(_) => return Ok(()),
+            other => Outcome::Rejected(other.to_string()),
+        };
+        let target = target.map(|(kind, label)| {
+            let id = self.target_id(kind, &label);
+            Target::new(kind, id, label)
+        });
+        let draft = EventDraft {
+            at: Timestamp::now(),
+            actor,
+            origin: origin.clone(),
+            action: action.to_string(),
+            target,
+            changes: Vec::new(),
+            outcome,
+        };
+        self.store
+            .transact(|tx| append_event(tx, &draft).map(|_| ()))
+    }
+
+    /// Best-effort id of a refused action's target, so it shows in that record's history.
+    fn target_id(&self, kind: &str, reference: &str) -> Id {
+        let found = match kind {
+            "user" => resolve::user(self, reference).map(|u| u.id),
+            "role" => resolve::role(self, reference).map(|r| r.id),
+            "facility" => resolve::facility(self, reference).map(|f| f.id),
+            _ => return 0,
+        };
+        found.unwrap_or(0)
+    }
+
+    /// Streams audit events matching `query` to `out` (oldest first) and audits the export.
+    /// Returns the number of events written.
+    pub fn audit_export(
+        &self,
+        session: &Session,
+        query: &AuditQuery,
+        format: crate::audit::export::Format,
+        out: &mut dyn std::io::Write,
+    ) -> Result<u64> {
+        if let Err(e) = self.operator(session) {
+            self.record_refusal(session.actor(), &session.origin, "audit.export", None, &e)?;
+            return Err(e);
+        }
+        audit_ops::export(self, session, query, format, out)
+    }
+
+    /// Appends an event outside any other change (login results, exports).
+    pub(crate) fn record(&self, draft: EventDraft) -> Result<AuditEvent> {
+        self.store.transact(|tx| append_event(tx, &draft))
+    }
+}
+
+/// Seals `draft` as the next event in the chain and writes it with its target index entry.
+pub(crate) fn append_event(tx: &Tx<'_>, draft: &EventDraft) -> TxResult<AuditEvent> {
+    let (seq, prev) = match tx.get_raw(TreeId::Meta, meta::AUDIT_HEAD)? {
+        Some(raw) => decode_head(&raw)?,
+        None => (0, ZERO_HASH),
+    };
+    let event = AuditEvent::seal(draft.clone(), seq + 1, prev);
+    tx.put(TreeId::Audit, &id_key(event.seq), &event)?;
+    if let Some(target) = &event.target {
+        tx.put_raw(
+            TreeId::AuditByTarget,
+            &target_key(&target.kind, target.id, event.seq),
+            &[],
+        )?;
+    }
+    let mut head = Vec::with_capacity(40);
+    head.extend_from_slice(&id_key(event.seq));
+    head.extend_from_slice(&event.hash);
+    tx.put_raw(TreeId::Meta, meta::AUDIT_HEAD, &head)?;
+    Ok(event)
+}
+
+/// Decodes the audit head record.
+pub(crate) fn decode_head(raw: &[u8]) -> Result<(u64, [u8; 32])> {
+    let seq = store::key_id(raw);
+    let hash: Option<[u8; 32]> = raw.get(8..40).and_then(|h| h.try_into().ok());
+    match (seq, hash) {
+        (Some(s), Some(h)) => Ok((s, h)),
+        _ => Err(Error::Integrity("meta/audit_head is unreadable".into())),
+    }
+}
+
+/// Key of the per-target audit index: `kind ':' id(BE) seq(BE)`.
+pub(crate) fn target_key(kind: &str, id: Id, seq: u64) -> Vec<u8> {
+    let mut k = target_prefix(kind, id);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+/// Prefix of every index entry for one target.
+pub(crate) fn target_prefix(kind: &str, id: Id) -> Vec<u8> {
+    let mut k = Vec::with_capacity(kind.len() + 17);
+    k.extend_from_slice(kind.as_bytes());
+    k.push(b':');
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}

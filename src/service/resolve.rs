@@ -1,0 +1,147 @@
+//! Turning what a person typed (`12`, `#12`, `alice`, `alice@clinic.example`, `Downtown`) into a
+//! record, with a message that says how to find the right one when nothing matches.
+
+use super::Service;
+use crate::error::{Error, Result};
+use crate::model::{Facility, Id, Role, User};
+use crate::store::{TreeId, id_key};
+
+/// Parses `12` or `#12` as an id.
+pub fn parse_id(reference: &str) -> Option<Id> {
+    let t = reference.trim();
+    t.strip_prefix('#').unwrap_or(t).parse().ok()
+}
+
+/// Key of a user's login email in `users_by_login`.
+pub fn email_key(email: &str) -> Vec<u8> {
+    format!("e:{}", email.trim().to_lowercase()).into_bytes()
+}
+
+/// Key of a username in `users_by_login`.
+pub fn username_key(username: &str) -> Vec<u8> {
+    format!("u:{}", username.trim().to_lowercase()).into_bytes()
+}
+
+/// Key of a name in a by-name index.
+pub fn name_key(name: &str) -> Vec<u8> {
+    name.trim().to_lowercase().into_bytes()
+}
+
+/// Finds a user by id, username, login email, contact email or full name.
+pub fn user(svc: &Service, reference: &str) -> Result<User> {
+    let store = &svc.store;
+    let r = reference.trim();
+    let not_found = || {
+        Error::NotFound(format!(
+            "no user '{r}'; give an id, username, email or full name (`staffctl user list --search {r}` helps)"
+        ))
+    };
+    if r.is_empty() {
+        return Err(Error::invalid(
+            "user",
+            "a user is required (id, username, email or name)",
+        ));
+    }
+    if let Some(id) = parse_id(r) {
+        return store.get(TreeId::Users, &id_key(id))?.ok_or_else(not_found);
+    }
+    let index_key = if r.contains('@') {
+        email_key(r)
+    } else {
+        username_key(r)
+    };
+    if let Some(id) = store.get_id(TreeId::UsersByLogin, &index_key)? {
+        return store.get(TreeId::Users, &id_key(id))?.ok_or_else(not_found);
+    }
+    // Contact email or full name: a scan, accepted only when exactly one user matches.
+    let wanted = r.to_lowercase();
+    let mut matches = Vec::new();
+    for item in store.scan::<User>(TreeId::Users) {
+        let Ok(u) = item? else { continue };
+        if u.email.to_lowercase() == wanted || u.full_name().to_lowercase() == wanted {
+            matches.push(u);
+        }
+    }
+    match matches.len() {
+        0 => Err(not_found()),
+        1 => Ok(matches.remove(0)),
+        _ => Err(Error::Conflict(format!(
+            "'{r}' matches several users ({}); use the id",
+            matches
+                .iter()
+                .map(|u| format!("#{} {}", u.id, u.full_name()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// Finds a role by id or name.
+pub fn role(svc: &Service, reference: &str) -> Result<Role> {
+    let store = &svc.store;
+    let r = reference.trim();
+    let not_found = || {
+        Error::NotFound(format!(
+            "no role '{r}'; `staffctl role list` shows the roles"
+        ))
+    };
+    let id = match parse_id(r) {
+        Some(id) => id,
+        None => store
+            .get_id(TreeId::RolesByName, &name_key(r))?
+            .ok_or_else(not_found)?,
+    };
+    store.get(TreeId::Roles, &id_key(id))?.ok_or_else(not_found)
+}
+
+/// Finds a facility by id, name or code.
+pub fn facility(svc: &Service, reference: &str) -> Result<Facility> {
+    let store = &svc.store;
+    let r = reference.trim();
+    let not_found = || {
+        Error::NotFound(format!(
+            "no facility '{r}'; `staffctl facility list` shows the facilities"
+        ))
+    };
+    let id = match parse_id(r) {
+        Some(id) => Some(id),
+        None => store.get_id(TreeId::FacilitiesByName, &name_key(r))?,
+    };
+    if let Some(id) = id {
+        return store
+            .get(TreeId::Facilities, &id_key(id))?
+            .ok_or_else(not_found);
+    }
+    for item in store.scan::<Facility>(TreeId::Facilities) {
+        let Ok(f) = item? else { continue };
+        if f.code.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(r)) {
+            return Ok(f);
+        }
+    }
+    Err(not_found())
+}
+
+/// Every user's (id, full name) for a list of ids, for messages that name people.
+pub fn names(svc: &Service, ids: &[Id]) -> Result<Vec<(Id, String)>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(u) = svc.store.get::<User>(TreeId::Users, &id_key(*id))? {
+            out.push((u.id, u.full_name()));
+        }
+    }
+    Ok(out)
+}
+
+/// "#3 Ann Lee, #9 Bo Chan" (at most `max`, then "and N more").
+pub fn name_list(people: &[(Id, String)], max: usize) -> String {
+    let mut s = people
+        .iter()
+        .take(max)
+        .map(|(id, n)| format!("#{id} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if people.len() > max {
+        s.push_str(&format!(" and {} more", people.len() - max));
+    }
+    s
+}

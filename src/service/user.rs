@@ -1,0 +1,786 @@
+//! Staff users: list, show, add, edit, deactivate, reactivate, delete.
+
+use std::collections::BTreeSet;
+
+use super::fields::{opt, parse_bool, parse_num};
+use super::resolve::{self, email_key, username_key};
+use super::{
+    HistoryEntry, Listing, Op, Service, UserDetail, UserField, UserFields, UserFilter, UserSummary,
+    append_event, diff::diff, target_prefix,
+};
+use crate::audit::{AuditEvent, Change, Target, export::changes_text};
+use crate::error::{Error, FieldError, Result};
+use crate::model::permission::AIDE_FORBIDDEN;
+use crate::model::{
+    BillingCategory, DataScope, Facility, FacilityAccess, Id, Invite, InviteStatus, LoginMethod,
+    NotificationPrefs, ProviderProfile, Role, User, UserStatus,
+};
+use crate::store::{TreeId, Tx, TxResult, id_key, key_id, meta, pair_key};
+
+/// Lowercase text the `/` filter and `--search` look in.
+pub fn search_text(u: &User) -> String {
+    let mut s = format!("{} {} {}", u.first_name, u.last_name, u.email);
+    for extra in [
+        u.username.as_deref(),
+        u.public_name.as_deref(),
+        u.provider.npi.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        s.push(' ');
+        s.push_str(extra);
+    }
+    s.to_lowercase()
+}
+
+/// Rewrites a user's index entries: removes those of `old`, writes those of `new`.
+pub(crate) fn write_indexes(tx: &Tx<'_>, old: Option<&User>, new: Option<&User>) -> TxResult<()> {
+    if let Some(o) = old {
+        if let Some(e) = o.login_email() {
+            tx.remove(TreeId::UsersByLogin, &email_key(e))?;
+        }
+        if let Some(u) = &o.username {
+            tx.remove(TreeId::UsersByLogin, &username_key(u))?;
+        }
+        tx.remove(TreeId::UsersByRole, &pair_key(o.role_id, o.id))?;
+        tx.remove(TreeId::UsersByFacility, &pair_key(o.primary_facility, o.id))?;
+        tx.remove(TreeId::UsersSearch, &id_key(o.id))?;
+    }
+    if let Some(n) = new {
+        if let Some(e) = n.login_email() {
+            claim(tx, &email_key(e), n, "email", e)?;
+        }
+        if let Some(u) = &n.username {
+            claim(tx, &username_key(u), n, "username", u)?;
+        }
+        tx.put_raw(TreeId::UsersByRole, &pair_key(n.role_id, n.id), &[])?;
+        tx.put_raw(
+            TreeId::UsersByFacility,
+            &pair_key(n.primary_facility, n.id),
+            &[],
+        )?;
+        tx.put_raw(
+            TreeId::UsersSearch,
+            &id_key(n.id),
+            search_text(n).as_bytes(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Takes a unique login key for `user`, or refuses naming who holds it.
+fn claim(tx: &Tx<'_>, key: &[u8], user: &User, field: &str, value: &str) -> TxResult<()> {
+    if let Some(other) = tx.get_id(TreeId::UsersByLogin, key)?
+        && other != user.id
+    {
+        let who = tx
+            .get::<User>(TreeId::Users, &id_key(other))?
+            .map(|u| format!(" ({})", u.full_name()))
+            .unwrap_or_default();
+        let fix = if field == "email" {
+            "use another email or log in by username"
+        } else {
+            "choose another username"
+        };
+        return Err(Error::invalid(
+            field,
+            format!("{field} {value} is already used by user #{other}{who}; {fix}"),
+        )
+        .into());
+    }
+    tx.put_raw(TreeId::UsersByLogin, key, &id_key(user.id))?;
+    Ok(())
+}
+
+/// Sets or clears the practice's default doctor, refusing a second one.
+fn claim_default_doctor(tx: &Tx<'_>, old: Option<&User>, new: Option<&User>) -> TxResult<()> {
+    let was = old.is_some_and(|u| u.provider.default_doctor);
+    let is = new.is_some_and(|u| u.provider.default_doctor && u.status != UserStatus::Deactivated);
+    let Some(id) = new.map(|u| u.id).or(old.map(|u| u.id)) else {
+        return Ok(());
+    };
+    let current = tx.get_id(TreeId::Meta, meta::DEFAULT_DOCTOR)?;
+    if is {
+        if let Some(other) = current.filter(|c| *c != id) {
+            let name = tx
+                .get::<User>(TreeId::Users, &id_key(other))?
+                .map(|u| u.full_name())
+                .unwrap_or_default();
+            return Err(Error::invalid(
+                "default_doctor",
+                format!("#{other} {name} is already the default doctor; a practice has at most one (clear theirs first)"),
+            )
+            .into());
+        }
+        tx.put_raw(TreeId::Meta, meta::DEFAULT_DOCTOR, &id_key(id))?;
+    } else if (was || current == Some(id)) && current == Some(id) {
+        tx.remove(TreeId::Meta, meta::DEFAULT_DOCTOR)?;
+    }
+    Ok(())
+}
+
+/// Applies typed field values to `u`, collecting one message per bad field.
+fn apply_fields(
+    svc: &Service,
+    u: &mut User,
+    fields: &UserFields,
+    login_given: &mut bool,
+) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    for (field, value) in fields {
+        let name = field.name();
+        if let Err(m) = apply_one(svc, u, *field, value, login_given) {
+            errs.push(FieldError::new(name, m));
+        }
+    }
+    errs
+}
+
+fn facility_ref(svc: &Service, value: &str) -> std::result::Result<Facility, String> {
+    let f = resolve::facility(svc, value).map_err(|e| e.to_string())?;
+    if f.archived {
+        return Err(format!(
+            "facility '{}' is archived; restore it or choose an active one",
+            f.name
+        ));
+    }
+    Ok(f)
+}
+
+fn apply_one(
+    svc: &Service,
+    u: &mut User,
+    field: UserField,
+    value: &str,
+    login_given: &mut bool,
+) -> std::result::Result<(), String> {
+    let name = field.name();
+    let p = &mut u.provider;
+    let n = &mut u.notifications;
+    match field {
+        UserField::FirstName => u.first_name = value.trim().to_string(),
+        UserField::LastName => u.last_name = value.trim().to_string(),
+        UserField::PublicName => u.public_name = opt(value),
+        UserField::Email => u.email = value.trim().to_string(),
+        UserField::Username => u.username = opt(value).map(|v| v.to_lowercase()),
+        UserField::LoginMethod => {
+            *login_given = true;
+            u.login_method = match value.trim().to_lowercase().as_str() {
+                "email" => LoginMethod::Email,
+                "username" => LoginMethod::Username,
+                other => {
+                    return Err(format!(
+                        "login method must be email or username, not '{other}'"
+                    ));
+                }
+            }
+        }
+        UserField::Role => u.role_id = resolve::role(svc, value).map_err(|e| e.to_string())?.id,
+        UserField::Facility => u.primary_facility = facility_ref(svc, value)?.id,
+        UserField::Billing => {
+            u.billing = match value
+                .trim()
+                .to_lowercase()
+                .replace(['-', '_'], " ")
+                .as_str()
+            {
+                "provider" => BillingCategory::Provider,
+                "assistant" | "provider assistant" | "pta" => BillingCategory::Assistant,
+                "technician" | "tech" => BillingCategory::Technician,
+                "none" | "" => BillingCategory::None,
+                other => {
+                    return Err(format!(
+                        "billing must be provider, assistant, technician or none, not '{other}'"
+                    ));
+                }
+            }
+        }
+        UserField::Admin => u.is_admin = parse_bool(name, value)?,
+        UserField::PartTime => u.part_time = parse_bool(name, value)?,
+        UserField::Aide => u.aide = parse_bool(name, value)?,
+        UserField::DataScope | UserField::NpsScope => {
+            let scope = match value.trim().to_lowercase().as_str() {
+                "own" => DataScope::Own,
+                "facility" => DataScope::Facility,
+                "all" => DataScope::All,
+                other => {
+                    return Err(format!(
+                        "{name} must be own, facility or all, not '{other}'"
+                    ));
+                }
+            };
+            if field == UserField::DataScope {
+                u.data_scope = scope;
+            } else {
+                u.nps_scope = scope;
+            }
+        }
+        UserField::Npi => p.npi = opt(value),
+        UserField::Taxonomy => p.taxonomy = opt(value).map(|v| v.to_uppercase()),
+        UserField::Bio => p.bio = value.trim().to_string(),
+        UserField::PmsProviderId => p.pms_provider_id = opt(value),
+        UserField::Capacity => p.capacity = parse_num(name, value)?,
+        UserField::SchedulingStep => p.scheduling_step_minutes = parse_num(name, value)?,
+        UserField::DefaultDoctor => p.default_doctor = parse_bool(name, value)?,
+        UserField::CanSignForms => p.can_sign_forms = parse_bool(name, value)?,
+        UserField::ShowInApp => p.show_in_app = parse_bool(name, value)?,
+        UserField::Extension => p.screen_pop_extension = opt(value),
+        UserField::RtmDefault => p.rtm_default = parse_bool(name, value)?,
+        UserField::LocationPopup => p.location_popup = parse_bool(name, value)?,
+        UserField::SecureMessaging => n.secure_messaging = parse_bool(name, value)?,
+        UserField::BillableCodesEmail => n.billable_codes_email = parse_bool(name, value)?,
+        UserField::NewLead => n.new_lead = parse_bool(name, value)?,
+        UserField::NewIntake => n.new_intake = parse_bool(name, value)?,
+        UserField::LowScoreAlert => n.low_score_alert = parse_bool(name, value)?,
+        UserField::PassiveScoreAlert => n.passive_score_alert = parse_bool(name, value)?,
+        UserField::PromoterScoreAlert => n.promoter_score_alert = parse_bool(name, value)?,
+        UserField::DosThreshold => {
+            n.dos_threshold = match opt(value) {
+                None => None,
+                Some(v) => Some(parse_num(name, &v)?),
+            }
+        }
+        UserField::DefaultLocation => {
+            n.default_location = match opt(value) {
+                None => None,
+                Some(v) => Some(facility_ref(svc, &v)?.id),
+            }
+        }
+        UserField::Note => u.note = value.trim().to_string(),
+    }
+    Ok(())
+}
+
+/// Rules that need other records: role exists and suits an aide, facility active, practice email.
+fn check_relations(svc: &Service, u: &User) -> Result<()> {
+    let mut errs = Vec::new();
+    match svc.store.get::<Role>(TreeId::Roles, &id_key(u.role_id))? {
+        None => errs.push(FieldError::new(
+            "role",
+            "a role is required; `staffctl role list` shows the roles",
+        )),
+        Some(role) if u.aide => {
+            let held: Vec<&str> = AIDE_FORBIDDEN
+                .iter()
+                .copied()
+                .filter(|k| role.permissions.contains(*k))
+                .collect();
+            if !held.is_empty() {
+                errs.push(FieldError::new(
+                    "aide",
+                    format!(
+                        "an aide cannot hold {}, which role '{}' grants; choose a role without them (e.g. Aide) or clear the aide flag",
+                        held.join(" or "),
+                        role.name
+                    ),
+                ));
+            }
+        }
+        Some(_) => {}
+    }
+    if svc
+        .store
+        .get::<Facility>(TreeId::Facilities, &id_key(u.primary_facility))?
+        .is_none()
+    {
+        errs.push(FieldError::new(
+            "facility",
+            "a primary facility is required; `staffctl facility list` shows them",
+        ));
+    }
+    if u.login_method == LoginMethod::Email {
+        let practice = super::practice::show(svc)?;
+        if practice.email.eq_ignore_ascii_case(u.email.trim()) {
+            errs.push(FieldError::new(
+                "email",
+                format!(
+                    "{} is the practice's contact email and cannot be used to log in; use the person's own email, or log in by username",
+                    u.email
+                ),
+            ));
+        }
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(errs))
+    }
+}
+
+/// A blank user, before fields are applied.
+fn blank(now: jiff::Timestamp) -> User {
+    User {
+        id: 0,
+        username: None,
+        email: String::new(),
+        login_method: LoginMethod::Email,
+        first_name: String::new(),
+        last_name: String::new(),
+        public_name: None,
+        status: UserStatus::Invited,
+        locked_until: None,
+        role_id: 0,
+        billing: BillingCategory::None,
+        is_admin: false,
+        part_time: false,
+        aide: false,
+        primary_facility: 0,
+        access: FacilityAccess::Only(BTreeSet::new()),
+        data_scope: DataScope::Facility,
+        nps_scope: DataScope::Own,
+        provider: ProviderProfile::default(),
+        notifications: NotificationPrefs::default(),
+        note: String::new(),
+        created_at: now,
+        updated_at: now,
+        activated_at: None,
+        last_login_at: None,
+        deactivated_at: None,
+        deactivation_reason: None,
+        revision: 1,
+    }
+}
+
+/// Validates a user completely: each field, then the rules across records.
+fn validate_all(svc: &Service, u: &User, field_errs: Vec<FieldError>) -> Result<()> {
+    let mut errs = field_errs;
+    if let Err(Error::Invalid(more)) = u.validate() {
+        for e in more {
+            if !errs.iter().any(|x| x.field == e.field) {
+                errs.push(e);
+            }
+        }
+    }
+    if !errs.is_empty() {
+        return Err(Error::Invalid(errs));
+    }
+    check_relations(svc, u)
+}
+
+/// Adds a user with status Invited.
+pub fn add(op: &Op<'_>, fields: UserFields) -> Result<UserDetail> {
+    let svc = op.svc;
+    let mut u = blank(op.now);
+    let mut login_given = false;
+    let errs = apply_fields(svc, &mut u, &fields, &mut login_given);
+    if !login_given && u.username.is_some() {
+        u.login_method = LoginMethod::Username;
+    }
+    let mut errs = errs;
+    for field in [UserField::Role, UserField::Facility] {
+        let given = fields
+            .iter()
+            .any(|(f, v)| *f == field && !v.trim().is_empty());
+        if !given && !errs.iter().any(|e| e.field == field.name()) {
+            let list = if field == UserField::Role {
+                "role"
+            } else {
+                "facility"
+            };
+            errs.push(FieldError::new(
+                field.name(),
+                format!("a {list} is required; `staffctl {list} list` shows them"),
+            ));
+        }
+    }
+    validate_all(svc, &u, errs)?;
+    let id = svc.store.transact(|tx| {
+        let mut u = u.clone();
+        u.id = tx.next_id("user")?;
+        write_indexes(tx, None, Some(&u))?;
+        claim_default_doctor(tx, None, Some(&u))?;
+        tx.put(TreeId::Users, &id_key(u.id), &u)?;
+        let changes = diff(None, Some(&u));
+        append_event(
+            tx,
+            &op.draft("user.create", Target::new("user", u.id, label(&u)), changes),
+        )?;
+        Ok(u.id)
+    })?;
+    show(svc, &id.to_string())
+}
+
+/// The label of a user in audit targets: username, else email.
+pub fn label(u: &User) -> String {
+    u.username.clone().unwrap_or_else(|| u.email.clone())
+}
+
+/// Number of active administrators other than `except`.
+fn other_active_admins(svc: &Service, except: Id) -> Result<usize> {
+    let mut n = 0;
+    for item in svc.store.scan::<User>(TreeId::Users) {
+        if let Ok(u) = item?
+            && u.id != except
+            && u.is_admin
+            && u.status == UserStatus::Active
+        {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Writes a changed user with its indexes and one audit event.
+fn save(
+    op: &Op<'_>,
+    old: &User,
+    mut u: User,
+    action: &str,
+    extra: Vec<Change>,
+    revoke: &[Invite],
+) -> Result<UserDetail> {
+    u.revision = old.revision + 1;
+    u.updated_at = op.now;
+    let mut changes = diff(Some(old), Some(&u));
+    changes.extend(extra);
+    let draft = op.draft(action, Target::new("user", u.id, label(&u)), changes);
+    op.svc.store.transact(|tx| {
+        write_indexes(tx, Some(old), Some(&u))?;
+        claim_default_doctor(tx, Some(old), Some(&u))?;
+        tx.put(TreeId::Users, &id_key(u.id), &u)?;
+        for inv in revoke {
+            let mut inv = inv.clone();
+            inv.status = InviteStatus::Revoked;
+            tx.put(TreeId::Invites, &id_key(inv.id), &inv)?;
+        }
+        append_event(tx, &draft)?;
+        Ok(())
+    })?;
+    show(op.svc, &u.id.to_string())
+}
+
+/// Edits a user's fields.
+pub fn edit(op: &Op<'_>, reference: &str, fields: UserFields) -> Result<UserDetail> {
+    let svc = op.svc;
+    let old = resolve::user(svc, reference)?;
+    let mut u = old.clone();
+    let mut login_given = false;
+    let errs = apply_fields(svc, &mut u, &fields, &mut login_given);
+    validate_all(svc, &u, errs)?;
+    if old.is_admin
+        && !u.is_admin
+        && old.status == UserStatus::Active
+        && other_active_admins(svc, old.id)? == 0
+    {
+        return Err(Error::invalid(
+            "admin",
+            format!(
+                "{} is the last active administrator; make someone else an administrator first",
+                old.full_name()
+            ),
+        ));
+    }
+    if u == old {
+        return show(svc, &old.id.to_string());
+    }
+    save(op, &old, u, "user.update", Vec::new(), &[])
+}
+
+/// Deactivates a user: login refused from now on, invitations revoked, everything else kept.
+pub fn deactivate(op: &Op<'_>, reference: &str, reason: &str) -> Result<UserDetail> {
+    let svc = op.svc;
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Error::invalid(
+            "reason",
+            "a reason is required (e.g. \"left the practice 2026-11-30\")",
+        ));
+    }
+    crate::model::validate::free_text("reason", reason, 500)
+        .map_err(|m| Error::invalid("reason", m))?;
+    let old = resolve::user(svc, reference)?;
+    if old.status == UserStatus::Deactivated {
+        return Err(Error::Conflict(format!(
+            "{} (#{}) is already deactivated",
+            old.full_name(),
+            old.id
+        )));
+    }
+    if old.id == op.operator.id {
+        return Err(Error::Conflict(
+            "you cannot deactivate your own account; ask another administrator".into(),
+        ));
+    }
+    if old.is_admin && old.status == UserStatus::Active && other_active_admins(svc, old.id)? == 0 {
+        return Err(Error::Conflict(format!(
+            "{} is the last active administrator; make someone else an administrator first",
+            old.full_name()
+        )));
+    }
+    let mut u = old.clone();
+    u.status = UserStatus::Deactivated;
+    u.deactivated_at = Some(op.now);
+    u.deactivation_reason = Some(reason.to_string());
+    let pending: Vec<Invite> = invites_of(svc, u.id)?
+        .into_iter()
+        .filter(|i| i.status == InviteStatus::Pending)
+        .collect();
+    let extra = if pending.is_empty() {
+        Vec::new()
+    } else {
+        vec![Change::new(
+            "invites_revoked",
+            None,
+            Some(pending.len().to_string()),
+        )]
+    };
+    save(op, &old, u, "user.deactivate", extra, &pending)
+}
+
+/// A user's invitations.
+pub fn invites_of(svc: &Service, user: Id) -> Result<Vec<Invite>> {
+    let mut out = Vec::new();
+    for item in svc.store.scan::<Invite>(TreeId::Invites) {
+        if let Ok(inv) = item?
+            && inv.user_id == user
+        {
+            out.push(inv);
+        }
+    }
+    Ok(out)
+}
+
+/// Reactivates a deactivated user (Active if they had activated before, else Invited).
+pub fn reactivate(op: &Op<'_>, reference: &str) -> Result<UserDetail> {
+    let old = resolve::user(op.svc, reference)?;
+    if old.status != UserStatus::Deactivated {
+        return Err(Error::Conflict(format!(
+            "{} (#{}) is {}, not deactivated",
+            old.full_name(),
+            old.id,
+            old.status.as_str()
+        )));
+    }
+    let mut u = old.clone();
+    u.status = if u.activated_at.is_some() {
+        UserStatus::Active
+    } else {
+        UserStatus::Invited
+    };
+    u.deactivated_at = None;
+    u.deactivation_reason = None;
+    check_relations(op.svc, &u)?;
+    save(op, &old, u, "user.reactivate", Vec::new(), &[])
+}
+
+/// Deletes a user who never activated. The audit trail keeps the record of them.
+pub fn delete(op: &Op<'_>, reference: &str) -> Result<(Id, String)> {
+    let svc = op.svc;
+    let u = resolve::user(svc, reference)?;
+    if u.activated_at.is_some() {
+        return Err(Error::Conflict(format!(
+            "{} (#{}) has activated their account, so it cannot be deleted; deactivate it instead (`staffctl user deactivate {} --reason ...`)",
+            u.full_name(),
+            u.id,
+            u.id
+        )));
+    }
+    if u.id == op.operator.id {
+        return Err(Error::Conflict("you cannot delete your own account".into()));
+    }
+    let invites = invites_of(svc, u.id)?;
+    let draft = op.draft(
+        "user.delete",
+        Target::new("user", u.id, label(&u)),
+        diff(Some(&u), None),
+    );
+    svc.store.transact(|tx| {
+        write_indexes(tx, Some(&u), None)?;
+        claim_default_doctor(tx, Some(&u), None)?;
+        tx.remove(TreeId::Users, &id_key(u.id))?;
+        tx.remove(TreeId::Credentials, &id_key(u.id))?;
+        for inv in &invites {
+            tx.remove(TreeId::Invites, &id_key(inv.id))?;
+        }
+        append_event(tx, &draft)?;
+        Ok(())
+    })?;
+    Ok((u.id, u.full_name()))
+}
+
+/// Names of roles and facilities by id, loaded once per listing.
+struct Names {
+    roles: std::collections::HashMap<Id, String>,
+    facilities: std::collections::HashMap<Id, String>,
+}
+
+impl Names {
+    fn load(svc: &Service) -> Result<Self> {
+        let mut roles = std::collections::HashMap::new();
+        for r in svc.store.scan::<Role>(TreeId::Roles) {
+            if let Ok(r) = r? {
+                roles.insert(r.id, r.name);
+            }
+        }
+        let mut facilities = std::collections::HashMap::new();
+        for f in svc.store.scan::<Facility>(TreeId::Facilities) {
+            if let Ok(f) = f? {
+                facilities.insert(f.id, f.name);
+            }
+        }
+        Ok(Self { roles, facilities })
+    }
+
+    fn role(&self, id: Id) -> String {
+        self.roles
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("#{id} (missing)"))
+    }
+
+    fn facility(&self, id: Id) -> String {
+        self.facilities
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| format!("#{id} (missing)"))
+    }
+}
+
+fn summary(u: User, names: &Names, now: jiff::Timestamp) -> UserSummary {
+    UserSummary {
+        id: u.id,
+        name: u.full_name(),
+        role: names.role(u.role_id),
+        facility: names.facility(u.primary_facility),
+        status: u.status,
+        locked: u.locked_until.is_some_and(|t| t > now),
+        billing: u.billing,
+        admin: u.is_admin,
+        npi: u.provider.npi,
+        last_login_at: u.last_login_at,
+        username: u.username,
+        email: u.email,
+    }
+}
+
+/// Lists users matching the filter, in id order.
+pub fn list(svc: &Service, filter: &UserFilter) -> Result<Listing<UserSummary>> {
+    let names = Names::load(svc)?;
+    let role = filter
+        .role
+        .as_deref()
+        .map(|r| resolve::role(svc, r))
+        .transpose()?;
+    let facility = filter
+        .facility
+        .as_deref()
+        .map(|f| resolve::facility(svc, f))
+        .transpose()?;
+    let now = jiff::Timestamp::now();
+    let keep = |u: &User| {
+        filter.status.is_none_or(|s| u.status == s)
+            && role.as_ref().is_none_or(|r| u.role_id == r.id)
+            && facility.as_ref().is_none_or(|f| u.can_access(f.id))
+    };
+    let mut out = Listing::default();
+    let needle = filter
+        .search
+        .as_deref()
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| !s.is_empty());
+    if let Some(needle) = needle {
+        // Scan the small search index first and decode only the users that match.
+        for item in svc.store.scan_raw(TreeId::UsersSearch) {
+            let (k, text) = item?;
+            if !memchr_contains(&text, needle.as_bytes()) {
+                continue;
+            }
+            let Some(id) = key_id(&k) else { continue };
+            match svc.store.get::<User>(TreeId::Users, &id_key(id)) {
+                Ok(Some(u)) if keep(&u) => out.items.push(summary(u, &names, now)),
+                Ok(_) => {}
+                Err(e) => out.unreadable.push(crate::store::CorruptRecord {
+                    tree: "users".into(),
+                    key: hex::encode(id_key(id)),
+                    problem: e.to_string(),
+                }),
+            }
+        }
+        return Ok(out);
+    }
+    for item in svc.store.scan::<User>(TreeId::Users) {
+        match item? {
+            Ok(u) if keep(&u) => out.items.push(summary(u, &names, now)),
+            Ok(_) => {}
+            Err(bad) => out.unreadable.push(bad),
+        }
+    }
+    Ok(out)
+}
+
+fn memchr_contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A user's audit history, oldest first, from the per-target index.
+pub fn history(svc: &Service, kind: &str, id: Id) -> Result<Vec<HistoryEntry>> {
+    let mut out = Vec::new();
+    for item in svc
+        .store
+        .scan_prefix_raw(TreeId::AuditByTarget, &target_prefix(kind, id))
+    {
+        let (k, _) = item?;
+        let Some(seq) = k.len().checked_sub(8).and_then(|at| key_id(&k[at..])) else {
+            continue;
+        };
+        if let Some(e) = svc.store.get::<AuditEvent>(TreeId::Audit, &id_key(seq))? {
+            out.push(HistoryEntry {
+                seq: e.seq,
+                time: e.at(),
+                actor: e.actor.label(),
+                action: e.action.clone(),
+                outcome: e.outcome.kind().to_string(),
+                changes: if e.changes.is_empty() {
+                    vec![e.outcome.reason().to_string()]
+                        .into_iter()
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                } else {
+                    changes_text(&e.changes)
+                        .split("; ")
+                        .map(str::to_string)
+                        .collect()
+                },
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Everything about one user.
+pub fn show(svc: &Service, reference: &str) -> Result<UserDetail> {
+    let user = resolve::user(svc, reference)?;
+    let names = Names::load(svc)?;
+    let role: Option<Role> = svc.store.get(TreeId::Roles, &id_key(user.role_id))?;
+    let permissions = role
+        .map(|r| {
+            r.permissions
+                .into_iter()
+                .filter(|k| !(user.aide && AIDE_FORBIDDEN.contains(&k.as_str())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let access = match &user.access {
+        FacilityAccess::All => vec!["all".to_string()],
+        FacilityAccess::Only(set) => {
+            let mut ids: BTreeSet<Id> = set.clone();
+            ids.insert(user.primary_facility);
+            ids.into_iter().map(|id| names.facility(id)).collect()
+        }
+    };
+    Ok(UserDetail {
+        status: user.status,
+        role: names.role(user.role_id),
+        facility: names.facility(user.primary_facility),
+        access,
+        permissions,
+        history: history(svc, "user", user.id)?,
+        user,
+    })
+}
+
+/// Saves a change of facility access (audited as `action`).
+pub(crate) fn save_access(op: &Op<'_>, old: &User, u: User, action: &str) -> Result<UserDetail> {
+    save(op, old, u, action, Vec::new(), &[])
+}

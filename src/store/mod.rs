@@ -1,0 +1,462 @@
+//! The only code that touches sled: trees and key layout, secondary indexes, multi-tree
+//! transactions, the schema version and migrations, and the single-owner lock.
+//!
+//! Values are versioned bincode envelopes ([`codec`]); keys are big-endian ids or lowercased
+//! index strings, so sled's byte order is numeric order.
+
+pub mod codec;
+pub mod lock;
+pub mod migrate;
+
+use std::path::{Path, PathBuf};
+
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+
+use crate::error::{Error, Result};
+use crate::model::Id;
+pub use codec::Record;
+
+/// Every tree in the store. The discriminant is the tree's position in transactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeId {
+    /// Singletons: schema version, practice, id counters, audit head.
+    Meta,
+    /// User id -> User.
+    Users,
+    /// `e:<email>` / `u:<username>` (lowercase) -> user id.
+    UsersByLogin,
+    /// role id ++ user id -> ().
+    UsersByRole,
+    /// facility id ++ user id -> () (primary facility).
+    UsersByFacility,
+    /// User id -> lowercase search text (name, email, username, NPI).
+    UsersSearch,
+    /// User id -> Credential.
+    Credentials,
+    /// Role id -> Role.
+    Roles,
+    /// lowercase name -> role id.
+    RolesByName,
+    /// Facility id -> Facility.
+    Facilities,
+    /// lowercase name -> facility id.
+    FacilitiesByName,
+    /// Invite id -> Invite.
+    Invites,
+    /// Device id -> Device.
+    Devices,
+    /// sequence (BE) -> AuditEvent.
+    Audit,
+    /// `kind:id` ++ 0 ++ sequence (BE) -> ().
+    AuditByTarget,
+}
+
+impl TreeId {
+    /// All trees, in transaction order.
+    pub const ALL: [TreeId; 15] = [
+        TreeId::Meta,
+        TreeId::Users,
+        TreeId::UsersByLogin,
+        TreeId::UsersByRole,
+        TreeId::UsersByFacility,
+        TreeId::UsersSearch,
+        TreeId::Credentials,
+        TreeId::Roles,
+        TreeId::RolesByName,
+        TreeId::Facilities,
+        TreeId::FacilitiesByName,
+        TreeId::Invites,
+        TreeId::Devices,
+        TreeId::Audit,
+        TreeId::AuditByTarget,
+    ];
+
+    /// The sled tree name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Meta => "meta",
+            Self::Users => "users",
+            Self::UsersByLogin => "users_by_login",
+            Self::UsersByRole => "users_by_role",
+            Self::UsersByFacility => "users_by_facility",
+            Self::UsersSearch => "users_search",
+            Self::Credentials => "credentials",
+            Self::Roles => "roles",
+            Self::RolesByName => "roles_by_name",
+            Self::Facilities => "facilities",
+            Self::FacilitiesByName => "facilities_by_name",
+            Self::Invites => "invites",
+            Self::Devices => "devices",
+            Self::Audit => "audit",
+            Self::AuditByTarget => "audit_by_target",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Meta keys.
+pub mod meta {
+    /// Schema version (u16 BE).
+    pub const SCHEMA: &[u8] = b"schema_version";
+    /// The practice settings record.
+    pub const PRACTICE: &[u8] = b"practice";
+    /// Newest audit event: sequence (u64 BE) ++ hash (32 bytes).
+    pub const AUDIT_HEAD: &[u8] = b"audit_head";
+    /// User id of the default doctor, if any.
+    pub const DEFAULT_DOCTOR: &[u8] = b"default_doctor";
+    /// Prefix of per-kind id counters (`next_id:user`).
+    pub const NEXT_ID: &str = "next_id:";
+}
+
+/// Options for opening a store.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Page cache size in bytes (small keeps RSS low; sled's default is 1 GiB).
+    pub cache_bytes: u64,
+    /// Create the directory and store when missing.
+    pub create: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self {
+            cache_bytes: 16 << 20,
+            create: true,
+        }
+    }
+}
+
+/// An open store. Dropping it flushes and releases the owner lock.
+pub struct Store {
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+    dir: PathBuf,
+    _lock: lock::OwnerLock,
+}
+
+/// A record that could not be decoded, reported instead of aborting a listing.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CorruptRecord {
+    /// Tree name.
+    pub tree: String,
+    /// Key, hex-encoded.
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl std::fmt::Display for CorruptRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "record {}/{} is unreadable: {}",
+            self.tree, self.key, self.problem
+        )
+    }
+}
+
+/// Result type inside a transaction closure.
+pub type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
+
+impl From<Error> for ConflictableTransactionError<Error> {
+    fn from(e: Error) -> Self {
+        ConflictableTransactionError::Abort(e)
+    }
+}
+
+fn storage(e: impl std::fmt::Display) -> Error {
+    Error::Storage(format!("store error: {e}"))
+}
+
+/// Big-endian bytes of an id.
+pub fn id_key(id: Id) -> [u8; 8] {
+    id.to_be_bytes()
+}
+
+/// Reads a big-endian id.
+pub fn key_id(bytes: &[u8]) -> Option<Id> {
+    bytes.get(..8)?.try_into().ok().map(u64::from_be_bytes)
+}
+
+/// A pair key: `a ++ b`, both big-endian.
+pub fn pair_key(a: Id, b: Id) -> [u8; 16] {
+    let mut k = [0; 16];
+    k[..8].copy_from_slice(&a.to_be_bytes());
+    k[8..].copy_from_slice(&b.to_be_bytes());
+    k
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`, taking the owner lock first.
+    pub fn open(dir: &Path, opts: &OpenOptions) -> Result<Self> {
+        if !dir.exists() {
+            if !opts.create {
+                return Err(Error::NotFound(format!(
+                    "no store at {}; run `staffctl init` or pass --data DIR",
+                    dir.display()
+                )));
+            }
+            create_private_dir(dir)?;
+        }
+        let lock = lock::OwnerLock::acquire(dir)?;
+        let db = sled::Config::new()
+            .path(dir.join("db"))
+            .cache_capacity(opts.cache_bytes)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(|e| {
+                Error::Storage(format!("cannot open the store in {}: {e}", dir.display()))
+            })?;
+        let trees = TreeId::ALL
+            .iter()
+            .map(|t| db.open_tree(t.name()))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(storage)?;
+        let store = Self {
+            db,
+            trees,
+            dir: dir.to_path_buf(),
+            _lock: lock,
+        };
+        migrate::run(&store)?;
+        Ok(store)
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn tree(&self, t: TreeId) -> &sled::Tree {
+        &self.trees[t.index()]
+    }
+
+    /// Whether the store has been initialised (has a practice record).
+    pub fn is_initialised(&self) -> Result<bool> {
+        Ok(self
+            .tree(TreeId::Meta)
+            .contains_key(meta::PRACTICE)
+            .map_err(storage)?)
+    }
+
+    /// Reads a raw value.
+    pub fn get_raw(&self, t: TreeId, key: &[u8]) -> Result<Option<sled::IVec>> {
+        self.tree(t).get(key).map_err(storage)
+    }
+
+    /// Reads and decodes one record.
+    pub fn get<T: Record>(&self, t: TreeId, key: &[u8]) -> Result<Option<T>> {
+        match self.get_raw(t, key)? {
+            None => Ok(None),
+            Some(bytes) => codec::decode(&bytes).map(Some).map_err(|problem| {
+                Error::Integrity(
+                    CorruptRecord {
+                        tree: t.name().into(),
+                        key: hex::encode(key),
+                        problem,
+                    }
+                    .to_string(),
+                )
+            }),
+        }
+    }
+
+    /// Reads an id stored under an index key.
+    pub fn get_id(&self, t: TreeId, key: &[u8]) -> Result<Option<Id>> {
+        Ok(self.get_raw(t, key)?.as_deref().and_then(key_id))
+    }
+
+    /// Iterates the decoded records of a tree in key order. Undecodable records come back as
+    /// `Err(CorruptRecord)` so a listing can report them and go on.
+    pub fn scan<T: Record>(
+        &self,
+        t: TreeId,
+    ) -> impl Iterator<Item = Result<std::result::Result<T, CorruptRecord>>> + '_ {
+        self.scan_from(t, &[])
+    }
+
+    /// Like [`Store::scan`], starting at `start` (inclusive).
+    pub fn scan_from<T: Record>(
+        &self,
+        t: TreeId,
+        start: &[u8],
+    ) -> impl Iterator<Item = Result<std::result::Result<T, CorruptRecord>>> + '_ {
+        self.tree(t).range(start.to_vec()..).map(move |item| {
+            let (k, v) = item.map_err(storage)?;
+            Ok(codec::decode::<T>(&v).map_err(|problem| CorruptRecord {
+                tree: t.name().into(),
+                key: hex::encode(&k),
+                problem,
+            }))
+        })
+    }
+
+    /// Iterates records newest (highest key) first.
+    pub fn scan_rev<T: Record>(
+        &self,
+        t: TreeId,
+    ) -> impl Iterator<Item = Result<std::result::Result<T, CorruptRecord>>> + '_ {
+        self.tree(t).iter().rev().map(move |item| {
+            let (k, v) = item.map_err(storage)?;
+            Ok(codec::decode::<T>(&v).map_err(|problem| CorruptRecord {
+                tree: t.name().into(),
+                key: hex::encode(&k),
+                problem,
+            }))
+        })
+    }
+
+    /// Raw key/value pairs under a prefix.
+    pub fn scan_prefix_raw(
+        &self,
+        t: TreeId,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec)>> + '_ {
+        self.tree(t).scan_prefix(prefix).map(|r| r.map_err(storage))
+    }
+
+    /// Raw key/value pairs of a whole tree.
+    pub fn scan_raw(
+        &self,
+        t: TreeId,
+    ) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec)>> + '_ {
+        self.tree(t).iter().map(|r| r.map_err(storage))
+    }
+
+    /// Number of entries in a tree (a full scan: use on small trees).
+    pub fn count(&self, t: TreeId) -> usize {
+        self.tree(t).len()
+    }
+
+    /// Runs `f` as one atomic transaction over every tree, then flushes to disk, so a returned
+    /// `Ok` is durable. sled may re-run `f` on a conflict, so it must have no side effects
+    /// outside the transaction.
+    pub fn transact<T>(&self, f: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T> {
+        let out = self.trees[..]
+            .transaction(|trees| f(&Tx { trees }))
+            .map_err(|e| match e {
+                TransactionError::Abort(e) => e,
+                TransactionError::Storage(e) => storage(e),
+            })?;
+        self.flush()?;
+        Ok(out)
+    }
+
+    /// Forces everything written so far to disk.
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush().map(|_| ()).map_err(storage)
+    }
+
+    /// Writes a raw value outside a transaction. Only for tests and fixtures that must create
+    /// damaged or legacy records; the service never calls it.
+    #[doc(hidden)]
+    pub fn put_raw_unchecked(&self, t: TreeId, key: &[u8], value: &[u8]) -> Result<()> {
+        self.tree(t).insert(key, value).map_err(storage)?;
+        self.flush()
+    }
+
+    /// Bulk-loads records outside the service (benchmark and demo generators). Not audited.
+    #[doc(hidden)]
+    pub fn batch_put(
+        &self,
+        t: TreeId,
+        items: impl IntoIterator<Item = (Vec<u8>, Vec<u8>)>,
+    ) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for (k, v) in items {
+            batch.insert(k, v);
+        }
+        self.tree(t).apply_batch(batch).map_err(storage)
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Best effort: every mutation already flushed before reporting success.
+        let _ = self.db.flush();
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| {
+            Error::Storage(format!(
+                "cannot create data directory {}: {e}",
+                dir.display()
+            ))
+        })
+}
+
+/// A transaction over every tree, with typed helpers.
+pub struct Tx<'a> {
+    trees: &'a [TransactionalTree],
+}
+
+impl Tx<'_> {
+    fn tree(&self, t: TreeId) -> &TransactionalTree {
+        &self.trees[t.index()]
+    }
+
+    /// Reads and decodes a record.
+    pub fn get<T: Record>(&self, t: TreeId, key: &[u8]) -> TxResult<Option<T>> {
+        match self.tree(t).get(key)? {
+            None => Ok(None),
+            Some(bytes) => codec::decode(&bytes).map(Some).map_err(|problem| {
+                Error::Integrity(
+                    CorruptRecord {
+                        tree: t.name().into(),
+                        key: hex::encode(key),
+                        problem,
+                    }
+                    .to_string(),
+                )
+                .into()
+            }),
+        }
+    }
+
+    /// Encodes and writes a record.
+    pub fn put<T: Record>(&self, t: TreeId, key: &[u8], value: &T) -> TxResult<()> {
+        let bytes = codec::encode(value).map_err(Error::Storage)?;
+        self.tree(t).insert(key, bytes)?;
+        Ok(())
+    }
+
+    /// Reads a raw value.
+    pub fn get_raw(&self, t: TreeId, key: &[u8]) -> TxResult<Option<sled::IVec>> {
+        Ok(self.tree(t).get(key)?)
+    }
+
+    /// Writes a raw value.
+    pub fn put_raw(&self, t: TreeId, key: &[u8], value: &[u8]) -> TxResult<()> {
+        self.tree(t).insert(key, value)?;
+        Ok(())
+    }
+
+    /// Removes a key.
+    pub fn remove(&self, t: TreeId, key: &[u8]) -> TxResult<()> {
+        self.tree(t).remove(key)?;
+        Ok(())
+    }
+
+    /// Reads an id stored under an index key.
+    pub fn get_id(&self, t: TreeId, key: &[u8]) -> TxResult<Option<Id>> {
+        Ok(self.tree(t).get(key)?.as_deref().and_then(key_id))
+    }
+
+    /// Allocates the next id of a kind (never reused, even after deletes).
+    pub fn next_id(&self, kind: &str) -> TxResult<Id> {
+        let key = format!("{}{kind}", meta::NEXT_ID);
+        let next = self.get_id(TreeId::Meta, key.as_bytes())?.unwrap_or(1);
+        self.put_raw(TreeId::Meta, key.as_bytes(), &id_key(next + 1))?;
+        Ok(next)
+    }
+}
