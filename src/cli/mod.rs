@@ -1,1 +1,455 @@
-pub fn run() {}
+//! The `staffctl` command line: clap subcommands mapped 1:1 onto service requests, table or
+//! JSON output, and exit codes that scripts can rely on.
+
+pub mod args;
+pub mod output;
+pub mod prompt;
+mod render;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::audit::Origin;
+use crate::audit::export::Format;
+use crate::error::{Error, Result, exit};
+use crate::service::{
+    AuditQuery, FacilityField, InitRequest, PracticeField, Request, Service, Session, UserField,
+    UserFields, UserFilter,
+};
+use crate::store::OpenOptions;
+use args::{
+    AccessCmd, AuditCmd, AuditFilter, Cli, Command, FacilityCmd, PermissionCmd, PracticeCmd,
+    RoleCmd, UserCmd,
+};
+use output::OutputFormat;
+
+/// Parses the command line, runs it, and returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(e) => {
+            eprintln!("staffctl: {}", output::cell_long(&e.to_string()));
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// The data directory: `--data`/`STAFFCTL_DATA`, else `/var/lib/staffctl` when it exists and is
+/// writable, else the user's XDG data directory.
+pub fn default_data_dir() -> PathBuf {
+    let system = PathBuf::from("/var/lib/staffctl");
+    if system.is_dir() && nix::unistd::access(&system, nix::unistd::AccessFlags::W_OK).is_ok() {
+        return system;
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("staffctl")
+}
+
+fn open(cli: &Cli, create: bool) -> Result<Service> {
+    let dir = cli.data.clone().unwrap_or_else(default_data_dir);
+    Service::open(
+        &dir,
+        &OpenOptions {
+            create,
+            ..OpenOptions::default()
+        },
+    )
+}
+
+fn login(svc: &Service, cli: &Cli) -> Result<Session> {
+    let user = match &cli.operator {
+        Some(u) => u.clone(),
+        None => {
+            return Err(Error::Denied(
+                "no operator: pass --as USER or set STAFFCTL_USER (an administrator's username or email)".into(),
+            ));
+        }
+    };
+    let password = prompt::password(&format!("Password for {user}: "))?;
+    svc.login(&user, &password, &Origin::current())
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let Some(command) = &cli.command else {
+        output::print(
+            "staffctl manages staff users, roles, facilities and access.\n\
+             The interactive interface is not part of this release yet; use the commands:\n\
+             \n  staffctl init --help     create a store\n  staffctl user list --as ADMIN\n  staffctl --help          every command\n",
+        )?;
+        return Ok(());
+    };
+    match command {
+        Command::Init(a) => {
+            let svc = open(&cli, true)?;
+            if svc.is_initialised()? {
+                return Err(Error::Conflict(format!(
+                    "the store in {} is already initialised; use --data DIR for a new one",
+                    svc.data_dir().display()
+                )));
+            }
+            let password = prompt::new_password(prompt::PASSWORD_ENV, &a.admin_username)?;
+            let req = InitRequest {
+                practice_name: a.practice.clone(),
+                practice_email: a.practice_email.clone(),
+                facility: a.facility.clone(),
+                admin_username: a.admin_username.clone(),
+                admin_email: a.admin_email.clone(),
+                admin_first: a.admin_first.clone(),
+                admin_last: a.admin_last.clone(),
+                admin_password: password,
+            };
+            svc.init(&req, &Origin::current())?;
+            output::print(&format!(
+                "Initialised {} in {}.\nLog in as {} (e.g. `staffctl user list --as {}`).\n",
+                output::cell_long(&a.practice),
+                svc.data_dir().display(),
+                output::cell_long(&a.admin_username.to_lowercase()),
+                output::cell_long(&a.admin_username.to_lowercase()),
+            ))
+        }
+        Command::Recover(a) => {
+            let svc = open(&cli, false)?;
+            let password = prompt::new_password("STAFFCTL_NEW_PASSWORD", &a.user)?;
+            let who = svc.recover(&a.user, &password, &Origin::current())?;
+            eprintln!("WARNING: break-glass recovery recorded in the audit log (auth.recover).");
+            output::print(&format!(
+                "New password set for {}.\n",
+                output::cell_long(&who)
+            ))
+        }
+        Command::Permission(PermissionCmd::List) => {
+            let rows = crate::service::api::PermissionInfo::catalogue();
+            render::permissions(&rows, cli.output)
+        }
+        Command::Audit(AuditCmd::Export {
+            format,
+            file,
+            filter,
+        }) => {
+            let svc = open(&cli, false)?;
+            let session = login(&svc, &cli)?;
+            let query = audit_query(filter, None)?;
+            let format = match format {
+                args::ExportFormat::Csv => Format::Csv,
+                args::ExportFormat::Jsonl => Format::Jsonl,
+            };
+            let count = match file {
+                Some(path) => {
+                    let f = std::fs::File::create(path).map_err(|e| {
+                        Error::Storage(format!("cannot create {}: {e}", path.display()))
+                    })?;
+                    let mut w = std::io::BufWriter::with_capacity(256 << 10, f);
+                    let n = svc.audit_export(&session, &query, format, &mut w)?;
+                    let f = w.into_inner().map_err(|e| {
+                        Error::Storage(format!("cannot write {}: {e}", path.display()))
+                    })?;
+                    f.sync_all()?;
+                    eprintln!("Exported {n} events to {}.", path.display());
+                    n
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut w = std::io::BufWriter::with_capacity(256 << 10, stdout.lock());
+                    svc.audit_export(&session, &query, format, &mut w)?
+                }
+            };
+            let _ = count;
+            Ok(())
+        }
+        _ => {
+            let request = request_for(command)?;
+            let svc = open(&cli, false)?;
+            let session = login(&svc, &cli)?;
+            let response = svc.call(&session, request)?;
+            render::response(command, &response, cli.output)
+        }
+    }
+}
+
+fn parse_time(field: &str, text: &str) -> Result<jiff::Timestamp> {
+    let t = text.trim();
+    if let Ok(ts) = t.parse::<jiff::Timestamp>() {
+        return Ok(ts);
+    }
+    if let Ok(d) = t.parse::<jiff::civil::Date>() {
+        return d
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .map_err(|e| Error::invalid(field, format!("{t}: {e}")));
+    }
+    Err(Error::invalid(
+        field,
+        format!("'{t}' is not a time; use RFC 3339 (2026-11-25T09:00:00Z) or a date (2026-11-25)"),
+    ))
+}
+
+fn audit_query(f: &AuditFilter, limit: Option<usize>) -> Result<AuditQuery> {
+    Ok(AuditQuery {
+        since: f
+            .since
+            .as_deref()
+            .map(|t| parse_time("since", t))
+            .transpose()?,
+        until: f
+            .until
+            .as_deref()
+            .map(|t| parse_time("until", t))
+            .transpose()?,
+        actor: f.actor.clone(),
+        target: f.target.clone(),
+        action: f.action.clone(),
+        limit,
+    })
+}
+
+fn set_pairs(set: &[String]) -> Result<Vec<(String, String)>> {
+    set.iter()
+        .map(|s| {
+            s.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                .ok_or_else(|| Error::invalid("set", format!("'{s}' must be FIELD=VALUE")))
+        })
+        .collect()
+}
+
+fn user_fields(
+    profile: &args::UserProfileArgs,
+    base: Vec<(UserField, Option<String>)>,
+) -> Result<UserFields> {
+    let mut fields: UserFields = base
+        .into_iter()
+        .filter_map(|(f, v)| v.map(|v| (f, v)))
+        .collect();
+    let p = profile;
+    let extra = [
+        (UserField::Username, p.username.clone()),
+        (
+            UserField::LoginMethod,
+            p.login.map(|l| format!("{l:?}").to_lowercase()),
+        ),
+        (
+            UserField::Billing,
+            p.billing.map(|b| format!("{b:?}").to_lowercase()),
+        ),
+        (UserField::Npi, p.npi.clone()),
+        (UserField::Taxonomy, p.taxonomy.clone()),
+    ];
+    fields.extend(extra.into_iter().filter_map(|(f, v)| v.map(|v| (f, v))));
+    for (k, v) in set_pairs(&p.set)? {
+        let field = UserField::parse(&k).ok_or_else(|| {
+            Error::invalid(
+                "set",
+                format!("unknown user field '{k}'; `staffctl user add --help` lists the fields"),
+            )
+        })?;
+        fields.push((field, v));
+    }
+    Ok(fields)
+}
+
+fn facility_fields(
+    name: Option<&String>,
+    d: &args::FacilityDetails,
+) -> Vec<(FacilityField, String)> {
+    [
+        (FacilityField::Name, name.cloned()),
+        (FacilityField::Code, d.code.clone()),
+        (FacilityField::Address, d.address.clone()),
+        (FacilityField::Phone, d.phone.clone()),
+    ]
+    .into_iter()
+    .filter_map(|(f, v)| v.map(|v| (f, v)))
+    .collect()
+}
+
+/// Maps a command onto its service request.
+fn request_for(command: &Command) -> Result<Request> {
+    Ok(match command {
+        Command::Init(_) | Command::Recover(_) | Command::Permission(_) => {
+            return Err(Error::Storage(
+                "internal: command has no service request".into(),
+            ));
+        }
+        Command::Practice(PracticeCmd::Show) => Request::PracticeShow,
+        Command::Practice(PracticeCmd::Edit { set }) => {
+            let mut fields = Vec::new();
+            for (k, v) in set_pairs(set)? {
+                let f = PracticeField::parse(&k).ok_or_else(|| {
+                    Error::invalid(
+                        "set",
+                        format!(
+                            "unknown setting '{k}'; `staffctl practice edit --help` lists them"
+                        ),
+                    )
+                })?;
+                fields.push((f, v));
+            }
+            Request::PracticeEdit(fields)
+        }
+        Command::Facility(c) => match c {
+            FacilityCmd::List { all } => Request::FacilityList {
+                include_archived: *all,
+            },
+            FacilityCmd::Show { facility } => Request::FacilityShow(facility.clone()),
+            FacilityCmd::Add { name, details } => {
+                Request::FacilityAdd(facility_fields(Some(name), details))
+            }
+            FacilityCmd::Edit {
+                facility,
+                name,
+                details,
+            } => Request::FacilityEdit(facility.clone(), facility_fields(name.as_ref(), details)),
+            FacilityCmd::Archive { facility } => Request::FacilityArchive(facility.clone()),
+            FacilityCmd::Restore { facility } => Request::FacilityRestore(facility.clone()),
+        },
+        Command::Role(c) => match c {
+            RoleCmd::List => Request::RoleList,
+            RoleCmd::Show { role } => Request::RoleShow(role.clone()),
+            RoleCmd::Add {
+                name,
+                description,
+                permissions,
+            } => Request::RoleAdd {
+                name: name.clone(),
+                description: description.clone(),
+                permissions: permissions.clone(),
+            },
+            RoleCmd::Edit {
+                role,
+                grant,
+                revoke,
+                rename,
+                description,
+            } => Request::RoleEdit {
+                role: role.clone(),
+                rename: rename.clone(),
+                description: description.clone(),
+                grant: grant.clone(),
+                revoke: revoke.clone(),
+            },
+            RoleCmd::Delete { role } => Request::RoleDelete(role.clone()),
+        },
+        Command::User(c) => match c {
+            UserCmd::List {
+                status,
+                facility,
+                role,
+                search,
+            } => Request::UserList(UserFilter {
+                status: status.map(|s| match s {
+                    args::Status::Invited => crate::model::UserStatus::Invited,
+                    args::Status::Active => crate::model::UserStatus::Active,
+                    args::Status::Deactivated => crate::model::UserStatus::Deactivated,
+                }),
+                facility: facility.clone(),
+                role: role.clone(),
+                search: search.clone(),
+            }),
+            UserCmd::Show { user } => Request::UserShow(user.clone()),
+            UserCmd::Add {
+                first,
+                last,
+                email,
+                role,
+                facility,
+                part_time,
+                admin,
+                aide,
+                profile,
+            } => {
+                let flag = |b: bool| b.then(|| "yes".to_string());
+                Request::UserAdd(user_fields(
+                    profile,
+                    vec![
+                        (UserField::FirstName, Some(first.clone())),
+                        (UserField::LastName, Some(last.clone())),
+                        (UserField::Email, Some(email.clone())),
+                        (UserField::Role, Some(role.clone())),
+                        (UserField::Facility, Some(facility.clone())),
+                        (UserField::PartTime, flag(*part_time)),
+                        (UserField::Admin, flag(*admin)),
+                        (UserField::Aide, flag(*aide)),
+                    ],
+                )?)
+            }
+            UserCmd::Edit {
+                user,
+                first,
+                last,
+                email,
+                role,
+                facility,
+                profile,
+            } => Request::UserEdit(
+                user.clone(),
+                user_fields(
+                    profile,
+                    vec![
+                        (UserField::FirstName, first.clone()),
+                        (UserField::LastName, last.clone()),
+                        (UserField::Email, email.clone()),
+                        (UserField::Role, role.clone()),
+                        (UserField::Facility, facility.clone()),
+                    ],
+                )?,
+            ),
+            UserCmd::Deactivate { user, reason } => Request::UserDeactivate {
+                user: user.clone(),
+                reason: reason.clone(),
+            },
+            UserCmd::Reactivate { user } => Request::UserReactivate(user.clone()),
+            UserCmd::Delete { user } => Request::UserDelete(user.clone()),
+        },
+        Command::Access(c) => match c {
+            AccessCmd::Show { user } => Request::AccessShow(user.clone()),
+            AccessCmd::Grant { user, facilities } => Request::AccessGrant {
+                user: user.clone(),
+                facilities: facilities.clone(),
+            },
+            AccessCmd::Revoke { user, facilities } => Request::AccessRevoke {
+                user: user.clone(),
+                facilities: facilities.clone(),
+            },
+            AccessCmd::All { user } => Request::AccessAll(user.clone()),
+            AccessCmd::Only { user, facilities } => Request::AccessOnly {
+                user: user.clone(),
+                facilities: facilities.clone(),
+            },
+        },
+        Command::Audit(c) => match c {
+            AuditCmd::List { filter, limit } => {
+                Request::AuditList(audit_query(filter, Some(*limit))?)
+            }
+            AuditCmd::Verify { expect } => Request::AuditVerify {
+                expect: expect.clone(),
+            },
+            AuditCmd::Head => Request::AuditHead,
+            AuditCmd::Export { .. } => {
+                return Err(Error::Storage("internal: export streams".into()));
+            }
+        },
+    })
+}
+
+/// Whether `format` asks for JSON.
+fn is_json(format: OutputFormat) -> bool {
+    format == OutputFormat::Json
+}

@@ -367,7 +367,7 @@ pub enum LoginMethod {
 
 /// Which facilities a user may access.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase", tag = "kind", content = "facilities")]
+#[serde(rename_all = "lowercase")]
 pub enum FacilityAccess {
     /// Every facility, including ones added later.
     All,

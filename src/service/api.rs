@@ -681,3 +681,17 @@ pub enum Response {
     /// Audit head.
     Head(AuditHead),
 }
+
+impl PermissionInfo {
+    /// The whole catalogue (static: needs no store).
+    pub fn catalogue() -> Vec<Self> {
+        crate::model::permission::CATALOGUE
+            .iter()
+            .map(|p| Self {
+                key: p.key.into(),
+                module: p.module.into(),
+                description: p.description.into(),
+            })
+            .collect()
+    }
+}

@@ -248,8 +248,14 @@ impl Service {
             Error::Storage(_) | Error::Busy(_) => return Ok(()),
             other => Outcome::Rejected(other.to_string()),
         };
+        let creating = action.ends_with(".create");
         let target = target.map(|(kind, label)| {
-            let id = self.target_id(kind, &label);
+            // A refused create has no record yet; anything else names the record it aimed at.
+            let id = if creating {
+                0
+            } else {
+                self.target_id(kind, &label)
+            };
             Target::new(kind, id, label)
         });
         let draft = EventDraft {

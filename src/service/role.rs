@@ -14,14 +14,7 @@ use crate::store::{TreeId, id_key, key_id};
 
 /// The catalogue as response rows.
 pub fn permissions() -> Vec<PermissionInfo> {
-    permission::CATALOGUE
-        .iter()
-        .map(|p| PermissionInfo {
-            key: p.key.into(),
-            module: p.module.into(),
-            description: p.description.into(),
-        })
-        .collect()
+    PermissionInfo::catalogue()
 }
 
 /// Ids of the users holding role `id`.

@@ -1,0 +1,490 @@
+//! The command-line grammar. Spellings here are a contract: scripts and docs depend on them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use super::output::OutputFormat;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  store or I/O failure
+  2  bad command line
+  3  invalid input or conflict with existing data (nothing was changed)
+  4  not found
+  5  authentication or permission refused
+  6  store busy (another staffctl holds it)
+  7  audit chain or record failed verification
+
+Environment:
+  STAFFCTL_DATA      data directory (same as --data)
+  STAFFCTL_USER      operator username or email (same as --as)
+  STAFFCTL_PASSWORD  operator password for scripts (otherwise prompted)";
+
+/// Manage a clinic's staff users, roles, facilities and access, with a tamper-evident audit log.
+///
+/// Every command (except init, recover and permission list) runs as an administrator: pass
+/// --as USER (or set STAFFCTL_USER); the password is prompted, or read from STAFFCTL_PASSWORD.
+#[derive(Debug, Parser)]
+#[command(name = "staffctl", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    /// Data directory holding the store [default: $STAFFCTL_DATA, else /var/lib/staffctl when
+    /// writable, else ~/.local/share/staffctl]
+    #[arg(long, global = true, value_name = "DIR", env = "STAFFCTL_DATA")]
+    pub data: Option<PathBuf>,
+
+    /// Operator (administrator) username, email or id
+    #[arg(long = "as", global = true, value_name = "USER", env = "STAFFCTL_USER")]
+    pub operator: Option<String>,
+
+    /// Output format for read commands
+    #[arg(long, global = true, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+
+    /// What to do (without one, staffctl explains how to start)
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Top-level commands (noun, then verb).
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new store: practice, first facility, built-in roles, first administrator
+    Init(InitArgs),
+    /// Practice settings and policies
+    #[command(subcommand)]
+    Practice(PracticeCmd),
+    /// Facilities (locations)
+    #[command(subcommand)]
+    Facility(FacilityCmd),
+    /// Roles and their permissions
+    #[command(subcommand)]
+    Role(RoleCmd),
+    /// The permission catalogue
+    #[command(subcommand)]
+    Permission(PermissionCmd),
+    /// Staff users
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Which facilities a user may access
+    #[command(subcommand)]
+    Access(AccessCmd),
+    /// The audit log: list, export, verify
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Break-glass: set a new password for an administrator (needs OS access to the store)
+    Recover(RecoverArgs),
+}
+
+/// `staffctl init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Practice name
+    #[arg(long, value_name = "NAME")]
+    pub practice: String,
+    /// Practice contact email (staff cannot log in with it)
+    #[arg(long, value_name = "EMAIL")]
+    pub practice_email: String,
+    /// First facility (location)
+    #[arg(long, value_name = "NAME")]
+    pub facility: String,
+    /// First administrator's username
+    #[arg(long, value_name = "USER")]
+    pub admin_username: String,
+    /// First administrator's email
+    #[arg(long, value_name = "EMAIL")]
+    pub admin_email: String,
+    /// First administrator's first name
+    #[arg(long, value_name = "F", default_value = "")]
+    pub admin_first: String,
+    /// First administrator's last name
+    #[arg(long, value_name = "L", default_value = "")]
+    pub admin_last: String,
+}
+
+/// `staffctl practice ...`.
+#[derive(Debug, Subcommand)]
+pub enum PracticeCmd {
+    /// Show settings and policies
+    Show,
+    /// Change settings: --set FIELD=VALUE (name, email, invite_expiry_hours,
+    /// invite_cooldown_minutes, lockout_threshold, lockout_window_minutes,
+    /// lockout_duration_minutes, idle_timeout_minutes, password_min_length, mail_command,
+    /// device_approval)
+    Edit {
+        /// FIELD=VALUE, repeatable
+        #[arg(long = "set", value_name = "FIELD=VALUE", required = true)]
+        set: Vec<String>,
+    },
+}
+
+/// `staffctl facility ...`.
+#[derive(Debug, Subcommand)]
+pub enum FacilityCmd {
+    /// List facilities with head counts
+    List {
+        /// Include archived facilities
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show a facility, its staff and who can access it
+    Show {
+        /// Facility id, name or code
+        facility: String,
+    },
+    /// Add a facility
+    Add {
+        /// Name (unique)
+        name: String,
+        #[command(flatten)]
+        details: FacilityDetails,
+    },
+    /// Edit a facility
+    Edit {
+        /// Facility id, name or code
+        facility: String,
+        /// New name
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        details: FacilityDetails,
+    },
+    /// Archive a facility (refused while it is someone's primary facility)
+    Archive {
+        /// Facility id, name or code
+        facility: String,
+    },
+    /// Restore an archived facility
+    Restore {
+        /// Facility id, name or code
+        facility: String,
+    },
+}
+
+/// Optional facility details.
+#[derive(Debug, Args)]
+pub struct FacilityDetails {
+    /// Short code (e.g. DT)
+    #[arg(long)]
+    pub code: Option<String>,
+    /// Street address
+    #[arg(long)]
+    pub address: Option<String>,
+    /// Phone number
+    #[arg(long)]
+    pub phone: Option<String>,
+}
+
+/// `staffctl role ...`.
+#[derive(Debug, Subcommand)]
+pub enum RoleCmd {
+    /// List roles with user counts
+    List,
+    /// Show a role's permissions and users
+    Show {
+        /// Role id or name
+        role: String,
+    },
+    /// Add a role
+    Add {
+        /// Name (unique)
+        name: String,
+        /// What the role is for
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Permission key to include (repeatable; see `staffctl permission list`)
+        #[arg(long = "permission", value_name = "KEY")]
+        permissions: Vec<String>,
+    },
+    /// Change a role: all its users change at once
+    Edit {
+        /// Role id or name
+        role: String,
+        /// Permission key to add (repeatable)
+        #[arg(long, value_name = "KEY")]
+        grant: Vec<String>,
+        /// Permission key to remove (repeatable)
+        #[arg(long, value_name = "KEY")]
+        revoke: Vec<String>,
+        /// New name
+        #[arg(long, value_name = "NAME")]
+        rename: Option<String>,
+        /// New description
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Delete a role (refused while assigned, and for built-in roles)
+    Delete {
+        /// Role id or name
+        role: String,
+    },
+}
+
+/// `staffctl permission ...`.
+#[derive(Debug, Subcommand)]
+pub enum PermissionCmd {
+    /// List every permission key by module
+    List,
+}
+
+/// Billing categories on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Billing {
+    /// Billable provider seat
+    Provider,
+    /// Billable provider-assistant seat (PTA)
+    Assistant,
+    /// Free seat (no RTM timer)
+    Technician,
+    /// Not a clinical seat
+    None,
+}
+
+/// Login methods on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Login {
+    /// Log in with the email address
+    Email,
+    /// Log in with the username
+    Username,
+}
+
+/// Status filter on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Status {
+    /// Added, not yet activated
+    Invited,
+    /// Activated
+    Active,
+    /// Left the practice
+    Deactivated,
+}
+
+/// Profile fields shared by `user add` and `user edit`.
+#[derive(Debug, Args, Default)]
+pub struct UserProfileArgs {
+    /// Username (lowercase; with it the user logs in by username unless --login email)
+    #[arg(long)]
+    pub username: Option<String>,
+    /// How the user logs in
+    #[arg(long, value_enum)]
+    pub login: Option<Login>,
+    /// Billing seat
+    #[arg(long, value_enum)]
+    pub billing: Option<Billing>,
+    /// National Provider Identifier (10 digits)
+    #[arg(long)]
+    pub npi: Option<String>,
+    /// Provider taxonomy code (e.g. 207Q00000X)
+    #[arg(long)]
+    pub taxonomy: Option<String>,
+    /// Any other field: --set FIELD=VALUE (public_name, data_scope, nps_scope, bio,
+    /// pms_provider_id, capacity, scheduling_step, default_doctor, can_sign_forms, show_in_app,
+    /// extension, rtm_default, location_popup, secure_messaging, billable_codes_email, new_lead,
+    /// new_intake, low_score_alert, passive_score_alert, promoter_score_alert, dos_threshold,
+    /// default_location, note, admin, part_time, aide)
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// `staffctl user ...`.
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// List users (filters combine)
+    List {
+        /// Only users with this status
+        #[arg(long, value_enum)]
+        status: Option<Status>,
+        /// Only users who can access this facility
+        #[arg(long)]
+        facility: Option<String>,
+        /// Only users with this role
+        #[arg(long)]
+        role: Option<String>,
+        /// Text in name, email, username or NPI (case-insensitive)
+        #[arg(long)]
+        search: Option<String>,
+    },
+    /// Show a user with their full history
+    Show {
+        /// User id, username, email or full name
+        user: String,
+    },
+    /// Add a user (they start as invited)
+    Add {
+        /// First name
+        #[arg(long)]
+        first: String,
+        /// Last name
+        #[arg(long)]
+        last: String,
+        /// Email address
+        #[arg(long)]
+        email: String,
+        /// Role id or name
+        #[arg(long)]
+        role: String,
+        /// Primary facility id, name or code
+        #[arg(long)]
+        facility: String,
+        /// Works part-time
+        #[arg(long)]
+        part_time: bool,
+        /// Administrator (may operate staffctl)
+        #[arg(long)]
+        admin: bool,
+        /// Aide: unlicensed, never assigned patients, no patient messaging
+        #[arg(long)]
+        aide: bool,
+        #[command(flatten)]
+        profile: UserProfileArgs,
+    },
+    /// Edit a user
+    Edit {
+        /// User id, username, email or full name
+        user: String,
+        /// First name
+        #[arg(long)]
+        first: Option<String>,
+        /// Last name
+        #[arg(long)]
+        last: Option<String>,
+        /// Email address
+        #[arg(long)]
+        email: Option<String>,
+        /// Role id or name
+        #[arg(long)]
+        role: Option<String>,
+        /// Primary facility id, name or code
+        #[arg(long)]
+        facility: Option<String>,
+        #[command(flatten)]
+        profile: UserProfileArgs,
+    },
+    /// Deactivate a user who left: login refused, invitations revoked, history kept
+    Deactivate {
+        /// User id, username, email or full name
+        user: String,
+        /// Why (kept in the record and the audit log)
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reactivate a deactivated user
+    Reactivate {
+        /// User id, username, email or full name
+        user: String,
+    },
+    /// Delete a user who never activated their account (others: deactivate)
+    Delete {
+        /// User id, username, email or full name
+        user: String,
+    },
+}
+
+/// `staffctl access ...`.
+#[derive(Debug, Subcommand)]
+pub enum AccessCmd {
+    /// Show which facilities a user can access
+    Show {
+        /// User id, username, email or full name
+        user: String,
+    },
+    /// Let a user access more facilities
+    Grant {
+        /// User id, username, email or full name
+        user: String,
+        /// Facility ids, names or codes
+        #[arg(required = true)]
+        facilities: Vec<String>,
+    },
+    /// Stop a user accessing facilities (not their primary one)
+    Revoke {
+        /// User id, username, email or full name
+        user: String,
+        /// Facility ids, names or codes
+        #[arg(required = true)]
+        facilities: Vec<String>,
+    },
+    /// Let a user access every facility, including ones added later
+    All {
+        /// User id, username, email or full name
+        user: String,
+    },
+    /// Set a user's access to exactly these facilities (plus their primary one)
+    Only {
+        /// User id, username, email or full name
+        user: String,
+        /// Facility ids, names or codes (none: primary facility only)
+        facilities: Vec<String>,
+    },
+}
+
+/// Filters shared by `audit list` and `audit export`.
+#[derive(Debug, Args)]
+pub struct AuditFilter {
+    /// Events at or after this time (RFC 3339, or YYYY-MM-DD for midnight UTC)
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Events before this time (RFC 3339, or YYYY-MM-DD)
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+    /// Only events by this user (id, username, email), or "system"
+    #[arg(long, value_name = "U")]
+    pub actor: Option<String>,
+    /// Only events about this record, as KIND:ID (user:12, role:Provider, facility:3)
+    #[arg(long, value_name = "KIND:ID")]
+    pub target: Option<String>,
+    /// Only actions starting with this (user., user.deactivate, auth.login_failed)
+    #[arg(long)]
+    pub action: Option<String>,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    /// RFC 4180 CSV, spreadsheet-safe
+    Csv,
+    /// One JSON object per line
+    Jsonl,
+}
+
+/// `staffctl audit ...`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// List events, newest first
+    List {
+        #[command(flatten)]
+        filter: AuditFilter,
+        /// At most this many events
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Export events for auditors (streams; any size)
+    Export {
+        /// File format
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Output file (default: standard output)
+        #[arg(short = 'o', long = "output-file", value_name = "FILE")]
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        filter: AuditFilter,
+    },
+    /// Check the hash chain; with --expect, prove the log still holds a recorded head
+    Verify {
+        /// A head recorded earlier with `staffctl audit head`
+        #[arg(long, value_name = "SEQ:HASH")]
+        expect: Option<String>,
+    },
+    /// Print the newest sequence number and hash (keep a copy off the server)
+    Head,
+}
+
+/// `staffctl recover`.
+#[derive(Debug, Args)]
+pub struct RecoverArgs {
+    /// Administrator to reset (id, username or email)
+    #[arg(long)]
+    pub user: String,
+}

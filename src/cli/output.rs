@@ -1,0 +1,130 @@
+//! Rendering responses for people (tables, key/value blocks) and scripts (JSON). Every data
+//! string shown in a table passes through the terminal sanitiser first.
+
+use std::io::Write;
+
+use serde::Serialize;
+use unicode_width::UnicodeWidthStr;
+
+use crate::error::{Error, Result};
+use crate::security::sanitize::for_terminal;
+
+/// Output format for read commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned columns for people.
+    Table,
+    /// JSON for scripts.
+    Json,
+}
+
+/// Cells longer than this are cut with an ellipsis in tables.
+const MAX_CELL: usize = 48;
+
+/// A sanitised, length-limited table cell.
+pub fn cell(s: &str) -> String {
+    let clean = for_terminal(s);
+    if clean.chars().count() > MAX_CELL {
+        let cut: String = clean.chars().take(MAX_CELL - 1).collect();
+        format!("{cut}…")
+    } else {
+        clean.into_owned()
+    }
+}
+
+/// Renders rows under a header, columns padded to their widest cell.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.width()).collect();
+    for row in rows {
+        for (i, c) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(c.width());
+            }
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: &mut dyn Iterator<Item = &str>, out: &mut String| {
+        let mut parts = Vec::new();
+        for (i, c) in cells.enumerate() {
+            let pad = widths
+                .get(i)
+                .copied()
+                .unwrap_or(0)
+                .saturating_sub(c.width());
+            parts.push(format!("{c}{}", " ".repeat(pad)));
+        }
+        out.push_str(parts.join("  ").trim_end());
+        out.push('\n');
+    };
+    line(&mut headers.iter().copied(), &mut out);
+    for row in rows {
+        line(&mut row.iter().map(String::as_str), &mut out);
+    }
+    out
+}
+
+/// Renders `key: value` lines with aligned values (values sanitised).
+pub fn fields(pairs: &[(&str, String)]) -> String {
+    let w = pairs.iter().map(|(k, _)| k.width()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (k, v) in pairs {
+        out.push_str(&format!("{k:<w$}  {}\n", cell_long(v)));
+    }
+    out
+}
+
+/// A sanitised value without the table length limit.
+pub fn cell_long(s: &str) -> String {
+    for_terminal(s).into_owned()
+}
+
+/// Writes text to stdout.
+pub fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Writes a value as pretty JSON to stdout.
+pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)
+        .map_err(|e| Error::Storage(format!("cannot write JSON: {e}")))?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// "yes" or "no".
+pub fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
+}
+
+/// An optional value, or "-".
+pub fn or_dash(v: Option<&str>) -> String {
+    v.map_or_else(|| "-".to_string(), cell)
+}
+
+/// A timestamp as `YYYY-MM-DD HH:MM` UTC, or "-".
+pub fn when(t: Option<jiff::Timestamp>) -> String {
+    t.map_or_else(
+        || "-".to_string(),
+        |t| t.strftime("%Y-%m-%d %H:%M").to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_and_sanitises() {
+        let rows = vec![
+            vec![cell("Zoë"), cell("x\u{1b}[2Jy")],
+            vec![cell("Bo"), cell("z")],
+        ];
+        let t = table(&["NAME", "NOTE"], &rows);
+        assert_eq!(t, "NAME  NOTE\nZoë   xy\nBo    z\n");
+        assert!(cell(&"a".repeat(60)).ends_with('…'));
+    }
+}

@@ -1,0 +1,521 @@
+//! How each response looks in a terminal (tables, sanitised) or to a script (JSON).
+
+use super::args::{AccessCmd, AuditCmd, Command, FacilityCmd, RoleCmd, UserCmd};
+use super::is_json;
+use super::output::{self, OutputFormat, cell, fields, or_dash, table, when, yes_no};
+use crate::audit::export::changes_text;
+use crate::error::{Error, Result};
+use crate::service::{
+    AccessView, FacilityDetail, Listing, PermissionInfo, Response, RoleDetail, UserDetail,
+};
+use crate::store::CorruptRecord;
+
+/// Prints the permission catalogue.
+pub fn permissions(rows: &[PermissionInfo], format: OutputFormat) -> Result<()> {
+    if is_json(format) {
+        return output::json(rows);
+    }
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|p| vec![cell(&p.module), cell(&p.key), cell(&p.description)])
+        .collect();
+    output::print(&table(&["MODULE", "KEY", "DESCRIPTION"], &body))
+}
+
+fn warn_unreadable(bad: &[CorruptRecord]) {
+    for b in bad {
+        eprintln!(
+            "warning: {}; the other records are listed",
+            output::cell_long(&b.to_string())
+        );
+    }
+}
+
+fn listing_json<T: serde::Serialize>(l: &Listing<T>) -> Result<()> {
+    warn_unreadable(&l.unreadable);
+    output::json(&l.items)
+}
+
+/// Prints a response as the command that produced it expects.
+pub fn response(command: &Command, response: &Response, format: OutputFormat) -> Result<()> {
+    let json = is_json(format);
+    match response {
+        Response::Practice(p) => {
+            if json {
+                return output::json(p);
+            }
+            output::print(&fields(&[
+                ("practice", p.name.clone()),
+                ("email", p.email.clone()),
+                ("invite_expiry_hours", p.invite_expiry_hours.to_string()),
+                (
+                    "invite_cooldown_minutes",
+                    p.invite_cooldown_minutes.to_string(),
+                ),
+                ("lockout_threshold", p.lockout_threshold.to_string()),
+                (
+                    "lockout_window_minutes",
+                    p.lockout_window_minutes.to_string(),
+                ),
+                (
+                    "lockout_duration_minutes",
+                    p.lockout_duration_minutes.to_string(),
+                ),
+                ("idle_timeout_minutes", p.idle_timeout_minutes.to_string()),
+                ("password_min_length", p.password_min_length.to_string()),
+                (
+                    "mail_command",
+                    p.mail_command.clone().unwrap_or_else(|| "-".into()),
+                ),
+                ("device_approval", yes_no(p.device_approval)),
+            ]))
+        }
+        Response::Facilities(l) => {
+            if json {
+                return listing_json(l);
+            }
+            warn_unreadable(&l.unreadable);
+            let rows: Vec<Vec<String>> = l
+                .items
+                .iter()
+                .map(|s| {
+                    let f = &s.facility;
+                    vec![
+                        f.id.to_string(),
+                        cell(&f.name),
+                        or_dash(f.code.as_deref()),
+                        s.primary_users.to_string(),
+                        if f.archived { "archived" } else { "active" }.into(),
+                        or_dash(f.phone.as_deref()),
+                    ]
+                })
+                .collect();
+            output::print(&table(
+                &["ID", "NAME", "CODE", "STAFF", "STATUS", "PHONE"],
+                &rows,
+            ))
+        }
+        Response::Facility(d) => {
+            if json {
+                return output::json(d);
+            }
+            let verb = match command {
+                Command::Facility(FacilityCmd::Add { .. }) => Some("Added"),
+                Command::Facility(FacilityCmd::Edit { .. }) => Some("Updated"),
+                Command::Facility(FacilityCmd::Archive { .. }) => Some("Archived"),
+                Command::Facility(FacilityCmd::Restore { .. }) => Some("Restored"),
+                _ => None,
+            };
+            match verb {
+                Some(v) => output::print(&format!(
+                    "{v} facility #{} {}.\n",
+                    d.facility.id,
+                    cell(&d.facility.name)
+                )),
+                None => output::print(&facility_detail(d)),
+            }
+        }
+        Response::Roles(l) => {
+            if json {
+                return listing_json(l);
+            }
+            warn_unreadable(&l.unreadable);
+            let rows: Vec<Vec<String>> = l
+                .items
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.role.id.to_string(),
+                        cell(&s.role.name),
+                        s.users.to_string(),
+                        s.role.permissions.len().to_string(),
+                        yes_no(s.role.builtin),
+                        cell(&s.role.description),
+                    ]
+                })
+                .collect();
+            output::print(&table(
+                &[
+                    "ID",
+                    "NAME",
+                    "USERS",
+                    "PERMISSIONS",
+                    "BUILT-IN",
+                    "DESCRIPTION",
+                ],
+                &rows,
+            ))
+        }
+        Response::Role(d) => {
+            if json {
+                return output::json(d);
+            }
+            let verb = match command {
+                Command::Role(RoleCmd::Add { .. }) => Some("Added"),
+                Command::Role(RoleCmd::Edit { .. }) => Some("Updated"),
+                _ => None,
+            };
+            if let Some(v) = verb {
+                output::print(&format!(
+                    "{v} role #{} {} ({} permissions; {} user(s) affected).\n",
+                    d.role.id,
+                    cell(&d.role.name),
+                    d.role.permissions.len(),
+                    d.users.len()
+                ))?;
+            }
+            output::print(&role_detail(d))
+        }
+        Response::Permissions(rows) => permissions(rows, format),
+        Response::Users(l) => {
+            if json {
+                return listing_json(l);
+            }
+            warn_unreadable(&l.unreadable);
+            let rows: Vec<Vec<String>> = l
+                .items
+                .iter()
+                .map(|u| {
+                    let status = if u.locked {
+                        format!("{} (locked)", u.status.as_str())
+                    } else {
+                        u.status.as_str().into()
+                    };
+                    vec![
+                        u.id.to_string(),
+                        cell(&u.name),
+                        or_dash(u.username.as_deref()),
+                        cell(&u.email),
+                        cell(&u.role),
+                        cell(&u.facility),
+                        status,
+                        u.billing.as_str().into(),
+                        when(u.last_login_at),
+                    ]
+                })
+                .collect();
+            let mut text = table(
+                &[
+                    "ID",
+                    "NAME",
+                    "USERNAME",
+                    "EMAIL",
+                    "ROLE",
+                    "FACILITY",
+                    "STATUS",
+                    "BILLING",
+                    "LAST LOGIN",
+                ],
+                &rows,
+            );
+            text.push_str(&format!("{} user(s)\n", l.items.len()));
+            output::print(&text)
+        }
+        Response::User(d) => {
+            if json {
+                return output::json(d.as_ref());
+            }
+            let verb = match command {
+                Command::User(UserCmd::Add { .. }) => Some("Added"),
+                Command::User(UserCmd::Edit { .. }) => Some("Updated"),
+                Command::User(UserCmd::Deactivate { .. }) => Some("Deactivated"),
+                Command::User(UserCmd::Reactivate { .. }) => Some("Reactivated"),
+                _ => None,
+            };
+            match verb {
+                Some(v) => {
+                    let mut msg = format!(
+                        "{v} user #{} {} (status: {}).\n",
+                        d.user.id,
+                        cell(&d.user.full_name()),
+                        d.status.as_str()
+                    );
+                    if matches!(command, Command::User(UserCmd::Deactivate { .. })) {
+                        msg.push_str("Their record, history and audit events are kept; login is refused and pending invitations are revoked.\n");
+                    }
+                    output::print(&msg)
+                }
+                None => output::print(&user_detail(d)),
+            }
+        }
+        Response::Deleted(id, name) => {
+            if json {
+                return output::json(&serde_json::json!({ "deleted": { "id": id, "name": name } }));
+            }
+            let kind = match command {
+                Command::Role(_) => "role",
+                _ => "user",
+            };
+            output::print(&format!(
+                "Deleted {kind} #{id} {}; the audit log keeps the record of it.\n",
+                cell(name)
+            ))
+        }
+        Response::Access(v) => {
+            if json {
+                return output::json(v);
+            }
+            if !matches!(command, Command::Access(AccessCmd::Show { .. })) {
+                output::print("Access updated.\n")?;
+            }
+            output::print(&access_view(v))
+        }
+        Response::Audit(l) => {
+            if json {
+                return listing_json(l);
+            }
+            warn_unreadable(&l.unreadable);
+            let rows: Vec<Vec<String>> = l
+                .items
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.seq.to_string(),
+                        e.at().strftime("%Y-%m-%d %H:%M:%S").to_string(),
+                        cell(&e.actor.label()),
+                        cell(&e.action),
+                        e.target.as_ref().map_or_else(
+                            || "-".into(),
+                            |t| cell(&format!("{}:{} {}", t.kind, t.id, t.label)),
+                        ),
+                        e.outcome.kind().into(),
+                        cell(
+                            if e.changes.is_empty() {
+                                e.outcome.reason().to_string()
+                            } else {
+                                changes_text(&e.changes)
+                            }
+                            .as_str(),
+                        ),
+                    ]
+                })
+                .collect();
+            output::print(&table(
+                &[
+                    "SEQ",
+                    "TIME (UTC)",
+                    "ACTOR",
+                    "ACTION",
+                    "TARGET",
+                    "OUTCOME",
+                    "DETAIL",
+                ],
+                &rows,
+            ))
+        }
+        Response::Verify(r) => {
+            if json {
+                output::json(r)?;
+            } else {
+                let mut text = format!(
+                    "checked {} event(s); head #{} {}\n",
+                    r.checked, r.head_seq, r.head_hash
+                );
+                if let Some((seq, why)) = &r.broken {
+                    text.push_str(&format!("BROKEN at event #{seq}: {}\n", cell(why)));
+                }
+                if let Some(x) = &r.expectation {
+                    text.push_str(&format!("{x}\n"));
+                }
+                text.push_str(if r.ok {
+                    "audit log OK\n"
+                } else {
+                    "audit log FAILED verification\n"
+                });
+                output::print(&text)?;
+            }
+            if r.ok {
+                Ok(())
+            } else {
+                Err(Error::Integrity(match &r.broken {
+                    Some((seq, _)) => format!("audit chain broken at event #{seq}"),
+                    None => "the audit log does not hold the expected head".into(),
+                }))
+            }
+        }
+        Response::Head(h) => {
+            if json {
+                return output::json(h);
+            }
+            if matches!(command, Command::Audit(AuditCmd::Head)) {
+                output::print(&format!("{h}\n"))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+fn names(list: &[(u64, String)]) -> String {
+    if list.is_empty() {
+        return "-".into();
+    }
+    list.iter()
+        .map(|(id, n)| format!("#{id} {}", cell(n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn facility_detail(d: &FacilityDetail) -> String {
+    let f = &d.facility;
+    fields(&[
+        ("id", f.id.to_string()),
+        ("name", f.name.clone()),
+        ("code", f.code.clone().unwrap_or_else(|| "-".into())),
+        ("address", f.address.clone().unwrap_or_else(|| "-".into())),
+        ("phone", f.phone.clone().unwrap_or_else(|| "-".into())),
+        (
+            "status",
+            if f.archived { "archived" } else { "active" }.into(),
+        ),
+        ("primary staff", names(&d.primary_users)),
+        ("can access", names(&d.access_users)),
+    ])
+}
+
+fn role_detail(d: &RoleDetail) -> String {
+    let r = &d.role;
+    let mut text = fields(&[
+        ("id", r.id.to_string()),
+        ("name", r.name.clone()),
+        ("description", r.description.clone()),
+        ("built-in", yes_no(r.builtin)),
+        ("users", names(&d.users)),
+    ]);
+    text.push_str("permissions:\n");
+    for p in crate::model::permission::CATALOGUE {
+        let mark = if r.permissions.contains(p.key) {
+            "[x]"
+        } else {
+            "[ ]"
+        };
+        text.push_str(&format!("  {mark} {:<30} {}\n", p.key, p.description));
+    }
+    text
+}
+
+fn access_view(v: &AccessView) -> String {
+    let mut text = format!(
+        "{} (#{}): {}\n",
+        cell(&v.user),
+        v.user_id,
+        if v.all {
+            "all facilities"
+        } else {
+            "selected facilities"
+        }
+    );
+    for (id, name, can, primary) in &v.facilities {
+        let mark = if *can { "[x]" } else { "[ ]" };
+        let p = if *primary { " (primary)" } else { "" };
+        text.push_str(&format!("  {mark} #{id} {}{p}\n", cell(name)));
+    }
+    text
+}
+
+fn user_detail(d: &UserDetail) -> String {
+    let u = &d.user;
+    let p = &u.provider;
+    let n = &u.notifications;
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let mut text = String::from("Identity\n");
+    text.push_str(&fields(&[
+        ("  id", u.id.to_string()),
+        ("  name", u.full_name()),
+        ("  public name", opt(&u.public_name)),
+        ("  username", opt(&u.username)),
+        ("  email", u.email.clone()),
+        (
+            "  logs in with",
+            format!("{:?}", u.login_method).to_lowercase(),
+        ),
+        ("  status", d.status.as_str().into()),
+    ]));
+    text.push_str("Role & flags\n");
+    text.push_str(&fields(&[
+        ("  role", d.role.clone()),
+        ("  billing", u.billing.as_str().into()),
+        ("  administrator", yes_no(u.is_admin)),
+        ("  part-time", yes_no(u.part_time)),
+        ("  aide", yes_no(u.aide)),
+        ("  permissions", d.permissions.join(", ")),
+    ]));
+    text.push_str("Facilities & access\n");
+    text.push_str(&fields(&[
+        ("  primary facility", d.facility.clone()),
+        ("  can access", d.access.join(", ")),
+        ("  data scope", format!("{:?}", u.data_scope).to_lowercase()),
+        ("  NPS scope", format!("{:?}", u.nps_scope).to_lowercase()),
+    ]));
+    text.push_str("Provider credentials\n");
+    text.push_str(&fields(&[
+        ("  NPI", opt(&p.npi)),
+        ("  taxonomy", opt(&p.taxonomy)),
+        ("  PMS provider id", opt(&p.pms_provider_id)),
+        ("  capacity", p.capacity.to_string()),
+        (
+            "  scheduling step",
+            format!("{} min", p.scheduling_step_minutes),
+        ),
+        ("  default doctor", yes_no(p.default_doctor)),
+        ("  can sign forms", yes_no(p.can_sign_forms)),
+        ("  show in app", yes_no(p.show_in_app)),
+        ("  extension", opt(&p.screen_pop_extension)),
+        ("  bio", p.bio.clone()),
+    ]));
+    text.push_str("Notifications\n");
+    text.push_str(&fields(&[
+        ("  secure messaging", yes_no(n.secure_messaging)),
+        ("  billable codes email", yes_no(n.billable_codes_email)),
+        (
+            "  new lead / intake",
+            format!("{} / {}", yes_no(n.new_lead), yes_no(n.new_intake)),
+        ),
+        (
+            "  score alerts",
+            format!(
+                "low {}, passive {}, promoter {}",
+                yes_no(n.low_score_alert),
+                yes_no(n.passive_score_alert),
+                yes_no(n.promoter_score_alert)
+            ),
+        ),
+        (
+            "  DOS threshold",
+            n.dos_threshold
+                .map_or_else(|| "off".into(), |t| t.to_string()),
+        ),
+    ]));
+    text.push_str("Security\n");
+    text.push_str(&fields(&[
+        ("  created", when(Some(u.created_at))),
+        ("  activated", when(u.activated_at)),
+        ("  last login", when(u.last_login_at)),
+        ("  deactivated", when(u.deactivated_at)),
+        ("  reason", opt(&u.deactivation_reason)),
+    ]));
+    text.push_str("History\n");
+    let rows: Vec<Vec<String>> = d
+        .history
+        .iter()
+        .map(|h| {
+            vec![
+                h.seq.to_string(),
+                h.time.strftime("%Y-%m-%d %H:%M").to_string(),
+                cell(&h.actor),
+                cell(&h.action),
+                h.outcome.clone(),
+                cell(&h.changes.join("; ")),
+            ]
+        })
+        .collect();
+    for line in table(
+        &["SEQ", "TIME (UTC)", "BY", "ACTION", "OUTCOME", "CHANGES"],
+        &rows,
+    )
+    .lines()
+    {
+        text.push_str(&format!("  {line}\n"));
+    }
+    text
+}
