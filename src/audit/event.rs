@@ -247,7 +247,7 @@ struct Canonical<'a> {
 impl AuditEvent {
     /// Seals a draft as event `seq` following `prev_hash`.
     pub fn seal(draft: EventDraft, seq: u64, prev_hash: [u8; 32]) -> Self {
-        let at_micros = i64::try_from(draft.at.as_microsecond()).unwrap_or(i64::MAX);
+        let at_micros = draft.at.as_microsecond();
         let mut event = Self {
             seq,
             at_micros,

@@ -436,7 +436,7 @@ impl Default for ProviderProfile {
 }
 
 /// What a user is notified about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotificationPrefs {
     /// Patients may send this user secure messages.
     pub secure_messaging: bool,
@@ -456,22 +456,6 @@ pub struct NotificationPrefs {
     pub dos_threshold: Option<u8>,
     /// Location preselected when adding patients.
     pub default_location: Option<Id>,
-}
-
-impl Default for NotificationPrefs {
-    fn default() -> Self {
-        Self {
-            secure_messaging: false,
-            billable_codes_email: false,
-            new_lead: false,
-            new_intake: false,
-            low_score_alert: false,
-            passive_score_alert: false,
-            promoter_score_alert: false,
-            dos_threshold: None,
-            default_location: None,
-        }
-    }
 }
 
 /// A staff member. Secrets (password hash, failed-login counters) live in [`Credential`], so a
