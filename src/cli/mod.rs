@@ -11,14 +11,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::audit::Origin;
-use crate::audit::export::Format;
 use crate::error::{Error, Result, exit};
 use crate::service::{
-    AuditQuery, FacilityField, InitRequest, PracticeField, Request, Service, Session, UserField,
-    UserFields, UserFilter,
+    AuditQuery, ExportFormat as Format, FacilityField, InitRequest, OpenOptions, Origin,
+    PracticeField, Request, Service, Session, UserField, UserFields, UserFilter,
 };
-use crate::store::OpenOptions;
 use args::{
     AccessCmd, AuditCmd, AuditFilter, Cli, Command, FacilityCmd, PermissionCmd, PracticeCmd,
     RoleCmd, UserCmd,

@@ -17,7 +17,7 @@ use crate::security::password;
 use crate::store::{TreeId, id_key, meta};
 
 /// Everything `staffctl init` (or the first-run wizard) asks for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InitRequest {
     /// Practice name.
     pub practice_name: String,
@@ -34,8 +34,20 @@ pub struct InitRequest {
     /// Last name.
     pub admin_last: String,
     /// Password (checked against the policy; only its hash is stored).
-    #[serde(skip_serializing)]
     pub admin_password: String,
+}
+
+impl std::fmt::Debug for InitRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InitRequest")
+            .field("practice_name", &self.practice_name)
+            .field("practice_email", &self.practice_email)
+            .field("facility", &self.facility)
+            .field("admin_username", &self.admin_username)
+            .field("admin_email", &self.admin_email)
+            .field("admin_password", &"[redacted]")
+            .finish_non_exhaustive()
+    }
 }
 
 /// A hash verified when a login names nobody, so that a wrong login takes as long as a wrong

@@ -20,13 +20,17 @@ use std::sync::Mutex;
 
 use jiff::Timestamp;
 
+/// Re-exported so front ends need nothing from the store or audit layers to open and export.
+pub use crate::audit::Origin;
+pub use crate::audit::export::Format as ExportFormat;
+pub use crate::store::OpenOptions;
 pub use api::*;
 pub use auth::InitRequest;
 
-use crate::audit::{Actor, AuditEvent, Change, EventDraft, Origin, Outcome, Target, ZERO_HASH};
+use crate::audit::{Actor, AuditEvent, Change, EventDraft, Outcome, Target, ZERO_HASH};
 use crate::error::{Error, Result};
 use crate::model::{Id, User, UserStatus};
-use crate::store::{self, OpenOptions, Store, TreeId, Tx, TxResult, id_key, meta};
+use crate::store::{self, Store, TreeId, Tx, TxResult, id_key, meta};
 
 /// An authenticated user, as returned by [`Service::login`]. Only the service creates one.
 #[derive(Debug, Clone, PartialEq, Eq)]

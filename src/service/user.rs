@@ -576,6 +576,13 @@ pub fn delete(op: &Op<'_>, reference: &str) -> Result<(Id, String)> {
             u.id
         )));
     }
+    if u.status == UserStatus::Deactivated {
+        return Err(Error::Conflict(format!(
+            "{} (#{}) is deactivated; deactivated users are kept with their history (reactivate them to delete an unused invitation)",
+            u.full_name(),
+            u.id
+        )));
+    }
     if u.id == op.operator.id {
         return Err(Error::Conflict("you cannot delete your own account".into()));
     }

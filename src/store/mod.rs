@@ -237,7 +237,9 @@ impl Store {
 
     /// Whether the store has been initialised (has a practice record).
     pub fn is_initialised(&self) -> Result<bool> {
-        self.tree(TreeId::Meta).contains_key(meta::PRACTICE).map_err(storage)
+        self.tree(TreeId::Meta)
+            .contains_key(meta::PRACTICE)
+            .map_err(storage)
     }
 
     /// Reads a raw value.
