@@ -6,10 +6,12 @@
 
 pub mod audit;
 pub mod cli;
+pub mod demo;
 pub mod error;
 pub mod model;
 pub mod security;
 pub mod service;
 pub mod store;
+pub mod tui;
 
 pub use error::{Error, Result};

@@ -42,7 +42,11 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value = "table")]
     pub output: OutputFormat,
 
-    /// What to do (without one, staffctl explains how to start)
+    /// Key bindings for the interface: default, vim, or a keymap file
+    #[arg(long, global = true, value_name = "NAME|PATH", env = "STAFFCTL_KEYMAP")]
+    pub keymap: Option<String>,
+
+    /// What to do (without one, staffctl opens the interactive interface)
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -75,6 +79,21 @@ pub enum Command {
     Audit(AuditCmd),
     /// Break-glass: set a new password for an administrator (needs OS access to the store)
     Recover(RecoverArgs),
+    /// Key bindings: check a keymap file
+    #[command(subcommand)]
+    Keymap(KeymapCmd),
+    /// Open the interface on a throw-away practice with sample staff, to look around
+    Demo,
+}
+
+/// `staffctl keymap ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeymapCmd {
+    /// Report unknown actions, unparsable keys and conflicts (default: your override file)
+    Check {
+        /// Keymap file (default: ~/.config/staffctl/keymap.toml)
+        path: Option<PathBuf>,
+    },
 }
 
 /// `staffctl init`.

@@ -86,12 +86,7 @@ fn login(svc: &Service, cli: &Cli) -> Result<Session> {
 
 fn run(cli: Cli) -> Result<()> {
     let Some(command) = &cli.command else {
-        output::print(
-            "staffctl manages staff users, roles, facilities and access.\n\
-             The interactive interface is not part of this release yet; use the commands:\n\
-             \n  staffctl init --help     create a store\n  staffctl user list --as ADMIN\n  staffctl --help          every command\n",
-        )?;
-        return Ok(());
+        return interactive(&cli);
     };
     match command {
         Command::Init(a) => {
@@ -132,6 +127,8 @@ fn run(cli: Cli) -> Result<()> {
                 output::cell_long(&who)
             ))
         }
+        Command::Keymap(args::KeymapCmd::Check { path }) => keymap_check(path.as_deref()),
+        Command::Demo => crate::demo::run(cli.keymap.clone()),
         Command::Permission(PermissionCmd::List) => {
             let rows = crate::service::api::PermissionInfo::catalogue();
             render::permissions(&rows, cli.output)
@@ -181,20 +178,46 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn parse_time(field: &str, text: &str) -> Result<jiff::Timestamp> {
-    let t = text.trim();
-    if let Ok(ts) = t.parse::<jiff::Timestamp>() {
-        return Ok(ts);
+/// Opens the interactive interface on the data directory (first-run setup on an empty store).
+fn interactive(cli: &Cli) -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(Error::invalid(
+            "terminal",
+            "the interactive interface needs a terminal; use the subcommands in scripts (`staffctl --help`)",
+        ));
     }
-    if let Ok(d) = t.parse::<jiff::civil::Date>() {
-        return d
-            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-            .map(|z| z.timestamp())
-            .map_err(|e| Error::invalid(field, format!("{t}: {e}")));
+    let svc = std::sync::Arc::new(open(cli, true)?);
+    let opts = crate::tui::TuiOptions {
+        keymap: cli.keymap.clone(),
+        auto_login: None,
+    };
+    crate::tui::run(svc, &opts)
+}
+
+/// `staffctl keymap check [PATH]`.
+fn keymap_check(path: Option<&std::path::Path>) -> Result<()> {
+    let path = match path {
+        Some(p) => p.to_path_buf(),
+        None => crate::tui::keymap::user_keymap_file()
+            .ok_or_else(|| Error::invalid("path", "no config directory; pass the keymap file"))?,
+    };
+    if !path.exists() {
+        return Err(Error::NotFound(format!(
+            "no keymap file at {}",
+            path.display()
+        )));
+    }
+    let problems = crate::tui::keymap::Keymap::check_file(&path);
+    if problems.is_empty() {
+        return output::print(&format!("{}: OK\n", path.display()));
+    }
+    for p in &problems {
+        eprintln!("{}", output::cell_long(&p.to_string()));
     }
     Err(Error::invalid(
-        field,
-        format!("'{t}' is not a time; use RFC 3339 (2026-11-25T09:00:00Z) or a date (2026-11-25)"),
+        "keymap",
+        format!("{} problem(s) in {}", problems.len(), path.display()),
     ))
 }
 
@@ -203,12 +226,12 @@ fn audit_query(f: &AuditFilter, limit: Option<usize>) -> Result<AuditQuery> {
         since: f
             .since
             .as_deref()
-            .map(|t| parse_time("since", t))
+            .map(|t| crate::service::parse_time("since", t))
             .transpose()?,
         until: f
             .until
             .as_deref()
-            .map(|t| parse_time("until", t))
+            .map(|t| crate::service::parse_time("until", t))
             .transpose()?,
         actor: f.actor.clone(),
         target: f.target.clone(),
@@ -280,7 +303,11 @@ fn facility_fields(
 /// Maps a command onto its service request.
 fn request_for(command: &Command) -> Result<Request> {
     Ok(match command {
-        Command::Init(_) | Command::Recover(_) | Command::Permission(_) => {
+        Command::Init(_)
+        | Command::Recover(_)
+        | Command::Permission(_)
+        | Command::Keymap(_)
+        | Command::Demo => {
             return Err(Error::Storage(
                 "internal: command has no service request".into(),
             ));

@@ -65,6 +65,13 @@ pub fn npi(value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Completes nine base digits into a valid NPI by appending the check digit (sample data).
+pub fn complete_npi(base9: u32) -> String {
+    let base = format!("{:09}", base9 % 1_000_000_000);
+    let digits: Vec<u32> = base.bytes().map(|b| u32::from(b - b'0')).collect();
+    format!("{base}{}", npi_check_digit(&digits))
+}
+
 /// The Luhn check digit for the nine NPI base digits, with the 80840 prefix.
 fn npi_check_digit(base: &[u32]) -> u32 {
     let prefixed = [8, 0, 8, 4, 0].iter().chain(base.iter());
@@ -236,6 +243,14 @@ mod tests {
         // One digit changed, or two adjacent digits swapped.
         for bad in ["1245319598", "1003000162", "1558362565", "1922083659"] {
             assert!(npi(bad).is_err(), "{bad} should fail");
+        }
+    }
+
+    #[test]
+    fn completed_npis_validate() {
+        assert_eq!(complete_npi(123_456_789), "1234567893");
+        for base in [100_000_000, 123_000_001, 999_999_999] {
+            assert!(npi(&complete_npi(base)).is_ok());
         }
     }
 

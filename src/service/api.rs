@@ -695,3 +695,22 @@ impl PermissionInfo {
             .collect()
     }
 }
+
+/// Parses a time typed by a person: RFC 3339 (`2026-11-25T09:00:00Z`) or a date (`2026-11-25`,
+/// midnight UTC). The error names `field`.
+pub fn parse_time(field: &str, text: &str) -> crate::error::Result<Timestamp> {
+    let t = text.trim();
+    if let Ok(ts) = t.parse::<Timestamp>() {
+        return Ok(ts);
+    }
+    if let Ok(d) = t.parse::<jiff::civil::Date>() {
+        return d
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .map_err(|e| crate::error::Error::invalid(field, format!("{t}: {e}")));
+    }
+    Err(crate::error::Error::invalid(
+        field,
+        format!("'{t}' is not a time; use RFC 3339 (2026-11-25T09:00:00Z) or a date (2026-11-25)"),
+    ))
+}

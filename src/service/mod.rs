@@ -7,6 +7,8 @@ mod access;
 pub mod api;
 mod audit_ops;
 mod auth;
+#[doc(hidden)]
+pub mod bulk;
 mod diff;
 mod facility;
 mod fields;

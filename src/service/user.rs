@@ -564,7 +564,8 @@ pub fn reactivate(op: &Op<'_>, reference: &str) -> Result<UserDetail> {
     save(op, &old, u, "user.reactivate", Vec::new(), &[])
 }
 
-/// Deletes a user who never activated. The audit trail keeps the record of them.
+/// Deletes a user who never activated and is not deactivated (deactivation keeps the user).
+/// The audit trail keeps the record of them.
 pub fn delete(op: &Op<'_>, reference: &str) -> Result<(Id, String)> {
     let svc = op.svc;
     let u = resolve::user(svc, reference)?;

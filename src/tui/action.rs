@@ -1,0 +1,103 @@
+//! Every action the interface can perform, with a stable name (used in keymap files, the help
+//! screen and the command palette) and a one-line description.
+
+macro_rules! actions {
+    ($($variant:ident => $name:literal, $doc:literal;)*) => {
+        /// A named action. Keys map to actions; screens handle actions.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action {
+            $(#[doc = $doc] $variant,)*
+        }
+
+        impl Action {
+            /// Every action, in help order.
+            pub const ALL: &'static [Action] = &[$(Action::$variant,)*];
+
+            /// The stable name, e.g. `user.add`.
+            pub fn name(self) -> &'static str {
+                match self { $(Action::$variant => $name,)* }
+            }
+
+            /// One line saying what it does.
+            pub fn doc(self) -> &'static str {
+                match self { $(Action::$variant => $doc,)* }
+            }
+
+            /// Looks an action up by name.
+            pub fn from_name(name: &str) -> Option<Action> {
+                match name { $($name => Some(Action::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+actions! {
+    Quit => "app.quit", "Quit staffctl (asks first if a form has unsaved input)";
+    Help => "app.help", "Show the keys of this screen and every action";
+    Palette => "app.palette", "Open the command palette: run any action by name";
+    Lock => "app.lock", "Lock the screen now (log in again to continue)";
+    NextTab => "app.next_tab", "Go to the next tab";
+    PrevTab => "app.prev_tab", "Go to the previous tab";
+    TabUsers => "tab.users", "Go to the Users tab";
+    TabRoles => "tab.roles", "Go to the Roles tab";
+    TabFacilities => "tab.facilities", "Go to the Facilities tab";
+    TabAudit => "tab.audit", "Go to the Audit tab";
+    TabSettings => "tab.settings", "Go to the Settings tab";
+    Up => "list.up", "Move the selection up";
+    Down => "list.down", "Move the selection down";
+    PageUp => "list.page_up", "Move the selection up one page";
+    PageDown => "list.page_down", "Move the selection down one page";
+    Top => "list.top", "Go to the first row";
+    Bottom => "list.bottom", "Go to the last row";
+    Filter => "list.filter", "Filter the list by typing (Enter keeps it, Esc clears it)";
+    Sort => "list.sort", "Sort by the next column";
+    SortReverse => "list.sort_reverse", "Reverse the sort order";
+    Open => "list.open", "Open the selected row";
+    Back => "list.back", "Go back / close";
+    Refresh => "list.refresh", "Reload from the store";
+    FilterStatus => "filter.status", "Cycle the status filter";
+    FilterRole => "filter.role", "Cycle the role filter";
+    FilterFacility => "filter.facility", "Cycle the facility filter";
+    FilterClear => "filter.clear", "Clear every filter";
+    UserAdd => "user.add", "Add a user";
+    UserEdit => "user.edit", "Edit the selected user";
+    UserDeactivate => "user.deactivate", "Deactivate the selected user (asks for a reason)";
+    UserReactivate => "user.reactivate", "Reactivate the selected user";
+    UserDelete => "user.delete", "Delete the selected user (only if never activated)";
+    UserAccess => "user.access", "Edit which facilities the selected user can access";
+    RoleAdd => "role.add", "Add a role";
+    RoleEdit => "role.edit", "Edit the selected role's permissions";
+    RoleRename => "role.rename", "Rename the selected role";
+    RoleDelete => "role.delete", "Delete the selected role (only if unassigned)";
+    FacilityAdd => "facility.add", "Add a facility";
+    FacilityEdit => "facility.edit", "Edit the selected facility";
+    FacilityArchive => "facility.archive", "Archive or restore the selected facility";
+    FacilityAccess => "facility.access", "Show who can access the selected facility";
+    AuditFilter => "audit.filter", "Filter the audit log by actor, action, target and dates";
+    AuditExport => "audit.export", "Export the audit log to a CSV or JSON-lines file";
+    AuditVerify => "audit.verify", "Verify the audit hash chain now";
+    SettingsEdit => "settings.edit", "Edit practice settings and policies";
+    FormNext => "form.next", "Next field";
+    FormPrev => "form.prev", "Previous field";
+    FormToggle => "form.toggle", "Toggle a switch or cycle a choice";
+    FormSubmit => "form.submit", "Save the form";
+    FormCancel => "form.cancel", "Cancel (asks first if something changed)";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        let mut names: Vec<_> = Action::ALL.iter().map(|a| a.name()).collect();
+        for a in Action::ALL {
+            assert_eq!(Action::from_name(a.name()), Some(*a));
+            assert!(a.name().contains('.'));
+        }
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n);
+    }
+}

@@ -1,0 +1,97 @@
+//! The keyboard-driven terminal interface. It talks only to the service layer: every change
+//! goes through `Service::call`, so the interface holds no business rule of its own.
+//!
+//! Shape (after ratatui's component pattern): a key becomes an [`action::Action`] through the
+//! [`keymap`]; [`app::App::update`] changes state; [`ui::draw`] renders state. Screens are tested
+//! by feeding actions and snapshotting a `TestBackend` buffer.
+
+pub mod action;
+pub mod app;
+pub mod forms;
+pub mod keymap;
+pub mod screens;
+pub mod terminal;
+pub mod theme;
+pub mod ui;
+pub mod widgets;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ratatui::crossterm::event::{self, Event};
+
+use crate::error::{Error, Result};
+use crate::service::Service;
+use app::App;
+use keymap::Keymap;
+
+/// Options for starting the interface.
+#[derive(Debug, Clone, Default)]
+pub struct TuiOptions {
+    /// `default`, `vim` or a keymap file path (else the config file's choice).
+    pub keymap: Option<String>,
+    /// Log in automatically with these credentials (the demo).
+    pub auto_login: Option<(String, String)>,
+}
+
+/// Loads the keymap named by the options or the config file, plus the user's overrides.
+pub fn load_keymap(choice: Option<&str>) -> Result<Keymap> {
+    let configured = keymap::configured_keymap();
+    let choice = choice.or(configured.as_deref());
+    let user_file = keymap::user_keymap_file();
+    Keymap::load(choice, user_file.as_deref()).map_err(|problems| {
+        let list = problems
+            .iter()
+            .map(|p| format!("  {p}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        Error::invalid(
+            "keymap",
+            format!("the keymap has problems; fix them or start with --keymap default:\n{list}"),
+        )
+    })
+}
+
+/// Runs the interface until the user quits or a termination signal arrives.
+pub fn run(svc: Arc<Service>, opts: &TuiOptions) -> Result<()> {
+    let keymap = load_keymap(opts.keymap.as_deref())?;
+    let mut app = App::new(svc, keymap, theme::Theme::from_env())?;
+    if let Some((user, password)) = &opts.auto_login {
+        app.login_now(user, password)?;
+    }
+    let mut guard = terminal::TerminalGuard::enter()?;
+    let mut dirty = true;
+    loop {
+        if dirty {
+            guard
+                .terminal
+                .draw(|f| ui::draw(f, &app))
+                .map_err(|e| Error::Storage(format!("cannot draw: {e}")))?;
+            dirty = false;
+        }
+        if app.quit || guard.should_stop() {
+            break;
+        }
+        if event::poll(Duration::from_millis(200))
+            .map_err(|e| Error::Storage(format!("terminal input failed: {e}")))?
+        {
+            let ev =
+                event::read().map_err(|e| Error::Storage(format!("terminal input failed: {e}")))?;
+            match ev {
+                Event::Key(key) => app.on_key(key),
+                Event::Paste(text) => app.on_paste(&text),
+                Event::Resize(..) => {}
+                _ => continue,
+            }
+            dirty = true;
+        }
+        if app.poll_jobs() {
+            dirty = true;
+        }
+        if app.check_idle() {
+            dirty = true;
+        }
+    }
+    drop(guard);
+    Ok(())
+}

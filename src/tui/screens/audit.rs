@@ -1,0 +1,212 @@
+//! The Audit tab: events newest first, filters, an event's full field changes, the chain
+//! verification result in the header, and the export dialog.
+
+use std::cell::Cell;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState};
+
+use super::{Effect, page_rows};
+use crate::audit::AuditEvent;
+use crate::security::sanitize::for_terminal;
+use crate::service::{AuditQuery, Request, Response, VerifyReport};
+use crate::tui::action::Action;
+use crate::tui::app::Ctx;
+use crate::tui::forms::{self, Purpose};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::list::Selection;
+
+/// Events loaded per refresh.
+const LOADED: usize = 500;
+
+/// State of the Audit tab.
+#[derive(Debug, Default)]
+pub struct AuditScreen {
+    events: Vec<AuditEvent>,
+    sel: Selection,
+    page: Cell<usize>,
+    /// Current filters.
+    pub query: AuditQuery,
+    /// Last verification.
+    pub verify: Option<VerifyReport>,
+    /// Verification running.
+    pub verifying: bool,
+    /// Newest sequence number.
+    pub head_seq: u64,
+}
+
+impl AuditScreen {
+    /// Reloads the newest events matching the filters.
+    pub fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
+        let q = AuditQuery {
+            limit: Some(LOADED),
+            ..self.query.clone()
+        };
+        if let Response::Audit(l) = ctx.call(Request::AuditList(q))? {
+            self.events = l.items;
+        }
+        if let Response::Head(h) = ctx.call(Request::AuditHead)? {
+            self.head_seq = h.seq;
+        }
+        self.sel.clamp(self.events.len());
+        Ok(())
+    }
+
+    /// Turns an action into an effect.
+    pub fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect {
+        if self.sel.apply(action, self.events.len(), self.page.get()) {
+            return Effect::None;
+        }
+        match action {
+            Action::AuditFilter | Action::Filter => {
+                Effect::Form(forms::audit_filter(&self.query), Purpose::AuditFilter)
+            }
+            Action::Back if self.query != AuditQuery::default() => {
+                self.query = AuditQuery::default();
+                match self.refresh(ctx) {
+                    Ok(()) => Effect::Info("Audit filters cleared.".into()),
+                    Err(e) => Effect::from_error(&e),
+                }
+            }
+            Action::Open => match self.events.get(self.sel.index) {
+                Some(e) => Effect::Detail {
+                    title: format!("Audit event #{}", e.seq),
+                    lines: event_lines(e),
+                },
+                None => Effect::None,
+            },
+            _ => Effect::None,
+        }
+    }
+
+    /// Draws the tab.
+    pub fn draw(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
+        let [head, body] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
+        let verify = match (&self.verify, self.verifying) {
+            (_, true) => Span::styled(" chain: verifying... ", theme.dim()),
+            (Some(r), _) if r.ok => Span::styled(
+                format!(" chain OK: {} events, head #{} ", r.checked, r.head_seq),
+                theme.ok(),
+            ),
+            (Some(r), _) => Span::styled(
+                format!(
+                    " CHAIN BROKEN at #{} ",
+                    r.broken.as_ref().map_or(0, |b| b.0)
+                ),
+                theme.error(),
+            ),
+            (None, false) => Span::styled(" chain: not verified (v) ", theme.dim()),
+        };
+        let mut spans = vec![verify];
+        let q = &self.query;
+        for (label, v) in [
+            ("actor", q.actor.clone()),
+            ("action", q.action.clone()),
+            ("target", q.target.clone()),
+            ("since", q.since.map(|t| t.to_string())),
+            ("until", q.until.map(|t| t.to_string())),
+        ] {
+            if let Some(v) = v {
+                spans.push(Span::raw(format!(" {label}={} ", for_terminal(&v))));
+            }
+        }
+        frame.render_widget(Paragraph::new(Line::from(spans)), head);
+        self.page.set(page_rows(body));
+        let narrow = body.width < 100;
+        let rows: Vec<Row<'_>> = self
+            .events
+            .iter()
+            .map(|e| {
+                let target = e.target.as_ref().map_or_else(
+                    || "-".into(),
+                    |t| format!("{}:{} {}", t.kind, t.id, t.label),
+                );
+                let mut cells = vec![
+                    e.seq.to_string(),
+                    e.at()
+                        .strftime(if narrow {
+                            "%m-%d %H:%M"
+                        } else {
+                            "%Y-%m-%d %H:%M:%S"
+                        })
+                        .to_string(),
+                    for_terminal(&e.actor.label()).into_owned(),
+                    e.action.clone(),
+                    for_terminal(&target).into_owned(),
+                ];
+                cells.push(e.outcome.kind().to_string());
+                Row::new(cells)
+            })
+            .collect();
+        let widths = [
+            Constraint::Length(7),
+            Constraint::Length(if narrow { 11 } else { 19 }),
+            Constraint::Fill(2),
+            Constraint::Fill(2),
+            Constraint::Fill(2),
+            Constraint::Length(8),
+        ];
+        let table = Table::new(rows, widths)
+            .header(
+                Row::new(vec![
+                    "Seq",
+                    "Time (UTC)",
+                    "Actor",
+                    "Action",
+                    "Target",
+                    "Outcome",
+                ])
+                .style(theme.heading()),
+            )
+            .block(Block::default().borders(Borders::ALL).title(format!(
+                " Audit log, newest first ({} of {}) ",
+                self.events.len(),
+                self.head_seq
+            )))
+            .row_highlight_style(theme.selected())
+            .highlight_symbol("› ");
+        let mut state = TableState::default().with_selected(if self.events.is_empty() {
+            None
+        } else {
+            Some(self.sel.index)
+        });
+        frame.render_stateful_widget(table, body, &mut state);
+    }
+}
+
+/// Every field of one event.
+pub fn event_lines(e: &AuditEvent) -> Vec<String> {
+    let mut lines = vec![
+        format!("Time      {}", e.at()),
+        format!("Actor     {}", e.actor.label()),
+        format!("Origin    {}", e.origin.label()),
+        format!("Action    {}", e.action),
+        format!(
+            "Target    {}",
+            e.target.as_ref().map_or_else(
+                || "-".into(),
+                |t| format!("{}:{} {}", t.kind, t.id, t.label)
+            )
+        ),
+        format!("Outcome   {} {}", e.outcome.kind(), e.outcome.reason()),
+        format!("Hash      {}", e.hash_hex()),
+        format!("Previous  {}", hex::encode(e.prev_hash)),
+        String::new(),
+        format!("CHANGES ({})", e.changes.len()),
+    ];
+    for c in &e.changes {
+        lines.push(format!(
+            "  {}: {} -> {}",
+            c.field,
+            c.old.as_deref().unwrap_or("(none)"),
+            c.new.as_deref().unwrap_or("(none)")
+        ));
+    }
+    lines
+        .into_iter()
+        .map(|l| for_terminal(&l).into_owned())
+        .collect()
+}

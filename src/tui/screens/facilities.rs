@@ -1,0 +1,167 @@
+//! The Facilities tab: facilities with head counts; add, edit, archive/restore, and who can
+//! access a facility.
+
+use std::cell::Cell;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::widgets::{Block, Borders, Row, Table, TableState};
+
+use super::{Effect, page_rows};
+use crate::security::sanitize::for_terminal;
+use crate::service::{FacilitySummary, Request, Response};
+use crate::tui::action::Action;
+use crate::tui::app::Ctx;
+use crate::tui::forms::{self, Purpose};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::list::Selection;
+
+/// State of the Facilities tab.
+#[derive(Debug, Default)]
+pub struct FacilitiesScreen {
+    facilities: Vec<FacilitySummary>,
+    sel: Selection,
+    page: Cell<usize>,
+}
+
+impl FacilitiesScreen {
+    /// Reloads the facilities (archived ones included, marked).
+    pub fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
+        if let Response::Facilities(l) = ctx.call(Request::FacilityList {
+            include_archived: true,
+        })? {
+            self.facilities = l.items;
+        }
+        self.sel.clamp(self.facilities.len());
+        Ok(())
+    }
+
+    /// Turns an action into an effect.
+    pub fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect {
+        if self
+            .sel
+            .apply(action, self.facilities.len(), self.page.get())
+        {
+            return Effect::None;
+        }
+        if action == Action::FacilityAdd {
+            return Effect::Form(forms::facility(None), Purpose::FacilityAdd);
+        }
+        let Some(s) = self.facilities.get(self.sel.index).cloned() else {
+            return Effect::None;
+        };
+        let f = &s.facility;
+        let name = for_terminal(&f.name).into_owned();
+        match action {
+            Action::FacilityEdit => {
+                Effect::Form(forms::facility(Some(f)), Purpose::FacilityEdit(f.id))
+            }
+            Action::FacilityArchive if f.archived => Effect::Confirm {
+                title: format!("Restore {name}?"),
+                lines: vec![
+                    "Staff can be assigned to it again.".into(),
+                    "y: restore   n: cancel".into(),
+                ],
+                request: Request::FacilityRestore(f.id.to_string()),
+                success: format!("Restored {name}."),
+            },
+            Action::FacilityArchive => Effect::Confirm {
+                title: format!("Archive {name}?"),
+                lines: vec![
+                    "Its history is kept; no new staff can be assigned to it.".into(),
+                    "Refused while it is anyone's primary facility.".into(),
+                    "y: archive   n: cancel".into(),
+                ],
+                request: Request::FacilityArchive(f.id.to_string()),
+                success: format!("Archived {name}."),
+            },
+            Action::Open | Action::FacilityAccess => {
+                match ctx.call(Request::FacilityShow(f.id.to_string())) {
+                    Ok(Response::Facility(d)) => {
+                        let list = |v: &[(u64, String)]| {
+                            v.iter()
+                                .map(|(id, n)| format!("  #{id} {}", for_terminal(n)))
+                                .collect::<Vec<_>>()
+                        };
+                        let mut lines = vec![
+                            format!(
+                                "Code {}   Phone {}",
+                                f.code.as_deref().unwrap_or("-"),
+                                f.phone.as_deref().unwrap_or("-")
+                            ),
+                            format!("Address {}", f.address.as_deref().unwrap_or("-")),
+                            String::new(),
+                            format!("PRIMARY FACILITY OF ({})", d.primary_users.len()),
+                        ];
+                        lines.extend(list(&d.primary_users));
+                        lines.push(String::new());
+                        lines.push(format!("CAN ACCESS ({})", d.access_users.len()));
+                        lines.extend(list(&d.access_users));
+                        Effect::Detail {
+                            title: format!("Facility {name}"),
+                            lines: lines
+                                .into_iter()
+                                .map(|l| for_terminal(&l).into_owned())
+                                .collect(),
+                        }
+                    }
+                    Ok(_) => Effect::None,
+                    Err(e) => Effect::from_error(&e),
+                }
+            }
+            _ => Effect::None,
+        }
+    }
+
+    /// Draws the tab.
+    pub fn draw(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
+        self.page.set(page_rows(area));
+        let rows: Vec<Row<'_>> = self
+            .facilities
+            .iter()
+            .map(|s| {
+                let f = &s.facility;
+                Row::new(vec![
+                    format!("#{}", f.id),
+                    for_terminal(&f.name).into_owned(),
+                    for_terminal(f.code.as_deref().unwrap_or("-")).into_owned(),
+                    s.primary_users.to_string(),
+                    if f.archived {
+                        "archived".into()
+                    } else {
+                        "active".to_string()
+                    },
+                    for_terminal(f.phone.as_deref().unwrap_or("-")).into_owned(),
+                ])
+            })
+            .collect();
+        let table = Table::new(
+            rows,
+            [
+                Constraint::Length(5),
+                Constraint::Fill(2),
+                Constraint::Length(6),
+                Constraint::Length(6),
+                Constraint::Length(9),
+                Constraint::Fill(1),
+            ],
+        )
+        .header(
+            Row::new(vec!["Id", "Facility", "Code", "Staff", "Status", "Phone"])
+                .style(theme.heading()),
+        )
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Facilities (Enter: who can access) "),
+        )
+        .row_highlight_style(theme.selected())
+        .highlight_symbol("› ");
+        let mut state = TableState::default().with_selected(if self.facilities.is_empty() {
+            None
+        } else {
+            Some(self.sel.index)
+        });
+        frame.render_stateful_widget(table, area, &mut state);
+    }
+}

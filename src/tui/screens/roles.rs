@@ -1,0 +1,179 @@
+//! The Roles tab: roles with user counts; add, rename, delete, and the permission matrix.
+
+use std::cell::Cell;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState};
+
+use super::{Effect, page_rows, wide};
+use crate::model::permission::{CATALOGUE, modules};
+use crate::security::sanitize::for_terminal;
+use crate::service::{Request, Response, RoleSummary};
+use crate::tui::action::Action;
+use crate::tui::app::Ctx;
+use crate::tui::forms::{self, Purpose};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::list::Selection;
+
+/// State of the Roles tab.
+#[derive(Debug, Default)]
+pub struct RolesScreen {
+    roles: Vec<RoleSummary>,
+    sel: Selection,
+    page: Cell<usize>,
+}
+
+impl RolesScreen {
+    /// Reloads the roles.
+    pub fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
+        if let Response::Roles(l) = ctx.call(Request::RoleList)? {
+            self.roles = l.items;
+        }
+        self.sel.clamp(self.roles.len());
+        Ok(())
+    }
+
+    /// The selected role.
+    pub fn selected(&self) -> Option<&RoleSummary> {
+        self.roles.get(self.sel.index)
+    }
+
+    /// Turns an action into an effect.
+    pub fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect {
+        if self.sel.apply(action, self.roles.len(), self.page.get()) {
+            return Effect::None;
+        }
+        if action == Action::RoleAdd {
+            return Effect::Form(forms::role_add(), Purpose::RoleAdd);
+        }
+        let Some(r) = self.selected().cloned() else {
+            return Effect::None;
+        };
+        let name = for_terminal(&r.role.name).into_owned();
+        match action {
+            Action::Open => match ctx.call(Request::RoleShow(r.role.id.to_string())) {
+                Ok(Response::Role(d)) => {
+                    let mut lines = vec![
+                        for_terminal(&d.role.description).into_owned(),
+                        String::new(),
+                        "PERMISSIONS".into(),
+                    ];
+                    for p in CATALOGUE {
+                        let mark = if d.role.permissions.contains(p.key) {
+                            "[x]"
+                        } else {
+                            "[ ]"
+                        };
+                        lines.push(format!("  {mark} {:<30} {}", p.key, p.description));
+                    }
+                    lines.push(String::new());
+                    lines.push(format!("USERS ({})", d.users.len()));
+                    lines.extend(
+                        d.users
+                            .iter()
+                            .map(|(id, n)| format!("  #{id} {}", for_terminal(n))),
+                    );
+                    Effect::Detail {
+                        title: format!("Role {name}"),
+                        lines,
+                    }
+                }
+                Ok(_) => Effect::None,
+                Err(e) => Effect::from_error(&e),
+            },
+            Action::RoleEdit => Effect::Form(
+                forms::role_permissions(&r.role),
+                Purpose::RolePermissions(r.role.id),
+            ),
+            Action::RoleRename => {
+                Effect::Form(forms::role_rename(&r.role), Purpose::RoleRename(r.role.id))
+            }
+            Action::RoleDelete => Effect::Confirm {
+                title: format!("Delete role {name}?"),
+                lines: vec![
+                    "A role still assigned to users, or built in, is not deleted.".into(),
+                    "y: delete   n: cancel".into(),
+                ],
+                request: Request::RoleDelete(r.role.id.to_string()),
+                success: format!("Deleted role {name}."),
+            },
+            _ => Effect::None,
+        }
+    }
+
+    /// Draws the tab: the table and a compact permission matrix of the selected role.
+    pub fn draw(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
+        let (list_area, matrix_area) = if wide(area) {
+            let [l, m] =
+                Layout::horizontal([Constraint::Min(50), Constraint::Length(56)]).areas(area);
+            (l, m)
+        } else {
+            let [l, m] = Layout::vertical([
+                Constraint::Length((self.roles.len() as u16 + 3).min(area.height / 2)),
+                Constraint::Min(4),
+            ])
+            .areas(area);
+            (l, m)
+        };
+        self.page.set(page_rows(list_area));
+        let rows: Vec<Row<'_>> = self
+            .roles
+            .iter()
+            .map(|r| {
+                Row::new(vec![
+                    for_terminal(&r.role.name).into_owned(),
+                    r.users.to_string(),
+                    format!("{}/{}", r.role.permissions.len(), CATALOGUE.len()),
+                    if r.role.builtin {
+                        "built-in".into()
+                    } else {
+                        String::new()
+                    },
+                ])
+            })
+            .collect();
+        let table = Table::new(
+            rows,
+            [
+                Constraint::Fill(1),
+                Constraint::Length(6),
+                Constraint::Length(6),
+                Constraint::Length(9),
+            ],
+        )
+        .header(Row::new(vec!["Role", "Users", "Perms", ""]).style(theme.heading()))
+        .block(Block::default().borders(Borders::ALL).title(" Roles "))
+        .row_highlight_style(theme.selected())
+        .highlight_symbol("› ");
+        let mut state = TableState::default().with_selected(if self.roles.is_empty() {
+            None
+        } else {
+            Some(self.sel.index)
+        });
+        frame.render_stateful_widget(table, list_area, &mut state);
+        let mut lines: Vec<Line<'_>> = Vec::new();
+        if let Some(r) = self.selected() {
+            for module in modules() {
+                let mut spans = vec![Span::styled(format!("{module:<10}"), theme.heading())];
+                for p in CATALOGUE.iter().filter(|p| p.module == module) {
+                    let action = p.key.split_once('.').map_or(p.key, |(_, a)| a);
+                    let on = r.role.permissions.contains(p.key);
+                    spans.push(Span::styled(
+                        format!(" [{}]{action}", if on { "x" } else { " " }),
+                        if on { theme.ok() } else { theme.dim() },
+                    ));
+                }
+                lines.push(Line::from(spans));
+            }
+        }
+        let title = self.selected().map_or(" Permissions ".to_string(), |r| {
+            format!(" Permissions of {} (e edits) ", for_terminal(&r.role.name))
+        });
+        frame.render_widget(
+            Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
+            matrix_area,
+        );
+    }
+}

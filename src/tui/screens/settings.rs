@@ -1,0 +1,102 @@
+//! The Settings tab: practice settings and policies.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use super::Effect;
+use crate::model::Practice;
+use crate::security::sanitize::for_terminal;
+use crate::service::{Request, Response};
+use crate::tui::action::Action;
+use crate::tui::app::Ctx;
+use crate::tui::forms::{self, Purpose};
+use crate::tui::theme::Theme;
+
+/// State of the Settings tab.
+#[derive(Debug, Default)]
+pub struct SettingsScreen {
+    practice: Option<Practice>,
+}
+
+impl SettingsScreen {
+    /// Reloads the settings.
+    pub fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
+        if let Response::Practice(p) = ctx.call(Request::PracticeShow)? {
+            self.practice = Some(p);
+        }
+        Ok(())
+    }
+
+    /// The practice name, for the header.
+    pub fn practice_name(&self) -> Option<&str> {
+        self.practice.as_ref().map(|p| p.name.as_str())
+    }
+
+    /// Turns an action into an effect.
+    pub fn handle(&mut self, action: Action, _ctx: &Ctx<'_>) -> Effect {
+        match (action, &self.practice) {
+            (Action::SettingsEdit | Action::Open, Some(p)) => {
+                Effect::Form(forms::settings(p), Purpose::Settings)
+            }
+            _ => Effect::None,
+        }
+    }
+
+    /// Draws the tab.
+    pub fn draw(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
+        let Some(p) = &self.practice else { return };
+        let row = |k: &str, v: String| {
+            Line::from(vec![
+                Span::styled(format!("{k:<28}"), theme.dim()),
+                Span::raw(for_terminal(&v).into_owned()),
+            ])
+        };
+        let lines = vec![
+            Line::from(Span::styled("Practice", theme.heading())),
+            row("Name", p.name.clone()),
+            row("Contact email", p.email.clone()),
+            Line::from(Span::styled("Invitations", theme.heading())),
+            row(
+                "Invite valid for",
+                format!("{} hours", p.invite_expiry_hours),
+            ),
+            row(
+                "Resend cool-down",
+                format!("{} minutes", p.invite_cooldown_minutes),
+            ),
+            row(
+                "Mail command",
+                p.mail_command
+                    .clone()
+                    .unwrap_or_else(|| "(none: codes are shown once)".into()),
+            ),
+            Line::from(Span::styled("Login policy", theme.heading())),
+            row(
+                "Lockout",
+                format!(
+                    "after {} failures within {} min, for {} min",
+                    p.lockout_threshold, p.lockout_window_minutes, p.lockout_duration_minutes
+                ),
+            ),
+            row("Idle lock", format!("{} minutes", p.idle_timeout_minutes)),
+            row(
+                "Password minimum length",
+                format!("{} characters", p.password_min_length),
+            ),
+            row(
+                "New-device approval",
+                if p.device_approval { "on" } else { "off" }.into(),
+            ),
+        ];
+        frame.render_widget(
+            Paragraph::new(lines).block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(" Practice settings (e edits) "),
+            ),
+            area,
+        );
+    }
+}

@@ -1,0 +1,642 @@
+//! The Users tab: a filterable, sortable table with a detail pane; add, edit, deactivate,
+//! reactivate, delete, and facility access.
+
+use std::cell::Cell;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell as TCell, Paragraph, Row, Table, TableState};
+use tui_input::Input;
+
+use super::{Effect, page_rows, wide};
+use crate::model::{Id, UserStatus};
+use crate::security::sanitize::for_terminal;
+use crate::service::{Request, Response, UserFilter, UserSummary};
+use crate::tui::action::Action;
+use crate::tui::app::Ctx;
+use crate::tui::forms::{self, Purpose};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::list::Selection;
+
+/// Sortable columns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Column {
+    /// Name.
+    #[default]
+    Name,
+    /// Role.
+    Role,
+    /// Primary facility.
+    Facility,
+    /// Status.
+    Status,
+    /// Billing.
+    Billing,
+    /// Last login.
+    LastLogin,
+}
+
+impl Column {
+    const ALL: [Column; 6] = [
+        Column::Name,
+        Column::Role,
+        Column::Facility,
+        Column::Status,
+        Column::Billing,
+        Column::LastLogin,
+    ];
+
+    fn title(self) -> &'static str {
+        match self {
+            Self::Name => "Name",
+            Self::Role => "Role",
+            Self::Facility => "Facility",
+            Self::Status => "Status",
+            Self::Billing => "Billing",
+            Self::LastLogin => "Last login",
+        }
+    }
+}
+
+/// A row with its precomputed lowercase search text.
+#[derive(Debug, Clone)]
+struct Row_ {
+    user: UserSummary,
+    haystack: String,
+}
+
+/// State of the Users tab.
+#[derive(Debug, Default)]
+pub struct UsersScreen {
+    rows: Vec<Row_>,
+    /// Indices into `rows` in sort order (computed when rows or the sort change).
+    order: Vec<usize>,
+    /// Indices into `rows` after the `/` filter and sort.
+    visible: Vec<usize>,
+    sel: Selection,
+    /// The `/` filter text.
+    pub filter: Input,
+    /// Typing into the filter.
+    pub filtering: bool,
+    status: Option<UserStatus>,
+    role: Option<(Id, String)>,
+    facility: Option<(Id, String)>,
+    roles: Vec<(Id, String)>,
+    facilities: Vec<(Id, String)>,
+    sort: Column,
+    reverse: bool,
+    unreadable: usize,
+    page: Cell<usize>,
+}
+
+fn status_text(u: &UserSummary) -> String {
+    if u.locked {
+        format!("{} (locked)", u.status.as_str())
+    } else {
+        u.status.as_str().to_string()
+    }
+}
+
+impl UsersScreen {
+    /// Reloads users (with the status/role/facility filters) and the filter choices.
+    pub fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
+        if let Response::Roles(l) = ctx.call(Request::RoleList)? {
+            self.roles = l
+                .items
+                .into_iter()
+                .map(|r| (r.role.id, r.role.name))
+                .collect();
+        }
+        if let Response::Facilities(l) = ctx.call(Request::FacilityList {
+            include_archived: true,
+        })? {
+            self.facilities = l
+                .items
+                .into_iter()
+                .map(|f| (f.facility.id, f.facility.name))
+                .collect();
+        }
+        let filter = UserFilter {
+            status: self.status,
+            role: self.role.as_ref().map(|(id, _)| format!("#{id}")),
+            facility: self.facility.as_ref().map(|(id, _)| format!("#{id}")),
+            search: None,
+        };
+        let selected_id = self.selected().map(|u| u.id);
+        if let Response::Users(l) = ctx.call(Request::UserList(filter))? {
+            self.unreadable = l.unreadable.len();
+            self.rows = l
+                .items
+                .into_iter()
+                .map(|u| {
+                    let haystack = format!(
+                        "{} {} {} {}",
+                        u.name,
+                        u.email,
+                        u.username.as_deref().unwrap_or(""),
+                        u.npi.as_deref().unwrap_or("")
+                    )
+                    .to_lowercase();
+                    Row_ { user: u, haystack }
+                })
+                .collect();
+        }
+        self.sort_rows();
+        if let Some(id) = selected_id
+            && let Some(pos) = self
+                .visible
+                .iter()
+                .position(|i| self.rows[*i].user.id == id)
+        {
+            self.sel.index = pos;
+        }
+        Ok(())
+    }
+
+    /// Sorts the rows by the current column (on load and when the sort changes, not per key).
+    fn sort_rows(&mut self) {
+        let rows = &self.rows;
+        let sort = self.sort;
+        let key = |i: &usize| -> String {
+            let u = &rows[*i].user;
+            match sort {
+                Column::Name => format!(
+                    "{} {}",
+                    u.name.split_whitespace().last().unwrap_or(""),
+                    u.name
+                )
+                .to_lowercase(),
+                Column::Role => u.role.to_lowercase(),
+                Column::Facility => u.facility.to_lowercase(),
+                Column::Status => u.status.as_str().to_string(),
+                Column::Billing => u.billing.as_str().to_string(),
+                Column::LastLogin => u.last_login_at.map(|t| t.to_string()).unwrap_or_default(),
+            }
+        };
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by_cached_key(key);
+        if self.reverse {
+            order.reverse();
+        }
+        self.order = order;
+        self.apply_view();
+    }
+
+    /// Re-applies the `/` filter (one pass over the precomputed search text).
+    pub fn apply_view(&mut self) {
+        let needle = self.filter.value().trim().to_lowercase();
+        self.visible = if needle.is_empty() {
+            self.order.clone()
+        } else {
+            self.order
+                .iter()
+                .copied()
+                .filter(|i| self.rows[*i].haystack.contains(&needle))
+                .collect()
+        };
+        self.sel.clamp(self.visible.len());
+    }
+
+    /// The selected user.
+    pub fn selected(&self) -> Option<&UserSummary> {
+        self.visible
+            .get(self.sel.index)
+            .map(|i| &self.rows[*i].user)
+    }
+
+    /// Number of users shown.
+    pub fn shown(&self) -> usize {
+        self.visible.len()
+    }
+
+    /// Moves the selection.
+    pub fn move_selection(&mut self, action: Action) {
+        self.sel.apply(action, self.visible.len(), self.page.get());
+    }
+
+    fn cycle<T: Clone + PartialEq>(current: &Option<T>, options: &[T]) -> Option<T> {
+        match current {
+            None => options.first().cloned(),
+            Some(c) => options
+                .iter()
+                .position(|o| o == c)
+                .and_then(|i| options.get(i + 1))
+                .cloned(),
+        }
+    }
+
+    /// Turns an action into an effect.
+    pub fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect {
+        if self.sel.apply(action, self.visible.len(), self.page.get()) {
+            return Effect::None;
+        }
+        let selected = self.selected().cloned();
+        let reload = |s: &mut Self| match s.refresh(ctx) {
+            Ok(()) => Effect::None,
+            Err(e) => Effect::from_error(&e),
+        };
+        match action {
+            Action::Filter => {
+                self.filtering = true;
+                Effect::None
+            }
+            Action::Back => {
+                self.filter = Input::default();
+                self.apply_view();
+                Effect::None
+            }
+            Action::Sort => {
+                let i = Column::ALL
+                    .iter()
+                    .position(|c| *c == self.sort)
+                    .unwrap_or(0);
+                self.sort = Column::ALL[(i + 1) % Column::ALL.len()];
+                self.sort_rows();
+                Effect::Info(format!("Sorted by {}.", self.sort.title()))
+            }
+            Action::SortReverse => {
+                self.reverse = !self.reverse;
+                self.sort_rows();
+                Effect::None
+            }
+            Action::FilterStatus => {
+                self.status = Self::cycle(
+                    &self.status,
+                    &[
+                        UserStatus::Invited,
+                        UserStatus::Active,
+                        UserStatus::Deactivated,
+                    ],
+                );
+                reload(self)
+            }
+            Action::FilterRole => {
+                self.role = Self::cycle(&self.role, &self.roles.clone());
+                reload(self)
+            }
+            Action::FilterFacility => {
+                self.facility = Self::cycle(&self.facility, &self.facilities.clone());
+                reload(self)
+            }
+            Action::FilterClear => {
+                self.status = None;
+                self.role = None;
+                self.facility = None;
+                self.filter = Input::default();
+                reload(self)
+            }
+            Action::UserAdd => match forms::user(ctx, None) {
+                Ok(f) => Effect::Form(f, Purpose::UserAdd),
+                Err(e) => Effect::from_error(&e),
+            },
+            Action::Open
+            | Action::UserEdit
+            | Action::UserDeactivate
+            | Action::UserReactivate
+            | Action::UserDelete
+            | Action::UserAccess => {
+                let Some(u) = selected else {
+                    return Effect::Info("No user selected.".into());
+                };
+                self.user_action(action, &u, ctx)
+            }
+            _ => Effect::None,
+        }
+    }
+
+    fn user_action(&self, action: Action, u: &UserSummary, ctx: &Ctx<'_>) -> Effect {
+        let name = for_terminal(&u.name).into_owned();
+        match action {
+            Action::Open => match ctx.call(Request::UserShow(u.id.to_string())) {
+                Ok(Response::User(d)) => Effect::Detail {
+                    title: format!("User #{} {name}", u.id),
+                    lines: detail_lines(&d),
+                },
+                Ok(_) => Effect::None,
+                Err(e) => Effect::from_error(&e),
+            },
+            Action::UserEdit => match ctx.call(Request::UserShow(u.id.to_string())) {
+                Ok(Response::User(d)) => match forms::user(ctx, Some(&d.user)) {
+                    Ok(f) => Effect::Form(f, Purpose::UserEdit(u.id)),
+                    Err(e) => Effect::from_error(&e),
+                },
+                Ok(_) => Effect::None,
+                Err(e) => Effect::from_error(&e),
+            },
+            Action::UserDeactivate => {
+                if u.status == UserStatus::Deactivated {
+                    return Effect::Info(format!("{name} is already deactivated."));
+                }
+                Effect::Form(forms::deactivate(&name), Purpose::Deactivate(u.id))
+            }
+            Action::UserReactivate => {
+                if u.status != UserStatus::Deactivated {
+                    return Effect::Info(format!(
+                        "{name} is {}, not deactivated.",
+                        u.status.as_str()
+                    ));
+                }
+                Effect::Confirm {
+                    title: format!("Reactivate {name}?"),
+                    lines: vec![
+                        "They can log in again with their existing account.".into(),
+                        "y: reactivate   n: cancel".into(),
+                    ],
+                    request: Request::UserReactivate(u.id.to_string()),
+                    success: format!("Reactivated {name}."),
+                }
+            }
+            Action::UserDelete => Effect::Confirm {
+                title: format!("Delete {name}?"),
+                lines: vec![
+                    "Only users who never activated their account can be deleted;".into(),
+                    "others are deactivated instead. The audit log keeps the record.".into(),
+                    "y: delete   n: cancel".into(),
+                ],
+                request: Request::UserDelete(u.id.to_string()),
+                success: format!("Deleted {name}."),
+            },
+            Action::UserAccess => match ctx.call(Request::AccessShow(u.id.to_string())) {
+                Ok(Response::Access(v)) => Effect::Form(forms::access(&v), Purpose::Access(u.id)),
+                Ok(_) => Effect::None,
+                Err(e) => Effect::from_error(&e),
+            },
+            _ => Effect::None,
+        }
+    }
+
+    /// Draws the tab.
+    pub fn draw(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
+        let [bar, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
+        let mut chips = vec![Span::styled(
+            format!(" {} of {} users ", self.visible.len(), self.rows.len()),
+            theme.heading(),
+        )];
+        let filter_text = self.filter.value();
+        if self.filtering || !filter_text.is_empty() {
+            let cursor = if self.filtering { "▏" } else { "" };
+            chips.push(Span::styled(
+                format!(" /{}{cursor} ", for_terminal(filter_text)),
+                theme.selected(),
+            ));
+        }
+        for (label, value) in [
+            ("status", self.status.map(|s| s.as_str().to_string())),
+            ("role", self.role.as_ref().map(|r| r.1.clone())),
+            ("facility", self.facility.as_ref().map(|f| f.1.clone())),
+        ] {
+            if let Some(v) = value {
+                chips.push(Span::raw(format!(" {label}={} ", for_terminal(&v))));
+            }
+        }
+        if self.unreadable > 0 {
+            chips.push(Span::styled(
+                format!(" {} unreadable record(s) skipped ", self.unreadable),
+                theme.error(),
+            ));
+        }
+        frame.render_widget(Paragraph::new(Line::from(chips)), bar);
+        let (table_area, detail_area) = if wide(body) {
+            let [t, d] =
+                Layout::horizontal([Constraint::Min(60), Constraint::Length(38)]).areas(body);
+            (t, Some(d))
+        } else if body.height >= 16 {
+            let [t, d] = Layout::vertical([Constraint::Min(6), Constraint::Length(6)]).areas(body);
+            (t, Some(d))
+        } else {
+            (body, None)
+        };
+        self.page.set(page_rows(table_area));
+        let narrow = table_area.width < 90;
+        let header: Vec<String> = Column::ALL
+            .iter()
+            .filter(|c| !(narrow && matches!(c, Column::Billing | Column::LastLogin)))
+            .map(|c| {
+                let arrow = if *c == self.sort {
+                    if self.reverse { " ▼" } else { " ▲" }
+                } else {
+                    ""
+                };
+                format!("{}{arrow}", c.title())
+            })
+            .collect();
+        // Render only the rows in view: the table never formats 100,000 rows per frame.
+        let page = self.page.get();
+        let offset = self.sel.index.saturating_sub(page.saturating_sub(1));
+        let rows: Vec<Row<'_>> = self
+            .visible
+            .iter()
+            .skip(offset)
+            .take(page)
+            .map(|i| {
+                let u = &self.rows[*i].user;
+                let mut cells = vec![
+                    TCell::from(for_terminal(&u.name).into_owned()),
+                    TCell::from(for_terminal(&u.role).into_owned()),
+                    TCell::from(for_terminal(&u.facility).into_owned()),
+                    TCell::from(status_text(u)),
+                ];
+                if !narrow {
+                    cells.push(TCell::from(u.billing.as_str()));
+                    cells.push(TCell::from(
+                        u.last_login_at
+                            .map(|t| t.strftime("%Y-%m-%d").to_string())
+                            .unwrap_or_else(|| "-".into()),
+                    ));
+                }
+                Row::new(cells)
+            })
+            .collect();
+        let widths: Vec<Constraint> = if narrow {
+            vec![
+                Constraint::Fill(3),
+                Constraint::Fill(2),
+                Constraint::Fill(2),
+                Constraint::Length(12),
+            ]
+        } else {
+            vec![
+                Constraint::Fill(3),
+                Constraint::Fill(2),
+                Constraint::Fill(2),
+                Constraint::Length(12),
+                Constraint::Length(10),
+                Constraint::Length(10),
+            ]
+        };
+        let table = Table::new(rows, widths)
+            .header(Row::new(header).style(theme.heading()))
+            .block(Block::default().borders(Borders::ALL).title(" Users "))
+            .row_highlight_style(theme.selected())
+            .highlight_symbol("› ");
+        let mut state = TableState::default().with_selected(if self.visible.is_empty() {
+            None
+        } else {
+            Some(self.sel.index - offset)
+        });
+        frame.render_stateful_widget(table, table_area, &mut state);
+        if self.visible.is_empty() {
+            let hint = if self.rows.is_empty() {
+                "No users yet. Press a to add one."
+            } else {
+                "No user matches the filter. Esc clears it."
+            };
+            let inner = Rect {
+                x: table_area.x + 2,
+                y: table_area.y + 2,
+                width: table_area.width.saturating_sub(4),
+                height: 1,
+            };
+            frame.render_widget(Paragraph::new(Span::styled(hint, theme.dim())), inner);
+        }
+        if let Some(d) = detail_area {
+            let lines: Vec<Line<'_>> = match self.selected() {
+                None => vec![],
+                Some(u) => vec![
+                    Line::from(Span::styled(
+                        for_terminal(&u.name).into_owned(),
+                        theme.heading(),
+                    )),
+                    Line::from(format!(
+                        "#{}  {}",
+                        u.id,
+                        for_terminal(u.username.as_deref().unwrap_or("-"))
+                    )),
+                    Line::from(for_terminal(&u.email).into_owned()),
+                    Line::from(format!(
+                        "{} at {}",
+                        for_terminal(&u.role),
+                        for_terminal(&u.facility)
+                    )),
+                    Line::from(format!(
+                        "status {}  billing {}",
+                        status_text(u),
+                        u.billing.as_str()
+                    )),
+                    Line::from(format!(
+                        "admin {}  NPI {}",
+                        if u.admin { "yes" } else { "no" },
+                        u.npi.as_deref().unwrap_or("-")
+                    )),
+                ],
+            };
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .block(Block::default().borders(Borders::ALL).title(" Selected ")),
+                d,
+            );
+        }
+    }
+}
+
+/// The user detail view: every section, then the history.
+pub fn detail_lines(d: &crate::service::UserDetail) -> Vec<String> {
+    let u = &d.user;
+    let p = &u.provider;
+    let n = &u.notifications;
+    let yn = |b: bool| if b { "yes" } else { "no" };
+    let o = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let mut lines = vec![
+        "IDENTITY".to_string(),
+        format!("  Name            {}", u.full_name()),
+        format!("  Public name     {}", o(&u.public_name)),
+        format!("  Username        {}", o(&u.username)),
+        format!("  Email           {}", u.email),
+        format!("  Logs in with    {:?}", u.login_method).to_lowercase(),
+        format!("  Status          {}", d.status.as_str()),
+        "ROLE & FLAGS".to_string(),
+        format!("  Role            {}", d.role),
+        format!("  Billing         {}", u.billing.as_str()),
+        format!(
+            "  Administrator   {}   Part-time {}   Aide {}",
+            yn(u.is_admin),
+            yn(u.part_time),
+            yn(u.aide)
+        ),
+        format!("  Permissions     {}", d.permissions.join(", ")),
+        "FACILITIES & ACCESS".to_string(),
+        format!("  Primary         {}", d.facility),
+        format!("  Can access      {}", d.access.join(", ")),
+        "PROVIDER CREDENTIALS".to_string(),
+        format!(
+            "  NPI             {}   Taxonomy {}",
+            o(&p.npi),
+            o(&p.taxonomy)
+        ),
+        format!(
+            "  PMS provider    {}   Capacity {}   Step {} min",
+            o(&p.pms_provider_id),
+            p.capacity,
+            p.scheduling_step_minutes
+        ),
+        format!(
+            "  Default doctor  {}   Signs forms {}   In app {}",
+            yn(p.default_doctor),
+            yn(p.can_sign_forms),
+            yn(p.show_in_app)
+        ),
+        format!("  Extension       {}", o(&p.screen_pop_extension)),
+        "NOTIFICATIONS".to_string(),
+        format!(
+            "  Messaging {}  Billable codes {}  Lead {}  Intake {}",
+            yn(n.secure_messaging),
+            yn(n.billable_codes_email),
+            yn(n.new_lead),
+            yn(n.new_intake)
+        ),
+        format!(
+            "  Alerts: low {}  passive {}  promoter {}   DOS threshold {}",
+            yn(n.low_score_alert),
+            yn(n.passive_score_alert),
+            yn(n.promoter_score_alert),
+            n.dos_threshold.map_or("off".into(), |t| t.to_string())
+        ),
+        "SECURITY".to_string(),
+        format!(
+            "  Created         {}",
+            u.created_at.strftime("%Y-%m-%d %H:%M")
+        ),
+        format!(
+            "  Activated       {}",
+            u.activated_at
+                .map_or("-".into(), |t| t.strftime("%Y-%m-%d %H:%M").to_string())
+        ),
+        format!(
+            "  Last login      {}",
+            u.last_login_at
+                .map_or("-".into(), |t| t.strftime("%Y-%m-%d %H:%M").to_string())
+        ),
+    ];
+    if let Some(t) = u.deactivated_at {
+        lines.push(format!(
+            "  Deactivated     {} ({})",
+            t.strftime("%Y-%m-%d %H:%M"),
+            o(&u.deactivation_reason)
+        ));
+    }
+    lines.push(format!("HISTORY ({} events)", d.history.len()));
+    for h in d.history.iter().rev() {
+        lines.push(format!(
+            "  #{} {} {} by {} [{}]",
+            h.seq,
+            h.time.strftime("%Y-%m-%d %H:%M"),
+            h.action,
+            h.actor,
+            h.outcome
+        ));
+        for c in h.changes.iter().take(12) {
+            lines.push(format!("      {c}"));
+        }
+        if h.changes.len() > 12 {
+            lines.push(format!(
+                "      ... and {} more field(s)",
+                h.changes.len() - 12
+            ));
+        }
+    }
+    lines
+        .into_iter()
+        .map(|l| for_terminal(&l).into_owned())
+        .collect()
+}

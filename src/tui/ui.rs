@@ -1,0 +1,440 @@
+//! Drawing: a pure function of the application state.
+
+use std::sync::atomic::Ordering;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
+
+use super::action::Action;
+use super::app::{App, Message, Modal, Phase, Tab, palette_matches};
+use super::keymap::Section;
+use super::widgets::centered;
+use crate::security::sanitize::for_terminal;
+
+/// Actions offered in the hint line of each tab, in order.
+fn tab_hints(tab: Tab) -> &'static [Action] {
+    match tab {
+        Tab::Users => &[
+            Action::UserAdd,
+            Action::UserEdit,
+            Action::Open,
+            Action::UserDeactivate,
+            Action::UserReactivate,
+            Action::UserDelete,
+            Action::UserAccess,
+            Action::Filter,
+            Action::FilterStatus,
+            Action::FilterRole,
+            Action::FilterFacility,
+            Action::Sort,
+        ],
+        Tab::Roles => &[
+            Action::RoleAdd,
+            Action::RoleEdit,
+            Action::RoleRename,
+            Action::RoleDelete,
+            Action::Open,
+        ],
+        Tab::Facilities => &[
+            Action::FacilityAdd,
+            Action::FacilityEdit,
+            Action::FacilityArchive,
+            Action::FacilityAccess,
+        ],
+        Tab::Audit => &[
+            Action::Open,
+            Action::AuditFilter,
+            Action::AuditExport,
+            Action::AuditVerify,
+        ],
+        Tab::Settings => &[Action::SettingsEdit],
+    }
+}
+
+/// The short label of an action in hints (`user.deactivate` -> `deactivate`).
+fn short(action: Action) -> &'static str {
+    match action {
+        Action::Open => "open",
+        Action::Filter => "filter",
+        Action::FilterStatus => "status",
+        Action::FilterRole => "role",
+        Action::FilterFacility => "facility",
+        Action::FacilityArchive => "archive",
+        Action::FacilityAccess => "who",
+        Action::RoleEdit => "permissions",
+        Action::Help => "help",
+        Action::Palette => "commands",
+        Action::Quit => "quit",
+        Action::NextTab => "next tab",
+        a => a.name().split_once('.').map_or(a.name(), |(_, s)| s),
+    }
+}
+
+fn hint_line(app: &App, section: Section, actions: &[Action], width: u16) -> Line<'static> {
+    let theme = app.theme;
+    let hint = |a: Action| {
+        app.keymap
+            .keys_for(section, a)
+            .into_iter()
+            .next()
+            .map(|k| (k, short(a)))
+    };
+    let tail: Vec<(String, &str)> = [Action::Help, Action::Palette, Action::Quit]
+        .into_iter()
+        .filter_map(hint)
+        .collect();
+    let len = |(k, l): &(String, &str)| k.chars().count() + l.len() + 3;
+    let mut room = usize::from(width).saturating_sub(tail.iter().map(len).sum());
+    let mut chosen = Vec::new();
+    for h in actions.iter().copied().filter_map(hint) {
+        if len(&h) > room {
+            break;
+        }
+        room -= len(&h);
+        chosen.push(h);
+    }
+    let mut spans = Vec::new();
+    for (key, label) in chosen.into_iter().chain(tail) {
+        spans.push(Span::styled(key, theme.key()));
+        spans.push(Span::raw(format!(" {label}  ")));
+    }
+    Line::from(spans)
+}
+
+/// Draws the whole interface.
+pub fn draw(frame: &mut Frame<'_>, app: &App) {
+    let area = frame.area();
+    match &app.phase {
+        Phase::Setup(form) => {
+            let [head, body, status] = Layout::vertical([
+                Constraint::Length(1),
+                Constraint::Min(5),
+                Constraint::Length(2),
+            ])
+            .areas(area);
+            frame.render_widget(
+                Paragraph::new(Span::styled(
+                    " staffctl: first-run setup ",
+                    app.theme.heading(),
+                )),
+                head,
+            );
+            let w = body.width.min(78);
+            let h = form.height().min(body.height);
+            form.draw(
+                frame,
+                centered(body, w, h),
+                app.theme,
+                "Tab/↓ next  S-Tab/↑ previous  Enter create  Esc quit",
+            );
+            draw_status(frame, app, status, None);
+        }
+        Phase::Login { form, checking, .. } => {
+            let [head, body, status] = Layout::vertical([
+                Constraint::Length(1),
+                Constraint::Min(5),
+                Constraint::Length(2),
+            ])
+            .areas(area);
+            frame.render_widget(
+                Paragraph::new(Span::styled(
+                    format!(" staffctl  {}", app.svc.data_dir().display()),
+                    app.theme.heading(),
+                )),
+                head,
+            );
+            let w = body.width.min(64);
+            let footer = if *checking {
+                "checking..."
+            } else {
+                "Enter log in  Tab next field  Esc quit"
+            };
+            form.draw(
+                frame,
+                centered(body, w, form.height().min(body.height)),
+                app.theme,
+                footer,
+            );
+            draw_status(frame, app, status, None);
+        }
+        Phase::Main => {
+            let [head, body, status] = Layout::vertical([
+                Constraint::Length(1),
+                Constraint::Min(5),
+                Constraint::Length(2),
+            ])
+            .areas(area);
+            draw_tabs(frame, app, head);
+            match app.tab {
+                Tab::Users => app.users.draw(frame, body, app.theme),
+                Tab::Roles => app.roles.draw(frame, body, app.theme),
+                Tab::Facilities => app.facilities.draw(frame, body, app.theme),
+                Tab::Audit => app.audit.draw(frame, body, app.theme),
+                Tab::Settings => app.settings.draw(frame, body, app.theme),
+            }
+            draw_status(frame, app, status, Some(app.tab));
+        }
+    }
+    for modal in &app.modals {
+        draw_modal(frame, app, modal, area);
+    }
+}
+
+fn draw_tabs(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let theme = app.theme;
+    let mut spans = Vec::new();
+    for (i, tab) in Tab::ALL.iter().enumerate() {
+        let text = format!(" {} {} ", i + 1, tab.title());
+        spans.push(if *tab == app.tab {
+            Span::styled(text, theme.active_tab())
+        } else {
+            Span::raw(text)
+        });
+    }
+    let who = app
+        .session
+        .as_ref()
+        .map(|s| for_terminal(s.label()).into_owned())
+        .unwrap_or_default();
+    let practice = app
+        .settings
+        .practice_name()
+        .map(|p| for_terminal(p).into_owned())
+        .unwrap_or_default();
+    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    let room = usize::from(area.width).saturating_sub(used);
+    let full = format!(" {who} @ {practice} ");
+    let right = if full.chars().count() <= room {
+        full
+    } else {
+        format!(" {who} ")
+    };
+    if right.chars().count() <= room {
+        spans.push(Span::raw(" ".repeat(room - right.chars().count())));
+        spans.push(Span::styled(right, theme.dim()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn draw_status(frame: &mut Frame<'_>, app: &App, area: Rect, tab: Option<Tab>) {
+    let theme = app.theme;
+    let [msg, hints] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    let line = match &app.message {
+        Some(Message::Info(m)) => {
+            Line::from(Span::styled(for_terminal(m).into_owned(), theme.ok()))
+        }
+        Some(Message::Error(m)) => Line::from(Span::styled(
+            format!("! {}", for_terminal(m)),
+            theme.error(),
+        )),
+        None => Line::from(Span::styled(
+            format!(" store {}", app.svc.data_dir().display()),
+            theme.dim(),
+        )),
+    };
+    frame.render_widget(Paragraph::new(line), msg);
+    if let Some(tab) = tab {
+        frame.render_widget(
+            Paragraph::new(hint_line(app, tab.section(), tab_hints(tab), hints.width)),
+            hints,
+        );
+    }
+}
+
+fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
+    let theme = app.theme;
+    match modal {
+        Modal::Form { form, .. } => {
+            let w = area.width.min(92);
+            let h = form.height().min(area.height.saturating_sub(2)).max(5);
+            form.draw(
+                frame,
+                centered(area, w, h),
+                theme,
+                "Tab next  Space toggle  ←/→ choose  Enter save  Esc cancel",
+            );
+        }
+        Modal::Confirm { title, lines, .. } => {
+            let w = area.width.min(76);
+            let text: Vec<Line<'_>> = lines
+                .iter()
+                .map(|l| Line::from(for_terminal(l).into_owned()))
+                .collect();
+            let h = (u16::try_from(lines.len()).unwrap_or(10) + 4).min(area.height);
+            let r = centered(area, w, h);
+            frame.render_widget(Clear, r);
+            frame.render_widget(
+                Paragraph::new(text).wrap(Wrap { trim: false }).block(
+                    Block::default().borders(Borders::ALL).title(Span::styled(
+                        format!(" {} ", for_terminal(title)),
+                        theme.heading(),
+                    )),
+                ),
+                r,
+            );
+        }
+        Modal::Detail {
+            title,
+            lines,
+            scroll,
+        } => {
+            let r = centered(
+                area,
+                area.width.saturating_sub(2).min(110),
+                area.height.saturating_sub(2),
+            );
+            draw_scrolling(frame, app, r, title, lines, *scroll);
+        }
+        Modal::Help { scroll } => {
+            let r = centered(
+                area,
+                area.width.saturating_sub(2).min(100),
+                area.height.saturating_sub(2),
+            );
+            let section = app.tab.section();
+            let mut lines = vec![format!("Keymap: {}. Keys of this screen:", app.keymap.name)];
+            for s in section.chain().into_iter().chain([Section::Form]) {
+                for (keys, action) in app.keymap.section_bindings(s) {
+                    lines.push(format!(
+                        "  {keys:<12} {:<20} {}",
+                        action.name(),
+                        action.doc()
+                    ));
+                }
+            }
+            lines.push(String::new());
+            lines.push("Every action (run any of them from the palette with :)".into());
+            for a in Action::ALL {
+                lines.push(format!("  {:<20} {}", a.name(), a.doc()));
+            }
+            lines.push(String::new());
+            lines.push("Inside tmux, set `escape-time 10` so Esc responds at once.".into());
+            draw_scrolling(
+                frame,
+                app,
+                r,
+                "Help (↑/↓ scroll, Esc closes)",
+                &lines,
+                *scroll,
+            );
+        }
+        Modal::Palette { input, selected } => {
+            let w = area.width.min(80);
+            let r = Rect {
+                y: area.y + 1,
+                ..centered(area, w, area.height.saturating_sub(2).min(16))
+            };
+            frame.render_widget(Clear, r);
+            let matches = palette_matches(input.value());
+            let sel = (*selected).min(matches.len().saturating_sub(1));
+            let mut lines = vec![Line::from(vec![
+                Span::styled(": ", theme.key()),
+                Span::raw(format!("{}▏", for_terminal(input.value()))),
+            ])];
+            for (i, a) in matches
+                .iter()
+                .enumerate()
+                .take(usize::from(r.height.saturating_sub(3)))
+            {
+                let text = format!("{:<20} {}", a.name(), a.doc());
+                lines.push(Line::from(Span::styled(
+                    text,
+                    if i == sel {
+                        theme.selected()
+                    } else {
+                        ratatui::style::Style::default()
+                    },
+                )));
+            }
+            frame.render_widget(
+                Paragraph::new(lines).block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .title(" Command palette (Enter runs, Esc closes) "),
+                ),
+                r,
+            );
+        }
+        Modal::Export(job) => {
+            let r = centered(area, area.width.min(72), 7);
+            frame.render_widget(Clear, r);
+            let block = Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(" Exporting the audit log ", theme.heading()));
+            let inner = block.inner(r);
+            frame.render_widget(block, r);
+            let [path, gauge, status] = Layout::vertical([
+                Constraint::Length(1),
+                Constraint::Length(1),
+                Constraint::Length(2),
+            ])
+            .areas(inner);
+            frame.render_widget(Paragraph::new(format!("to {}", job.path.display())), path);
+            let written = job.written.load(Ordering::Relaxed);
+            // The CSV header line is not an event.
+            let events = written.saturating_sub(1).min(job.total.max(1));
+            let ratio = match &job.done {
+                Some(_) => 1.0,
+                None => (events as f64 / job.total.max(1) as f64).clamp(0.0, 1.0),
+            };
+            frame.render_widget(
+                Gauge::default()
+                    .ratio(ratio)
+                    .label(format!("{:.0}%", ratio * 100.0))
+                    .gauge_style(theme.selected()),
+                gauge,
+            );
+            let text = match &job.done {
+                None => Line::from("working... (you can keep this open)"),
+                Some(Ok(n)) => Line::from(Span::styled(
+                    format!("Done: {n} events written. Enter closes."),
+                    theme.ok(),
+                )),
+                Some(Err(e)) => Line::from(Span::styled(
+                    format!("Failed: {}. Enter closes.", for_terminal(e)),
+                    theme.error(),
+                )),
+            };
+            frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), status);
+        }
+    }
+}
+
+fn draw_scrolling(
+    frame: &mut Frame<'_>,
+    app: &App,
+    r: Rect,
+    title: &str,
+    lines: &[String],
+    scroll: usize,
+) {
+    frame.render_widget(Clear, r);
+    let height = usize::from(r.height.saturating_sub(2));
+    let max_scroll = lines.len().saturating_sub(height);
+    let top = scroll.min(max_scroll);
+    let shown: Vec<Line<'_>> = lines
+        .iter()
+        .skip(top)
+        .take(height)
+        .map(|l| Line::from(for_terminal(l).into_owned()))
+        .collect();
+    let more = if max_scroll > 0 {
+        format!(
+            " [{}-{} of {}]",
+            top + 1,
+            (top + height).min(lines.len()),
+            lines.len()
+        )
+    } else {
+        String::new()
+    };
+    frame.render_widget(
+        Paragraph::new(shown).block(Block::default().borders(Borders::ALL).title(Span::styled(
+            format!(" {}{more} ", for_terminal(title)),
+            app.theme.heading(),
+        ))),
+        r,
+    );
+}
