@@ -263,10 +263,12 @@ impl Service {
                 self.store.dir().display()
             )));
         }
-        let found = match resolve::user(self, &label) {
-            Ok(u) if resolve::parse_id(&label).is_none() => Some(u),
-            Ok(_) | Err(Error::NotFound(_) | Error::Conflict(_) | Error::Invalid(_)) => None,
-            Err(e) => return Err(e),
+        // Only a username or a login email identifies someone at login (not an id, a contact
+        // email or a full name).
+        let index_key = if label.contains('@') { resolve::email_key(&label) } else { resolve::username_key(&label) };
+        let found: Option<User> = match self.store.get_id(TreeId::UsersByLogin, &index_key)? {
+            Some(id) => self.store.get(TreeId::Users, &id_key(id))?,
+            None => None,
         };
         let cred: Option<Credential> = match &found {
             Some(u) => self.store.get(TreeId::Credentials, &id_key(u.id))?,

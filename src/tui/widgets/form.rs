@@ -452,10 +452,10 @@ impl Form {
                 Span::styled(shown, style),
             ]));
             if let Some(e) = &f.error {
-                lines.push(Line::from(vec![
-                    Span::raw(" ".repeat(label_w + 2)),
-                    Span::styled(format!("! {}", for_terminal(e)), theme.error()),
-                ]));
+                for (n, part) in wrap(&format!("! {}", for_terminal(e)), value_w.max(20)).into_iter().enumerate() {
+                    let indent = if n == 0 { label_w + 2 } else { label_w + 4 };
+                    lines.push(Line::from(vec![Span::raw(" ".repeat(indent)), Span::styled(part, theme.error())]));
+                }
             }
         }
         let body_h = usize::from(inner.height.saturating_sub(1));
@@ -489,6 +489,32 @@ impl Form {
     }
 }
 
+/// Splits text into lines of at most `width` characters, at spaces where possible.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let needed = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
+        if needed > width && !line.is_empty() {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+        while line.chars().count() > width {
+            let head: String = line.chars().take(width).collect();
+            let rest: String = line.chars().skip(width).collect();
+            out.push(head);
+            line = rest;
+        }
+    }
+    if !line.is_empty() {
+        out.push(line);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -501,6 +527,12 @@ mod tests {
             kind: KeyEventKind::Press,
             state: KeyEventState::NONE,
         }
+    }
+
+    #[test]
+    fn wraps_at_spaces() {
+        assert_eq!(wrap("aaa bbb ccc", 7), vec!["aaa bbb", "ccc"]);
+        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
     }
 
     #[test]
