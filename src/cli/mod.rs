@@ -22,8 +22,34 @@ use args::{
 };
 use output::OutputFormat;
 
+/// Replaces Rust's panic report with one line that says what to do; the interface's own hook
+/// restores the terminal before this runs.
+fn install_panic_report() {
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!(
+            "staffctl: internal error ({}{at}). This is a bug; please report it. Changes that were reported as saved are stored; nothing else was written.",
+            output::cell_long(&what)
+        );
+    }));
+}
+
 /// Parses the command line, runs it, and returns the exit code.
 pub fn main() -> ExitCode {
+    install_panic_report();
+    match std::panic::catch_unwind(main_inner) {
+        Ok(code) => code,
+        Err(_) => ExitCode::from(exit::FAILURE),
+    }
+}
+
+fn main_inner() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
