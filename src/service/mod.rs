@@ -111,6 +111,12 @@ impl Service {
         self.store.dir()
     }
 
+    /// Forces everything written so far to disk (every mutation already does this before it
+    /// returns; this is for emergency shutdown paths).
+    pub fn flush(&self) -> Result<()> {
+        self.store.flush()
+    }
+
     /// Whether `init` has run.
     pub fn is_initialised(&self) -> Result<bool> {
         self.store.is_initialised()

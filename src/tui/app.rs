@@ -406,6 +406,17 @@ impl App {
             self.update(Action::Quit);
             return;
         }
+        // In the wizard and at login, Enter walks through the fields and submits on the last.
+        let on_last = match &self.phase {
+            Phase::Setup(f) | Phase::Login { form: f, .. } => f.on_last_field(),
+            Phase::Main => true,
+        };
+        let action = if action == Some(Action::FormSubmit) && !on_last && key.code == KeyCode::Enter
+        {
+            Some(Action::FormNext)
+        } else {
+            action
+        };
         let outcome = match &mut self.phase {
             Phase::Setup(form) => form.handle(action, key),
             Phase::Login {

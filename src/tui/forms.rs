@@ -168,10 +168,21 @@ pub fn user(ctx: &Ctx<'_>, existing: Option<&User>) -> Result<Form> {
     let (roles, facilities) = roles_and_facilities(ctx)?;
     // A new user gets no role or facility until one is chosen (never Administrator by accident).
     let choose = || vec![(String::new(), "(choose)".to_string())];
-    let mut role_opts = if existing.is_none() { choose() } else { Vec::new() };
+    let mut role_opts = if existing.is_none() {
+        choose()
+    } else {
+        Vec::new()
+    };
     role_opts.extend(roles.iter().map(|r| (r.id.to_string(), r.name.clone())));
-    let fac_list: Vec<(String, String)> = facilities.iter().map(|f| (f.id.to_string(), f.name.clone())).collect();
-    let mut fac_opts = if existing.is_none() && fac_list.len() > 1 { choose() } else { Vec::new() };
+    let fac_list: Vec<(String, String)> = facilities
+        .iter()
+        .map(|f| (f.id.to_string(), f.name.clone()))
+        .collect();
+    let mut fac_opts = if existing.is_none() && fac_list.len() > 1 {
+        choose()
+    } else {
+        Vec::new()
+    };
     fac_opts.extend(fac_list.iter().cloned());
     let mut loc_opts = vec![(String::new(), "(none)".to_string())];
     loc_opts.extend(fac_list.iter().cloned());

@@ -16,6 +16,7 @@ pub mod ui;
 pub mod widgets;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use ratatui::crossterm::event::{self, Event};
@@ -60,6 +61,12 @@ pub fn run(svc: Arc<Service>, opts: &TuiOptions) -> Result<()> {
         app.login_now(user, password)?;
     }
     let mut guard = terminal::TerminalGuard::enter()?;
+    let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    watch_for_hangup(
+        Arc::clone(&guard.stop),
+        Arc::clone(&finished),
+        Arc::clone(&app.svc),
+    );
     let mut dirty = true;
     loop {
         if dirty {
@@ -92,6 +99,35 @@ pub fn run(svc: Arc<Service>, opts: &TuiOptions) -> Result<()> {
             dirty = true;
         }
     }
+    finished.store(true, Ordering::SeqCst);
     drop(guard);
     Ok(())
+}
+
+/// Exit code after a termination signal forced the shutdown.
+const SIGNALLED_EXIT: i32 = 143;
+
+/// Makes SIGTERM/SIGHUP always end the process cleanly. The event loop notices the signal flag
+/// within 200 ms; but when the terminal is gone (a dropped SSH session) the terminal library can
+/// spin inside its read and never return to the loop. This watcher gives the loop a second,
+/// then restores the terminal, flushes the store and exits; the owner lock is released with the
+/// process.
+fn watch_for_hangup(stop: Arc<AtomicBool>, finished: Arc<AtomicBool>, svc: Arc<Service>) {
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_millis(100));
+            if finished.load(Ordering::SeqCst) {
+                return;
+            }
+            if stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_secs(1));
+                if finished.load(Ordering::SeqCst) {
+                    return;
+                }
+                terminal::restore();
+                let _ = svc.flush();
+                std::process::exit(SIGNALLED_EXIT);
+            }
+        }
+    });
 }

@@ -183,6 +183,14 @@ impl Form {
         self.focused().map_or("", |f| f.key.as_str())
     }
 
+    /// Whether the focus is on the last field that can take input.
+    pub fn on_last_field(&self) -> bool {
+        self.fields
+            .iter()
+            .rposition(Field::focusable)
+            .is_none_or(|last| last == self.focus)
+    }
+
     /// Whether typed characters go into the focused field.
     pub fn wants_text(&self) -> bool {
         self.focused().is_some_and(Field::is_text)
@@ -365,6 +373,7 @@ impl Form {
         let value_w = usize::from(inner.width).saturating_sub(label_w + 3).max(8);
         let mut lines: Vec<Line<'_>> = Vec::new();
         let mut focus_line = 0;
+        let mut focus_end = 0;
         if let Some(e) = &self.error {
             lines.push(Line::from(Span::styled(
                 format!("! {}", for_terminal(e)),
@@ -451,19 +460,28 @@ impl Form {
                 ),
                 Span::styled(shown, style),
             ]));
+            if focused {
+                focus_end = lines.len();
+            }
             if let Some(e) = &f.error {
-                for (n, part) in wrap(&format!("! {}", for_terminal(e)), value_w.max(20)).into_iter().enumerate() {
+                for (n, part) in wrap(&format!("! {}", for_terminal(e)), value_w.max(20))
+                    .into_iter()
+                    .enumerate()
+                {
                     let indent = if n == 0 { label_w + 2 } else { label_w + 4 };
-                    lines.push(Line::from(vec![Span::raw(" ".repeat(indent)), Span::styled(part, theme.error())]));
+                    lines.push(Line::from(vec![
+                        Span::raw(" ".repeat(indent)),
+                        Span::styled(part, theme.error()),
+                    ]));
+                }
+                if focused {
+                    focus_end = lines.len();
                 }
             }
         }
         let body_h = usize::from(inner.height.saturating_sub(1));
-        let top = if focus_line + 2 > body_h {
-            focus_line + 2 - body_h
-        } else {
-            0
-        };
+        // Scroll just enough that the focused field and its message are visible.
+        let top = focus_end.saturating_sub(body_h).min(focus_line);
         let visible: Vec<Line<'_>> = lines.into_iter().skip(top).take(body_h).collect();
         let body = Rect {
             height: inner.height.saturating_sub(1),
