@@ -55,12 +55,15 @@ pub enum Error {
     /// The store or the file system failed.
     #[error("{0}")]
     Storage(String),
+    /// The program was started the wrong way (e.g. the interface without a terminal).
+    #[error("{0}")]
+    Usage(String),
 }
 
 fn join_fields(fields: &[FieldError]) -> String {
     fields
         .iter()
-        .map(ToString::to_string)
+        .map(|f| f.message.as_str())
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -80,6 +83,7 @@ impl Error {
             Self::Busy(_) => exit::BUSY,
             Self::Integrity(_) => exit::INTEGRITY,
             Self::Storage(_) => exit::FAILURE,
+            Self::Usage(_) => exit::USAGE,
         }
     }
 

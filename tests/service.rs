@@ -735,7 +735,13 @@ fn role_add_grant_revoke_and_rename() {
     assert_eq!(r.role.name, "Front Scheduler");
     let keys: Vec<&str> = r.role.permissions.iter().map(String::as_str).collect();
     assert_eq!(keys, ["calendar.delete", "calendar.view"]);
-    assert_eq!(r.users, vec![(ann.user.id, "Ann Lee".to_string())]);
+    assert_eq!(
+        r.users,
+        vec![staffctl::service::Person {
+            id: ann.user.id,
+            name: "Ann Lee".to_string()
+        }]
+    );
 
     // The change reaches the user at once.
     let ann = c.show("ann@riverside.example");
@@ -1111,8 +1117,8 @@ fn access_grant_revoke_all_and_only() {
     let can = |a: &AccessView, name: &str| {
         a.facilities
             .iter()
-            .find(|f| f.1 == name)
-            .map(|f| f.2)
+            .find(|f| f.name == name)
+            .map(|f| f.can_access)
             .unwrap_or_else(|| panic!("{name} not listed in {a:?}"))
     };
     let a = access(c.ok(Request::AccessShow("Ann Lee".into())));
@@ -1149,7 +1155,7 @@ fn access_grant_revoke_all_and_only() {
 
     let a = access(c.ok(Request::AccessAll("Ann Lee".into())));
     assert!(a.all);
-    assert!(a.facilities.iter().all(|f| f.2));
+    assert!(a.facilities.iter().all(|f| f.can_access));
     assert_eq!(c.show("Ann Lee").access, ["all"]);
 
     // Revoking from "all" leaves every other facility.

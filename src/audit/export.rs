@@ -139,9 +139,9 @@ fn csv_err(e: csv::Error) -> Error {
     Error::Storage(format!("could not write the CSV export: {e}"))
 }
 
-/// The JSON form of one event.
+/// The JSON form of one event, shared by JSON-lines exports and `--output json` listings.
 #[derive(Serialize)]
-struct JsonEvent<'a> {
+pub struct JsonEvent<'a> {
     seq: u64,
     time: String,
     actor: &'a str,
@@ -156,23 +156,30 @@ struct JsonEvent<'a> {
     hash: String,
 }
 
+impl<'a> JsonEvent<'a> {
+    /// The JSON form of `e`: RFC 3339 time, lowercase outcome, hex hashes.
+    pub fn of(e: &'a AuditEvent) -> Self {
+        JsonEvent {
+            seq: e.seq,
+            time: rfc3339(e),
+            actor: actor_name(&e.actor),
+            actor_id: e.actor.user_id(),
+            origin: &e.origin,
+            action: &e.action,
+            target: &e.target,
+            outcome: e.outcome.kind(),
+            reason: e.outcome.reason(),
+            changes: &e.changes,
+            prev_hash: hex::encode(e.prev_hash),
+            hash: hex::encode(e.hash),
+        }
+    }
+}
+
 /// Writes one event as a JSON object followed by a newline. Control characters are escaped as
 /// JSON requires (`\u001b`), so the file is safe to `cat`.
 pub fn write_jsonl<W: Write>(out: &mut W, e: &AuditEvent) -> Result<()> {
-    let record = JsonEvent {
-        seq: e.seq,
-        time: rfc3339(e),
-        actor: actor_name(&e.actor),
-        actor_id: e.actor.user_id(),
-        origin: &e.origin,
-        action: &e.action,
-        target: &e.target,
-        outcome: e.outcome.kind(),
-        reason: e.outcome.reason(),
-        changes: &e.changes,
-        prev_hash: hex::encode(e.prev_hash),
-        hash: hex::encode(e.hash),
-    };
+    let record = JsonEvent::of(e);
     serde_json::to_writer(&mut *out, &record)
         .map_err(|err| Error::Storage(format!("could not write the JSON export: {err}")))?;
     out.write_all(b"\n")?;

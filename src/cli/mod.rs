@@ -32,7 +32,10 @@ fn install_panic_report() {
             .map(|s| (*s).to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown".into());
-        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         eprintln!(
             "staffctl: internal error ({}{at}). This is a bug; please report it. Changes that were reported as saved are stored; nothing else was written.",
             output::cell_long(&what)
@@ -98,8 +101,13 @@ fn open(cli: &Cli, create: bool) -> Result<Service> {
 }
 
 fn login(svc: &Service, cli: &Cli) -> Result<Session> {
-    let user = match &cli.operator {
-        Some(u) => u.clone(),
+    let user = match cli
+        .operator
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    {
+        Some(u) => u.to_string(),
         None => {
             return Err(Error::Denied(
                 "no operator: pass --as USER or set STAFFCTL_USER (an administrator's username or email)".into(),
@@ -116,32 +124,14 @@ fn run(cli: Cli) -> Result<()> {
     };
     match command {
         Command::Init(a) => {
-            let svc = open(&cli, true)?;
-            if svc.is_initialised()? {
-                return Err(Error::Conflict(format!(
-                    "the store in {} is already initialised; use --data DIR for a new one",
-                    svc.data_dir().display()
-                )));
+            let dir = cli.data.clone().unwrap_or_else(default_data_dir);
+            let existed = dir.exists();
+            let result = init(&cli, a);
+            if result.is_err() && !existed {
+                // A refused first init leaves nothing behind.
+                let _ = std::fs::remove_dir_all(&dir);
             }
-            let password = prompt::new_password(prompt::PASSWORD_ENV, &a.admin_username)?;
-            let req = InitRequest {
-                practice_name: a.practice.clone(),
-                practice_email: a.practice_email.clone(),
-                facility: a.facility.clone(),
-                admin_username: a.admin_username.clone(),
-                admin_email: a.admin_email.clone(),
-                admin_first: a.admin_first.clone(),
-                admin_last: a.admin_last.clone(),
-                admin_password: password,
-            };
-            svc.init(&req, &Origin::current())?;
-            output::print(&format!(
-                "Initialised {} in {}.\nLog in as {} (e.g. `staffctl user list --as {}`).\n",
-                output::cell_long(&a.practice),
-                svc.data_dir().display(),
-                output::cell_long(&a.admin_username.to_lowercase()),
-                output::cell_long(&a.admin_username.to_lowercase()),
-            ))
+            result
         }
         Command::Recover(a) => {
             let svc = open(&cli, false)?;
@@ -204,13 +194,42 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// `staffctl init`.
+fn init(cli: &Cli, a: &args::InitArgs) -> Result<()> {
+    let svc = open(cli, true)?;
+    if svc.is_initialised()? {
+        return Err(Error::Conflict(format!(
+            "the store in {} is already initialised; use --data DIR for a new one",
+            svc.data_dir().display()
+        )));
+    }
+    let password = prompt::new_password(prompt::PASSWORD_ENV, &a.admin_username)?;
+    let req = InitRequest {
+        practice_name: a.practice.clone(),
+        practice_email: a.practice_email.clone(),
+        facility: a.facility.clone(),
+        admin_username: a.admin_username.clone(),
+        admin_email: a.admin_email.clone(),
+        admin_first: a.admin_first.clone(),
+        admin_last: a.admin_last.clone(),
+        admin_password: password,
+    };
+    svc.init(&req, &Origin::current())?;
+    output::print(&format!(
+        "Initialised {} in {}.\nLog in as {} (e.g. `staffctl user list --as {}`).\n",
+        output::cell_long(&a.practice),
+        svc.data_dir().display(),
+        output::cell_long(&a.admin_username.to_lowercase()),
+        output::cell_long(&a.admin_username.to_lowercase()),
+    ))
+}
+
 /// Opens the interactive interface on the data directory (first-run setup on an empty store).
 fn interactive(cli: &Cli) -> Result<()> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        return Err(Error::invalid(
-            "terminal",
-            "the interactive interface needs a terminal; use the subcommands in scripts (`staffctl --help`)",
+        return Err(Error::Usage(
+            "the interactive interface needs a terminal; in scripts use the subcommands (`staffctl --help`)".into(),
         ));
     }
     let svc = std::sync::Arc::new(open(cli, true)?);

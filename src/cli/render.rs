@@ -262,7 +262,13 @@ pub fn response(command: &Command, response: &Response, format: OutputFormat) ->
         }
         Response::Audit(l) => {
             if json {
-                return listing_json(l);
+                warn_unreadable(&l.unreadable);
+                let events: Vec<_> = l
+                    .items
+                    .iter()
+                    .map(crate::audit::export::JsonEvent::of)
+                    .collect();
+                return output::json(&events);
             }
             warn_unreadable(&l.unreadable);
             let rows: Vec<Vec<String>> = l
@@ -290,7 +296,7 @@ pub fn response(command: &Command, response: &Response, format: OutputFormat) ->
                     ]
                 })
                 .collect();
-            output::print(&table(
+            let mut text = table(
                 &[
                     "SEQ",
                     "TIME (UTC)",
@@ -301,7 +307,9 @@ pub fn response(command: &Command, response: &Response, format: OutputFormat) ->
                     "DETAIL",
                 ],
                 &rows,
-            ))
+            );
+            text.push_str(&format!("{} event(s), newest first\n", l.items.len()));
+            output::print(&text)
         }
         Response::Verify(r) => {
             if json {
@@ -346,12 +354,12 @@ pub fn response(command: &Command, response: &Response, format: OutputFormat) ->
     }
 }
 
-fn names(list: &[(u64, String)]) -> String {
+fn names(list: &[crate::service::Person]) -> String {
     if list.is_empty() {
         return "-".into();
     }
     list.iter()
-        .map(|(id, n)| format!("#{id} {}", cell(n)))
+        .map(|p| format!("#{} {}", p.id, cell(&p.name)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -405,10 +413,10 @@ fn access_view(v: &AccessView) -> String {
             "selected facilities"
         }
     );
-    for (id, name, can, primary) in &v.facilities {
-        let mark = if *can { "[x]" } else { "[ ]" };
-        let p = if *primary { " (primary)" } else { "" };
-        text.push_str(&format!("  {mark} #{id} {}{p}\n", cell(name)));
+    for f in &v.facilities {
+        let mark = if f.can_access { "[x]" } else { "[ ]" };
+        let p = if f.primary { " (primary)" } else { "" };
+        text.push_str(&format!("  {mark} #{} {}{p}\n", f.id, cell(&f.name)));
     }
     text
 }

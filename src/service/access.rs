@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{AccessView, Op, Service, resolve, user};
+use super::{AccessView, FacilityCheck, Op, Service, resolve, user};
 use crate::error::{Error, Result};
 use crate::model::{Facility, FacilityAccess, Id, User};
 use crate::store::TreeId;
@@ -29,13 +29,11 @@ pub fn show(svc: &Service, reference: &str) -> Result<AccessView> {
 fn view(svc: &Service, u: &User) -> Result<AccessView> {
     let facilities = active_facilities(svc)?
         .into_iter()
-        .map(|f| {
-            (
-                f.id,
-                f.name.clone(),
-                u.can_access(f.id),
-                f.id == u.primary_facility,
-            )
+        .map(|f| FacilityCheck {
+            id: f.id,
+            name: f.name.clone(),
+            can_access: u.can_access(f.id),
+            primary: f.id == u.primary_facility,
         })
         .collect();
     Ok(AccessView {

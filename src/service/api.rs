@@ -492,6 +492,28 @@ impl<T> Default for Listing<T> {
     }
 }
 
+/// A user named in a listing (who holds a role, who works at a facility).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    /// User id.
+    pub id: Id,
+    /// "First Last".
+    pub name: String,
+}
+
+/// One active facility in a user's access checklist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FacilityCheck {
+    /// Facility id.
+    pub id: Id,
+    /// Facility name.
+    pub name: String,
+    /// Whether the user can access it.
+    pub can_access: bool,
+    /// Whether it is the user's primary facility.
+    pub primary: bool,
+}
+
 /// A user row in listings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserSummary {
@@ -572,7 +594,7 @@ pub struct RoleDetail {
     /// The role.
     pub role: Role,
     /// Users assigned: (id, name).
-    pub users: Vec<(Id, String)>,
+    pub users: Vec<Person>,
 }
 
 /// A facility with the users attributed to it and who can access it.
@@ -581,9 +603,9 @@ pub struct FacilityDetail {
     /// The facility.
     pub facility: Facility,
     /// Users whose primary facility it is: (id, name).
-    pub primary_users: Vec<(Id, String)>,
+    pub primary_users: Vec<Person>,
     /// Users who can access it (primary, listed, or all facilities): (id, name).
-    pub access_users: Vec<(Id, String)>,
+    pub access_users: Vec<Person>,
 }
 
 /// A facility row with its head count.
@@ -605,7 +627,7 @@ pub struct AccessView {
     /// Every facility.
     pub all: bool,
     /// Each active facility: (id, name, can access, is primary).
-    pub facilities: Vec<(Id, String, bool, bool)>,
+    pub facilities: Vec<FacilityCheck>,
 }
 
 /// A catalogue entry.

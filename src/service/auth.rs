@@ -265,7 +265,11 @@ impl Service {
         }
         // Only a username or a login email identifies someone at login (not an id, a contact
         // email or a full name).
-        let index_key = if label.contains('@') { resolve::email_key(&label) } else { resolve::username_key(&label) };
+        let index_key = if label.contains('@') {
+            resolve::email_key(&label)
+        } else {
+            resolve::username_key(&label)
+        };
         let found: Option<User> = match self.store.get_id(TreeId::UsersByLogin, &index_key)? {
             Some(id) => self.store.get(TreeId::Users, &id_key(id))?,
             None => None,

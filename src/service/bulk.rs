@@ -21,6 +21,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::sync::mpsc;
 
 use jiff::Timestamp;
 
@@ -111,9 +112,78 @@ pub fn generate(svc: &Service, spec: &BulkSpec) -> Result<BulkReport> {
             "the generated history may span at most 100 years",
         ));
     }
-    let mut g = Gen::load(store, spec)?;
-    g.run()?;
-    g.finish()
+    // The simulation (drafting, sealing, encoding) runs here; sled inserts run on two writer
+    // threads, one for the audit tree and one for everything else, so a 2-core machine keeps
+    // both cores busy.
+    let (report, meta_items) = std::thread::scope(|scope| {
+        let (audit_tx, audit_rx) = mpsc::sync_channel::<Job>(2);
+        let (other_tx, other_rx) = mpsc::sync_channel::<Job>(2);
+        let writers = [
+            scope.spawn(move || write_jobs(store, audit_rx)),
+            scope.spawn(move || write_jobs(store, other_rx)),
+        ];
+        let sink = Sink {
+            audit: audit_tx,
+            other: other_tx,
+        };
+        let generated = Gen::load(store, spec, sink).and_then(|mut g| {
+            g.run()?;
+            g.write_records()
+        });
+        // The senders are gone with the generator: the writers drain their queues and stop.
+        let mut written = Ok(());
+        for w in writers {
+            let outcome = w
+                .join()
+                .unwrap_or_else(|_| Err(Error::Storage("a bulk writer thread panicked".into())));
+            written = written.and(outcome);
+        }
+        // A writer's own error explains a failed send better than the send does.
+        written.and(generated)
+    })?;
+    // Counters and the head last, atomically, once everything they describe is written.
+    store.batch_put(TreeId::Meta, meta_items)?;
+    store.flush()?;
+    Ok(report)
+}
+
+/// Records for one tree, on their way to a writer thread.
+type Job = (TreeId, Vec<(Vec<u8>, Vec<u8>)>);
+
+fn write_jobs(store: &Store, jobs: mpsc::Receiver<Job>) -> Result<()> {
+    for (tree, items) in jobs {
+        store.bulk_insert(tree, items)?;
+    }
+    Ok(())
+}
+
+/// The writer threads' queues.
+struct Sink {
+    audit: mpsc::SyncSender<Job>,
+    other: mpsc::SyncSender<Job>,
+}
+
+impl Sink {
+    /// Queues records on the audit writer whatever their tree.
+    fn audit_queue_send(&self, tree: TreeId, items: Vec<(Vec<u8>, Vec<u8>)>) -> Result<()> {
+        self.audit
+            .send((tree, items))
+            .map_err(|_| Error::Storage("a bulk writer thread stopped".into()))
+    }
+
+    fn send(&self, tree: TreeId, items: Vec<(Vec<u8>, Vec<u8>)>) -> Result<()> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let queue = if tree == TreeId::Audit {
+            &self.audit
+        } else {
+            &self.other
+        };
+        queue
+            .send((tree, items))
+            .map_err(|_| Error::Storage("a bulk writer thread stopped".into()))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -539,8 +609,8 @@ fn changes(old: &User, new: &User, fields: &[F]) -> Result<Vec<Change>> {
 // ---------------------------------------------------------------------------------------------
 // The audit chain writer.
 
-struct Chain<'a> {
-    store: &'a Store,
+struct Chain {
+    sink: Sink,
     seq: u64,
     prev: [u8; 32],
     audit: Vec<(Vec<u8>, Vec<u8>)>,
@@ -549,7 +619,7 @@ struct Chain<'a> {
     appended: u64,
 }
 
-impl Chain<'_> {
+impl Chain {
     /// Seals `draft` as the next event, as `append_event` does.
     fn push(&mut self, draft: EventDraft) -> Result<()> {
         let event = AuditEvent::seal(draft, self.seq + 1, self.prev);
@@ -571,10 +641,10 @@ impl Chain<'_> {
     }
 
     fn flush(&mut self) -> Result<()> {
-        self.store
-            .batch_put(TreeId::Audit, std::mem::take(&mut self.audit))?;
-        self.store
-            .batch_put(TreeId::AuditByTarget, std::mem::take(&mut self.by_target))
+        self.sink
+            .send(TreeId::Audit, std::mem::take(&mut self.audit))?;
+        self.sink
+            .send(TreeId::AuditByTarget, std::mem::take(&mut self.by_target))
     }
 }
 
@@ -635,7 +705,7 @@ struct Gen<'a> {
     store: &'a Store,
     spec: BulkSpec,
     rng: Rng,
-    chain: Chain<'a>,
+    chain: Chain,
     /// Time of the current event, in microseconds since the epoch.
     now: i64,
     /// Mean gap between events, in microseconds.
@@ -662,7 +732,7 @@ struct Gen<'a> {
 }
 
 impl<'a> Gen<'a> {
-    fn load(store: &'a Store, spec: &BulkSpec) -> Result<Self> {
+    fn load(store: &'a Store, spec: &BulkSpec, sink: Sink) -> Result<Self> {
         let (seq, prev) = match store.get_raw(TreeId::Meta, meta::AUDIT_HEAD)? {
             Some(raw) => decode_head(&raw)?,
             None => (0, ZERO_HASH),
@@ -745,7 +815,7 @@ impl<'a> Gen<'a> {
             spec: spec.clone(),
             rng,
             chain: Chain {
-                store,
+                sink,
                 seq,
                 prev,
                 audit: Vec::new(),
@@ -1623,10 +1693,11 @@ impl<'a> Gen<'a> {
         Ok(true)
     }
 
-    /// Writes the records, their indexes, the counters and the new head.
-    fn finish(self) -> Result<BulkReport> {
-        let store = self.store;
-        let batch = self.chain.batch;
+    /// Queues the records and their indexes for the writers, and returns the report with the
+    /// meta entries (counters, default doctor, head) to write once the writers are done.
+    fn write_records(mut self) -> Result<(BulkReport, Vec<(Vec<u8>, Vec<u8>)>)> {
+        self.chain.flush()?;
+        let sink = &self.chain.sink;
         let hash = match &self.spec.staff_password {
             Some(p) if self.users.iter().any(|u| u.activated_at.is_some()) => {
                 Some(password::hash(p)?)
@@ -1646,9 +1717,9 @@ impl<'a> Gen<'a> {
             ));
             by_name.push((name_key(&f.name), id_key(f.id).to_vec()));
         }
-        store.batch_put(TreeId::Facilities, facilities)?;
-        store.batch_put(TreeId::FacilitiesByName, by_name)?;
-        for chunk in self.users.chunks(batch) {
+        sink.send(TreeId::Facilities, facilities)?;
+        sink.send(TreeId::FacilitiesByName, by_name)?;
+        for chunk in self.users.chunks(self.chain.batch) {
             let mut users = Vec::with_capacity(chunk.len());
             let mut login = Vec::with_capacity(chunk.len() * 2);
             let mut by_role = Vec::with_capacity(chunk.len());
@@ -1658,7 +1729,7 @@ impl<'a> Gen<'a> {
             for u in chunk {
                 u.validate()?;
                 let id = id_key(u.id).to_vec();
-                users.push((id.clone(), codec::encode(u).map_err(Error::Storage)?));
+                // The same entries `user::write_indexes` writes for a new user.
                 if let Some(e) = u.login_email() {
                     login.push((email_key(e), id.clone()));
                 }
@@ -1675,15 +1746,17 @@ impl<'a> Gen<'a> {
                         failed_logins: 0,
                         failed_window_start: None,
                     };
-                    credentials.push((id, codec::encode(&c).map_err(Error::Storage)?));
+                    credentials.push((id.clone(), codec::encode(&c).map_err(Error::Storage)?));
                 }
+                users.push((id, codec::encode(u).map_err(Error::Storage)?));
             }
-            store.batch_put(TreeId::Users, users)?;
-            store.batch_put(TreeId::UsersByLogin, login)?;
-            store.batch_put(TreeId::UsersByRole, by_role)?;
-            store.batch_put(TreeId::UsersByFacility, by_facility)?;
-            store.batch_put(TreeId::UsersSearch, search)?;
-            store.batch_put(TreeId::Credentials, credentials)?;
+            // Users go down the audit writer's queue, which is idle by now.
+            self.chain.sink.audit_queue_send(TreeId::Users, users)?;
+            sink.send(TreeId::UsersByLogin, login)?;
+            sink.send(TreeId::UsersByRole, by_role)?;
+            sink.send(TreeId::UsersByFacility, by_facility)?;
+            sink.send(TreeId::UsersSearch, search)?;
+            sink.send(TreeId::Credentials, credentials)?;
         }
         let mut head = Vec::with_capacity(40);
         head.extend_from_slice(&id_key(self.chain.seq));
@@ -1697,15 +1770,12 @@ impl<'a> Gen<'a> {
                 format!("{}facility", meta::NEXT_ID).into_bytes(),
                 id_key(self.new_facility_id).to_vec(),
             ),
+            (meta::AUDIT_HEAD.to_vec(), head),
         ];
         if let Some(d) = self.default_doctor {
             meta_items.push((meta::DEFAULT_DOCTOR.to_vec(), id_key(d).to_vec()));
         }
-        // The head goes last, in its own batch, once every event it covers is written.
-        store.batch_put(TreeId::Meta, meta_items)?;
-        store.batch_put(TreeId::Meta, [(meta::AUDIT_HEAD.to_vec(), head)])?;
-        store.flush()?;
-        Ok(BulkReport {
+        let report = BulkReport {
             facilities: self.facilities_added,
             users: self.users.len(),
             events: self.chain.appended,
@@ -1713,7 +1783,8 @@ impl<'a> Gen<'a> {
                 seq: self.chain.seq,
                 hash: hex::encode(self.chain.prev),
             },
-        })
+        };
+        Ok((report, meta_items))
     }
 }
 

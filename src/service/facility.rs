@@ -46,7 +46,10 @@ pub fn show(svc: &Service, reference: &str) -> Result<FacilityDetail> {
         if let Ok(u) = item?
             && u.can_access(facility.id)
         {
-            access_users.push((u.id, u.full_name()));
+            access_users.push(super::Person {
+                id: u.id,
+                name: u.full_name(),
+            });
         }
     }
     Ok(FacilityDetail {

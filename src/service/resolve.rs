@@ -1,7 +1,7 @@
 //! Turning what a person typed (`12`, `#12`, `alice`, `alice@clinic.example`, `Downtown`) into a
 //! record, with a message that says how to find the right one when nothing matches.
 
-use super::Service;
+use super::{Person, Service};
 use crate::error::{Error, Result};
 use crate::model::{Facility, Id, Role, User};
 use crate::store::{TreeId, id_key};
@@ -122,22 +122,25 @@ pub fn facility(svc: &Service, reference: &str) -> Result<Facility> {
 }
 
 /// Every user's (id, full name) for a list of ids, for messages that name people.
-pub fn names(svc: &Service, ids: &[Id]) -> Result<Vec<(Id, String)>> {
+pub fn names(svc: &Service, ids: &[Id]) -> Result<Vec<Person>> {
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(u) = svc.store.get::<User>(TreeId::Users, &id_key(*id))? {
-            out.push((u.id, u.full_name()));
+            out.push(Person {
+                id: u.id,
+                name: u.full_name(),
+            });
         }
     }
     Ok(out)
 }
 
 /// "#3 Ann Lee, #9 Bo Chan" (at most `max`, then "and N more").
-pub fn name_list(people: &[(Id, String)], max: usize) -> String {
+pub fn name_list(people: &[Person], max: usize) -> String {
     let mut s = people
         .iter()
         .take(max)
-        .map(|(id, n)| format!("#{id} {n}"))
+        .map(|p| format!("#{} {}", p.id, p.name))
         .collect::<Vec<_>>()
         .join(", ");
     if people.len() > max {

@@ -159,7 +159,10 @@ pub fn edit(
             if let Some(u) = op.svc.store.get::<User>(TreeId::Users, &id_key(*id))?
                 && u.aide
             {
-                aides.push((u.id, u.full_name()));
+                aides.push(super::Person {
+                    id: u.id,
+                    name: u.full_name(),
+                });
             }
         }
         if !aides.is_empty() {

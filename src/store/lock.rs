@@ -69,7 +69,7 @@ fn busy_message(dir: &Path, holder: &str) -> String {
             .unwrap_or_else(|| "?".into())
     };
     format!(
-        "store {} is in use by staffctl pid {} (user {}, since {}); close that staffctl or wait for it to finish",
+        "store {} is in use by pid {} (user {}, since {}); close that staffctl or wait for it to finish",
         dir.display(),
         field("pid"),
         field("user"),

@@ -422,8 +422,9 @@ pub fn access(view: &AccessView) -> Form {
         Field::toggle("all", "All facilities", view.all),
         Field::heading("Or only these"),
     ];
-    for (id, name, can, primary) in &view.facilities {
-        let label = if *primary {
+    for f in &view.facilities {
+        let (id, name, can, primary) = (f.id, &f.name, f.can_access, f.primary);
+        let label = if primary {
             format!("{name} (primary)")
         } else {
             name.clone()
@@ -431,7 +432,7 @@ pub fn access(view: &AccessView) -> Form {
         fields.push(Field::toggle(
             &format!("f:{id}"),
             &label,
-            *can && !view.all || *primary,
+            can && !view.all || primary,
         ));
     }
     Form::new(&format!("Facility access: {}", view.user), fields)
@@ -649,11 +650,11 @@ fn times(form: &Form) -> Result<(Option<jiff::Timestamp>, Option<jiff::Timestamp
     }
 }
 
-fn name_list(users: &[(Id, String)]) -> String {
+fn name_list(users: &[crate::service::Person]) -> String {
     let mut s: Vec<String> = users
         .iter()
         .take(8)
-        .map(|(id, n)| format!("#{id} {n}"))
+        .map(|p| format!("#{} {}", p.id, p.name))
         .collect();
     if users.len() > 8 {
         s.push(format!("and {} more", users.len() - 8));

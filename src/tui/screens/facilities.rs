@@ -78,9 +78,9 @@ impl FacilitiesScreen {
             Action::Open | Action::FacilityAccess => {
                 match ctx.call(Request::FacilityShow(f.id.to_string())) {
                     Ok(Response::Facility(d)) => {
-                        let list = |v: &[(u64, String)]| {
+                        let list = |v: &[crate::service::Person]| {
                             v.iter()
-                                .map(|(id, n)| format!("  #{id} {}", for_terminal(n)))
+                                .map(|p| format!("  #{} {}", p.id, for_terminal(&p.name)))
                                 .collect::<Vec<_>>()
                         };
                         let mut lines = vec![

@@ -73,7 +73,7 @@ impl RolesScreen {
                     lines.extend(
                         d.users
                             .iter()
-                            .map(|(id, n)| format!("  #{id} {}", for_terminal(n))),
+                            .map(|p| format!("  #{} {}", p.id, for_terminal(&p.name))),
                     );
                     Effect::Detail {
                         title: format!("Role {name}"),

@@ -346,26 +346,25 @@ impl Form {
 
     /// Rows the form needs (fields, error lines, borders, footer).
     pub fn height(&self) -> u16 {
-        let rows: usize = self
-            .fields
-            .iter()
-            .map(|f| 1 + usize::from(f.error.is_some()))
-            .sum();
-        u16::try_from(rows + 3 + usize::from(self.error.is_some())).unwrap_or(u16::MAX)
+        // Messages wrap; budget for ~50 characters a line (the narrowest value column).
+        let err_rows = |e: &Option<String>| e.as_ref().map_or(0, |e| e.chars().count() / 50 + 1);
+        let rows: usize = self.fields.iter().map(|f| 1 + err_rows(&f.error)).sum();
+        u16::try_from(rows + 3 + err_rows(&self.error)).unwrap_or(u16::MAX)
     }
 
     /// Draws the form in `area` (clearing it first), scrolled so the focused field shows.
     pub fn draw(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme, footer: &str) {
         frame.render_widget(Clear, area);
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .title(Span::styled(format!(" {} ", self.title), theme.heading()));
+        let block = Block::default().borders(Borders::ALL).title(Span::styled(
+            format!(" {} ", for_terminal(&self.title)),
+            theme.heading(),
+        ));
         let inner = block.inner(area);
         frame.render_widget(block, area);
         let label_w = self
             .fields
             .iter()
-            .map(|f| f.label.chars().count())
+            .map(|f| for_terminal(&f.label).chars().count())
             .max()
             .unwrap_or(10)
             .min(24)
@@ -375,10 +374,12 @@ impl Form {
         let mut focus_line = 0;
         let mut focus_end = 0;
         if let Some(e) = &self.error {
-            lines.push(Line::from(Span::styled(
-                format!("! {}", for_terminal(e)),
-                theme.error(),
-            )));
+            for part in wrap(
+                &format!("! {}", for_terminal(e)),
+                usize::from(inner.width).max(20),
+            ) {
+                lines.push(Line::from(Span::styled(part, theme.error())));
+            }
         }
         let mut cursor = None;
         for (i, f) in self.fields.iter().enumerate() {
@@ -387,11 +388,14 @@ impl Form {
                 focus_line = lines.len();
             }
             if f.kind == FieldKind::Heading {
-                lines.push(Line::from(Span::styled(f.label.clone(), theme.heading())));
+                lines.push(Line::from(Span::styled(
+                    for_terminal(&f.label).into_owned(),
+                    theme.heading(),
+                )));
                 continue;
             }
             let marker = if focused { "›" } else { " " };
-            let label = format!("{marker}{:>w$} ", f.label, w = label_w);
+            let label = format!("{marker}{:>w$} ", for_terminal(&f.label), w = label_w);
             let (shown, style) = match &f.kind {
                 FieldKind::Text | FieldKind::Secret => {
                     let scroll = f.input.visual_scroll(value_w.saturating_sub(1));
