@@ -42,6 +42,15 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value = "table")]
     pub output: OutputFormat,
 
+    /// Talk to the `staffctl serve` on this socket [default: the data directory's socket, then
+    /// /run/staffctl/staffctl.sock, else open the store directly]. With `serve`: where to listen.
+    #[arg(long, global = true, value_name = "PATH", env = "STAFFCTL_SOCKET")]
+    pub socket: Option<PathBuf>,
+
+    /// Open the store directly even if a server is running (it will then be busy)
+    #[arg(long, global = true, conflicts_with = "socket")]
+    pub direct: bool,
+
     /// Key bindings for the interface: default, vim, or a keymap file
     #[arg(long, global = true, value_name = "NAME|PATH", env = "STAFFCTL_KEYMAP")]
     pub keymap: Option<String>,
@@ -84,6 +93,8 @@ pub enum Command {
     Keymap(KeymapCmd),
     /// Open the interface on a throw-away practice with sample staff, to look around
     Demo,
+    /// Own the store and serve administrators and programs over a Unix socket
+    Serve,
 }
 
 /// `staffctl keymap ...`.

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::error::{Error, Result, exit};
+use crate::remote::backend::{Backend, Route};
 use crate::service::{
     AuditQuery, ExportFormat as Format, FacilityField, InitRequest, OpenOptions, Origin,
     PracticeField, Request, Service, Session, UserField, UserFields, UserFilter,
@@ -89,18 +90,42 @@ pub fn default_data_dir() -> PathBuf {
     base.join("staffctl")
 }
 
-fn open(cli: &Cli, create: bool) -> Result<Service> {
-    let dir = cli.data.clone().unwrap_or_else(default_data_dir);
-    Service::open(
-        &dir,
-        &OpenOptions {
-            create,
-            ..OpenOptions::default()
-        },
-    )
+fn route(cli: &Cli) -> Route {
+    match (&cli.socket, cli.direct) {
+        (_, true) => Route::Direct,
+        (Some(p), false) => Route::Socket(p.clone()),
+        (None, false) => Route::Auto,
+    }
 }
 
-fn login(svc: &Service, cli: &Cli) -> Result<Session> {
+/// Reaches the store: through `staffctl serve` when one answers, else directly.
+fn open(cli: &Cli, create: bool) -> Result<Backend> {
+    let dir = cli.data.clone().unwrap_or_else(default_data_dir);
+    Backend::connect(&route(cli), &dir, create)
+}
+
+/// `staffctl serve`: owns the store until SIGTERM/SIGINT.
+fn serve(cli: &Cli) -> Result<()> {
+    let dir = cli.data.clone().unwrap_or_else(default_data_dir);
+    let svc = std::sync::Arc::new(Service::open(&dir, &OpenOptions::default())?);
+    let socket = cli
+        .socket
+        .clone()
+        .unwrap_or_else(|| crate::remote::default_socket(&dir));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGHUP,
+    ] {
+        signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))
+            .map_err(|e| Error::Storage(format!("cannot install signal handler: {e}")))?;
+    }
+    let listener = crate::remote::server::bind(&socket)?;
+    crate::remote::server::serve(svc, listener, &socket, stop)
+}
+
+fn login(svc: &Backend, cli: &Cli) -> Result<Session> {
     let user = match cli
         .operator
         .as_deref()
@@ -133,8 +158,17 @@ fn run(cli: Cli) -> Result<()> {
             }
             result
         }
+        Command::Serve => serve(&cli),
         Command::Recover(a) => {
-            let svc = open(&cli, false)?;
+            // Break-glass needs the store itself, never a server.
+            let dir = cli.data.clone().unwrap_or_else(default_data_dir);
+            let svc = Service::open(
+                &dir,
+                &OpenOptions {
+                    create: false,
+                    ..OpenOptions::default()
+                },
+            )?;
             let password = prompt::new_password("STAFFCTL_NEW_PASSWORD", &a.user)?;
             let who = svc.recover(&a.user, &password, &Origin::current())?;
             eprintln!("WARNING: break-glass recovery recorded in the audit log (auth.recover).");
@@ -199,8 +233,8 @@ fn init(cli: &Cli, a: &args::InitArgs) -> Result<()> {
     let svc = open(cli, true)?;
     if svc.is_initialised()? {
         return Err(Error::Conflict(format!(
-            "the store in {} is already initialised; use --data DIR for a new one",
-            svc.data_dir().display()
+            "the {} is already initialised; use --data DIR for a new one",
+            svc.describe()
         )));
     }
     let password = prompt::new_password(prompt::PASSWORD_ENV, &a.admin_username)?;
@@ -218,7 +252,7 @@ fn init(cli: &Cli, a: &args::InitArgs) -> Result<()> {
     output::print(&format!(
         "Initialised {} in {}.\nLog in as {} (e.g. `staffctl user list --as {}`).\n",
         output::cell_long(&a.practice),
-        svc.data_dir().display(),
+        svc.describe(),
         output::cell_long(&a.admin_username.to_lowercase()),
         output::cell_long(&a.admin_username.to_lowercase()),
     ))
@@ -232,7 +266,13 @@ fn interactive(cli: &Cli) -> Result<()> {
             "the interactive interface needs a terminal; in scripts use the subcommands (`staffctl --help`)".into(),
         ));
     }
-    let svc = std::sync::Arc::new(open(cli, true)?);
+    let backend = open(cli, true)?;
+    let Some(svc) = backend.local().cloned() else {
+        return Err(Error::Usage(format!(
+            "the interface cannot use a server yet ({}); stop the server or use the subcommands",
+            backend.describe()
+        )));
+    };
     let opts = crate::tui::TuiOptions {
         keymap: cli.keymap.clone(),
         auto_login: None,
@@ -352,7 +392,8 @@ fn request_for(command: &Command) -> Result<Request> {
         | Command::Recover(_)
         | Command::Permission(_)
         | Command::Keymap(_)
-        | Command::Demo => {
+        | Command::Demo
+        | Command::Serve => {
             return Err(Error::Storage(
                 "internal: command has no service request".into(),
             ));

@@ -58,6 +58,16 @@ impl Session {
         &self.origin
     }
 
+    /// A session handle for a connection to `staffctl serve`. The server never trusts it: the
+    /// connection carries the real session; this only lets front ends share one code path.
+    pub(crate) fn remote(user_id: Id, label: String, origin: Origin) -> Self {
+        Self {
+            user_id,
+            label,
+            origin,
+        }
+    }
+
     fn actor(&self) -> Actor {
         Actor::User {
             id: self.user_id,

@@ -1,0 +1,164 @@
+//! What front ends talk to: the service in this process (the store opened directly), or a
+//! `staffctl serve` over its socket. Both give the same answers to the same requests.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::client::RemoteClient;
+use crate::audit::Origin;
+use crate::audit::export::Format;
+use crate::error::{Error, Result};
+use crate::service::{AuditQuery, InitRequest, OpenOptions, Request, Response, Service, Session};
+
+/// How to reach the store.
+#[derive(Debug, Clone, Default)]
+pub enum Route {
+    /// Use a server if one answers, else open the store directly.
+    #[default]
+    Auto,
+    /// Always open the store directly.
+    Direct,
+    /// Always use the server on this socket.
+    Socket(PathBuf),
+}
+
+/// A connection to the store.
+pub enum Backend {
+    /// The store opened in this process.
+    Local(Arc<Service>),
+    /// A server, over its socket.
+    Remote {
+        /// The connection (one request at a time).
+        client: Mutex<RemoteClient>,
+        /// The socket path, for messages.
+        socket: PathBuf,
+    },
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl Backend {
+    /// Connects per `route`: the first answering socket among the candidates, else the store
+    /// in `data_dir` directly (which names the holder if another process has it).
+    pub fn connect(route: &Route, data_dir: &Path, create: bool) -> Result<Self> {
+        let sockets = match route {
+            Route::Direct => Vec::new(),
+            Route::Socket(p) => vec![p.clone()],
+            Route::Auto => super::candidate_sockets(data_dir),
+        };
+        for socket in sockets {
+            if let Some(client) = RemoteClient::connect(&socket)? {
+                return Ok(Self::Remote {
+                    client: Mutex::new(client),
+                    socket,
+                });
+            }
+        }
+        if let Route::Socket(p) = route {
+            return Err(Error::NotFound(format!(
+                "no staffctl server answers on {}; start one with `staffctl serve` or leave out --socket",
+                p.display()
+            )));
+        }
+        let svc = Service::open(
+            data_dir,
+            &OpenOptions {
+                create,
+                ..OpenOptions::default()
+            },
+        )?;
+        Ok(Self::Local(Arc::new(svc)))
+    }
+
+    fn remote(client: &Mutex<RemoteClient>) -> MutexGuard<'_, RemoteClient> {
+        // A panic mid-request leaves the connection unusable but not unsafe; later requests
+        // will report the broken connection.
+        client
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// "store DIR" or "server on SOCKET (store DIR)", for status lines.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Local(svc) => format!("store {}", svc.data_dir().display()),
+            Self::Remote { client, socket } => {
+                let dir = Self::remote(client).data_dir.clone();
+                format!("server {} (store {dir})", socket.display())
+            }
+        }
+    }
+
+    /// Whether the store is initialised.
+    pub fn is_initialised(&self) -> Result<bool> {
+        match self {
+            Self::Local(svc) => svc.is_initialised(),
+            Self::Remote { client, .. } => Self::remote(client).is_initialised(),
+        }
+    }
+
+    /// First-run initialisation; returns the administrator's session.
+    pub fn init(&self, req: &InitRequest, origin: &Origin) -> Result<Session> {
+        match self {
+            Self::Local(svc) => svc.init(req, origin),
+            Self::Remote { client, .. } => {
+                let (id, label) = Self::remote(client).init(req)?;
+                Ok(Session::remote(id, label, origin.clone()))
+            }
+        }
+    }
+
+    /// Logs in. Over a socket, the connection itself carries the session.
+    pub fn login(&self, login: &str, password: &str, origin: &Origin) -> Result<Session> {
+        match self {
+            Self::Local(svc) => svc.login(login, password, origin),
+            Self::Remote { client, .. } => {
+                let (id, label) = Self::remote(client).login(login, password)?;
+                Ok(Session::remote(id, label, origin.clone()))
+            }
+        }
+    }
+
+    /// Sends a request.
+    pub fn call(&self, session: &Session, request: Request) -> Result<Response> {
+        match self {
+            Self::Local(svc) => svc.call(session, request),
+            Self::Remote { client, .. } => Self::remote(client).call(request),
+        }
+    }
+
+    /// Streams an audit export into `out`.
+    pub fn audit_export(
+        &self,
+        session: &Session,
+        query: &AuditQuery,
+        format: Format,
+        out: &mut dyn Write,
+    ) -> Result<u64> {
+        match self {
+            Self::Local(svc) => svc.audit_export(session, query, format, out),
+            Self::Remote { client, .. } => Self::remote(client).export(query, format, out),
+        }
+    }
+
+    /// Flushes a local store (nothing to do over a socket: the server owns durability).
+    pub fn flush(&self) -> Result<()> {
+        match self {
+            Self::Local(svc) => svc.flush(),
+            Self::Remote { .. } => Ok(()),
+        }
+    }
+
+    /// The local service, when the store is opened in this process (break-glass recovery).
+    pub fn local(&self) -> Option<&Arc<Service>> {
+        match self {
+            Self::Local(svc) => Some(svc),
+            Self::Remote { .. } => None,
+        }
+    }
+}

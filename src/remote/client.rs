@@ -1,0 +1,140 @@
+//! The client side of the socket: a connection to `staffctl serve` that speaks the protocol.
+
+use std::io::Write;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::Duration;
+
+use super::protocol::{self, ClientMsg, Hello, PROTOCOL, ServerMsg, Welcome};
+use crate::audit::Origin;
+use crate::audit::export::Format;
+use crate::error::{Error, Result};
+use crate::model::Id;
+use crate::service::{AuditQuery, InitRequest, Request, Response};
+
+/// A connection to a server.
+#[derive(Debug)]
+pub struct RemoteClient {
+    stream: UnixStream,
+    /// The data directory the server serves.
+    pub data_dir: String,
+    /// The server's version.
+    pub server_version: String,
+}
+
+fn unexpected(what: &ServerMsg) -> Error {
+    Error::Storage(format!(
+        "staffctl serve answered unexpectedly ({what:?}); are client and server the same version?"
+    ))
+}
+
+fn frame_err(e: protocol::FrameError) -> Error {
+    match e {
+        protocol::FrameError::Closed => {
+            Error::Storage("staffctl serve closed the connection (did it stop?)".into())
+        }
+        other => Error::Storage(format!("talking to staffctl serve failed: {other}")),
+    }
+}
+
+impl RemoteClient {
+    /// Connects and exchanges versions. `Ok(None)` when nothing listens on `path`.
+    pub fn connect(path: &Path) -> Result<Option<Self>> {
+        let Ok(mut stream) = UnixStream::connect(path) else {
+            return Ok(None);
+        };
+        stream
+            .set_read_timeout(Some(Duration::from_secs(300)))
+            .map_err(|e| Error::Storage(e.to_string()))?;
+        let hello = Hello {
+            protocol: PROTOCOL,
+            version: env!("CARGO_PKG_VERSION").into(),
+            origin: Origin::current(),
+        };
+        protocol::write_frame(&mut stream, &hello)?;
+        match protocol::read_frame::<Welcome>(&mut stream).map_err(frame_err)? {
+            Welcome::Ok { version, data_dir } => Ok(Some(Self {
+                stream,
+                data_dir,
+                server_version: version,
+            })),
+            Welcome::Incompatible { protocol, version } => Err(Error::Usage(format!(
+                "the staffctl server on {} is version {version} (protocol {protocol}) and this staffctl is {} (protocol {PROTOCOL}); install the same version on both, or use --direct after stopping the server",
+                path.display(),
+                env!("CARGO_PKG_VERSION")
+            ))),
+        }
+    }
+
+    fn ask(&mut self, msg: &ClientMsg) -> Result<ServerMsg> {
+        protocol::write_frame(&mut self.stream, msg)?;
+        protocol::read_frame(&mut self.stream).map_err(frame_err)
+    }
+
+    /// Whether the served store is initialised.
+    pub fn is_initialised(&mut self) -> Result<bool> {
+        match self.ask(&ClientMsg::IsInitialised)? {
+            ServerMsg::Initialised(b) => Ok(b),
+            ServerMsg::Done(Err(e)) => Err(e),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    fn logged_in(reply: ServerMsg) -> Result<(Id, String)> {
+        match reply {
+            ServerMsg::LoggedIn { user_id, label } => Ok((user_id, label)),
+            ServerMsg::Done(Err(e)) => Err(e),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// First-run initialisation; the connection is then logged in as the administrator.
+    pub fn init(&mut self, req: &InitRequest) -> Result<(Id, String)> {
+        let reply = self.ask(&ClientMsg::Init(req.clone()))?;
+        Self::logged_in(reply)
+    }
+
+    /// Logs this connection in.
+    pub fn login(&mut self, login: &str, password: &str) -> Result<(Id, String)> {
+        let reply = self.ask(&ClientMsg::Login {
+            login: login.into(),
+            password: password.into(),
+        })?;
+        Self::logged_in(reply)
+    }
+
+    /// Sends a request for this connection's session.
+    pub fn call(&mut self, request: Request) -> Result<Response> {
+        match self.ask(&ClientMsg::Call(request))? {
+            ServerMsg::Response(r) => r,
+            ServerMsg::Done(Err(e)) => Err(e),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Streams an export into `out`; returns the number of events.
+    pub fn export(
+        &mut self,
+        query: &AuditQuery,
+        format: Format,
+        out: &mut dyn Write,
+    ) -> Result<u64> {
+        protocol::write_frame(
+            &mut self.stream,
+            &ClientMsg::Export {
+                query: query.clone(),
+                format,
+            },
+        )?;
+        loop {
+            match protocol::read_frame(&mut self.stream).map_err(frame_err)? {
+                ServerMsg::ExportChunk(bytes) => out.write_all(&bytes)?,
+                ServerMsg::ExportDone(result) => {
+                    out.flush()?;
+                    return result;
+                }
+                other => return Err(unexpected(&other)),
+            }
+        }
+    }
+}
