@@ -645,6 +645,8 @@ impl App {
         let Some(ctx) = self.ctx() else { return };
         match ctx.call(request) {
             Ok(_) => {
+                // A form that asked for this confirmation (the permission matrix) is done too.
+                self.modals.pop_if(|m| matches!(m, Modal::Form { .. }));
                 self.info(success.to_string());
                 self.refresh_all();
             }
@@ -1081,6 +1083,6 @@ pub fn palette_matches(query: &str) -> Vec<Action> {
                 .map(|s| (s, *a))
         })
         .collect();
-    scored.sort_by(|a, b| b.0.cmp(&a.0));
+    scored.sort_by_key(|s| std::cmp::Reverse(s.0));
     scored.into_iter().map(|(_, a)| a).collect()
 }

@@ -411,8 +411,11 @@ fn user_fields(pairs: Vec<(String, String)>) -> UserFields {
 /// The deactivation dialog: asks for a reason and says what is kept.
 pub fn deactivate(name: &str) -> Form {
     Form::new(
-        &format!("Deactivate {name}? Record, history and audit events are kept; login is refused"),
-        vec![Field::text("reason", "Reason", "")],
+        &format!("Deactivate {name}?"),
+        vec![
+            Field::heading("Login is refused; the record, history and audit events are kept."),
+            Field::text("reason", "Reason", ""),
+        ],
     )
 }
 

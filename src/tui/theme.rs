@@ -57,6 +57,12 @@ impl Theme {
         }
     }
 
+    /// The filled part of a progress bar. Never REVERSED: the bar is drawn with full-block
+    /// glyphs, which reverse video would paint in the background colour (an empty-looking bar).
+    pub fn gauge(self) -> Style {
+        self.fg(Color::Cyan)
+    }
+
     /// Key names in hints.
     pub fn key(self) -> Style {
         self.fg(Color::Yellow).add_modifier(Modifier::BOLD)

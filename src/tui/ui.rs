@@ -383,7 +383,7 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
                 Gauge::default()
                     .ratio(ratio)
                     .label(format!("{:.0}%", ratio * 100.0))
-                    .gauge_style(theme.selected()),
+                    .gauge_style(theme.gauge()),
                 gauge,
             );
             let text = match &job.done {

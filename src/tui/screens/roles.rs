@@ -17,6 +17,37 @@ use crate::tui::forms::{self, Purpose};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::list::Selection;
 
+/// Columns of the widest line of the permission matrix (`module` then ` [x]action` each).
+fn matrix_width() -> u16 {
+    let widest = modules()
+        .into_iter()
+        .map(|module| {
+            10 + CATALOGUE
+                .iter()
+                .filter(|p| p.module == module)
+                .map(|p| 4 + p.key.split_once('.').map_or(p.key, |(_, a)| a).len())
+                .sum::<usize>()
+        })
+        .max()
+        .unwrap_or(50);
+    u16::try_from(widest).unwrap_or(u16::MAX)
+}
+
+/// Puts consecutive lines side by side (two spaces apart) while they fit in `width` columns.
+fn pack(lines: Vec<Line<'_>>, width: usize) -> Vec<Line<'_>> {
+    let mut out: Vec<Line<'_>> = Vec::new();
+    for line in lines {
+        match out.last_mut() {
+            Some(last) if last.width() + 2 + line.width() <= width => {
+                last.spans.push(Span::raw("  "));
+                last.spans.extend(line.spans);
+            }
+            _ => out.push(line),
+        }
+    }
+    out
+}
+
 /// State of the Roles tab.
 #[derive(Debug, Default)]
 pub struct RolesScreen {
@@ -107,7 +138,8 @@ impl RolesScreen {
     pub fn draw(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
         let (list_area, matrix_area) = if wide(area) {
             let [l, m] =
-                Layout::horizontal([Constraint::Min(50), Constraint::Length(56)]).areas(area);
+                Layout::horizontal([Constraint::Min(40), Constraint::Length(matrix_width() + 2)])
+                    .areas(area);
             (l, m)
         } else {
             let [l, m] = Layout::vertical([
@@ -167,6 +199,11 @@ impl RolesScreen {
                 }
                 lines.push(Line::from(spans));
             }
+        }
+        // A short pane (80x24) would cut the last modules off: share lines between modules.
+        let inner = matrix_area.height.saturating_sub(2);
+        if lines.len() > usize::from(inner) {
+            lines = pack(lines, usize::from(matrix_area.width.saturating_sub(2)));
         }
         let title = self.selected().map_or(" Permissions ".to_string(), |r| {
             format!(" Permissions of {} (e edits) ", for_terminal(&r.role.name))

@@ -402,7 +402,7 @@ impl UsersScreen {
                 Layout::horizontal([Constraint::Min(60), Constraint::Length(38)]).areas(body);
             (t, Some(d))
         } else if body.height >= 16 {
-            let [t, d] = Layout::vertical([Constraint::Min(6), Constraint::Length(6)]).areas(body);
+            let [t, d] = Layout::vertical([Constraint::Min(6), Constraint::Length(8)]).areas(body);
             (t, Some(d))
         } else {
             (body, None)
@@ -530,6 +530,31 @@ impl UsersScreen {
     }
 }
 
+/// `label` then the items, comma-separated, over as many lines as needed so that none is wider
+/// than an 80-column detail view (continuation lines are indented under the first item).
+fn list_lines(label: &str, items: &[String]) -> Vec<String> {
+    const WIDTH: usize = 74;
+    let indent = " ".repeat(label.chars().count());
+    let mut lines = Vec::new();
+    let mut line = label.to_string();
+    for (i, item) in items.iter().enumerate() {
+        let piece = if i + 1 < items.len() {
+            format!("{item},")
+        } else {
+            item.clone()
+        };
+        let fresh = line.chars().count() == indent.chars().count();
+        if !fresh && line.chars().count() + 1 + piece.chars().count() > WIDTH {
+            lines.push(std::mem::replace(&mut line, indent.clone()));
+        } else if !fresh {
+            line.push(' ');
+        }
+        line.push_str(&piece);
+    }
+    lines.push(line);
+    lines
+}
+
 /// The user detail view: every section, then the history.
 pub fn detail_lines(d: &crate::service::UserDetail) -> Vec<String> {
     let u = &d.user;
@@ -543,7 +568,10 @@ pub fn detail_lines(d: &crate::service::UserDetail) -> Vec<String> {
         format!("  Public name     {}", o(&u.public_name)),
         format!("  Username        {}", o(&u.username)),
         format!("  Email           {}", u.email),
-        format!("  Logs in with    {:?}", u.login_method).to_lowercase(),
+        format!(
+            "  Logs in with    {}",
+            format!("{:?}", u.login_method).to_lowercase()
+        ),
         format!("  Status          {}", d.status.as_str()),
         "ROLE & FLAGS".to_string(),
         format!("  Role            {}", d.role),
@@ -554,10 +582,14 @@ pub fn detail_lines(d: &crate::service::UserDetail) -> Vec<String> {
             yn(u.part_time),
             yn(u.aide)
         ),
-        format!("  Permissions     {}", d.permissions.join(", ")),
+    ];
+    lines.extend(list_lines("  Permissions     ", &d.permissions));
+    lines.extend([
         "FACILITIES & ACCESS".to_string(),
         format!("  Primary         {}", d.facility),
-        format!("  Can access      {}", d.access.join(", ")),
+    ]);
+    lines.extend(list_lines("  Can access      ", &d.access));
+    lines.extend([
         "PROVIDER CREDENTIALS".to_string(),
         format!(
             "  NPI             {}   Taxonomy {}",
@@ -607,7 +639,7 @@ pub fn detail_lines(d: &crate::service::UserDetail) -> Vec<String> {
             u.last_login_at
                 .map_or("-".into(), |t| t.strftime("%Y-%m-%d %H:%M").to_string())
         ),
-    ];
+    ]);
     if let Some(t) = u.deactivated_at {
         lines.push(format!(
             "  Deactivated     {} ({})",

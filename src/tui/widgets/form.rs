@@ -364,6 +364,7 @@ impl Form {
         let label_w = self
             .fields
             .iter()
+            .filter(|f| f.kind != FieldKind::Heading)
             .map(|f| for_terminal(&f.label).chars().count())
             .max()
             .unwrap_or(10)
