@@ -1634,3 +1634,48 @@ fn a_second_open_is_busy_and_names_the_holder() {
     // The first owner is unaffected.
     assert!(c.verify().ok);
 }
+
+#[test]
+fn an_edit_from_a_stale_form_is_refused_naming_who_changed_it() {
+    let c = clinic();
+    let ann = c.add("Ann", "Lee", "ann@riverside.example", &[]);
+    let seen = ann.user.revision;
+    // Someone else saves first.
+    c.svc
+        .call(
+            &c.admin,
+            Request::UserEdit(
+                ann.user.id.to_string(),
+                fields(&[(UserField::LastName, "Leigh")]),
+            ),
+        )
+        .unwrap();
+    // The stale form is refused, and the record keeps the first change.
+    let stale = Request::Expect {
+        revision: seen,
+        request: Box::new(Request::UserEdit(
+            ann.user.id.to_string(),
+            fields(&[(UserField::FirstName, "Anne")]),
+        )),
+    };
+    let err = c.svc.call(&c.admin, stale).unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("was changed by admin (#1) at "), "{msg}");
+    assert!(msg.contains("reload"), "{msg}");
+    let now = c.show("ann@riverside.example");
+    assert_eq!(
+        (now.user.first_name.as_str(), now.user.last_name.as_str()),
+        ("Ann", "Leigh")
+    );
+    // With the current revision the edit goes through.
+    let fresh = Request::Expect {
+        revision: now.user.revision,
+        request: Box::new(Request::UserEdit(
+            ann.user.id.to_string(),
+            fields(&[(UserField::FirstName, "Anne")]),
+        )),
+    };
+    c.svc.call(&c.admin, fresh).unwrap();
+    assert_eq!(c.show("ann@riverside.example").user.first_name, "Anne");
+}

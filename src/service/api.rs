@@ -413,12 +413,21 @@ pub enum Request {
     },
     /// The newest sequence number and hash.
     AuditHead,
+    /// Runs `request` only if its target record still has `revision` (optimistic concurrency:
+    /// an edit made from a stale form is refused, never silently overwrites).
+    Expect {
+        /// The revision the editor saw.
+        revision: u64,
+        /// The change to make.
+        request: Box<Request>,
+    },
 }
 
 impl Request {
     /// The audit action name for mutations; `None` for reads.
     pub fn action(&self) -> Option<&'static str> {
         Some(match self {
+            Self::Expect { request, .. } => return request.action(),
             Self::PracticeEdit(_) => "practice.update",
             Self::FacilityAdd(_) => "facility.create",
             Self::FacilityEdit(..) => "facility.update",
@@ -443,6 +452,7 @@ impl Request {
     /// What a refused mutation was aimed at: (kind, reference as typed).
     pub fn target_hint(&self) -> Option<(&'static str, String)> {
         match self {
+            Self::Expect { request, .. } => request.target_hint(),
             Self::PracticeEdit(_) => Some(("practice", String::new())),
             Self::FacilityAdd(f) => Some(("facility", first_value(f, FacilityField::Name))),
             Self::FacilityEdit(r, _) | Self::FacilityArchive(r) | Self::FacilityRestore(r) => {

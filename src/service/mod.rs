@@ -253,7 +253,55 @@ impl Service {
                 audit_ops::verify(self, expect.as_deref()).map(Response::Verify)
             }
             R::AuditHead => audit_ops::head(self).map(Response::Head),
+            R::Expect { revision, request } => {
+                self.check_revision(&request, revision)?;
+                self.dispatch(session, op.operator, *request)
+            }
         }
+    }
+
+    /// Refuses with "changed by X at T" when the target of `request` is no longer at `revision`.
+    fn check_revision(&self, request: &Request, revision: u64) -> Result<()> {
+        let Some((kind, reference)) = request.target_hint() else {
+            return Err(Error::invalid(
+                "revision",
+                "this request has no record to check a revision against",
+            ));
+        };
+        let (id, label, current) = match kind {
+            "user" => resolve::user(self, &reference).map(|u| (u.id, u.full_name(), u.revision))?,
+            "role" => resolve::role(self, &reference).map(|r| (r.id, r.name, r.revision))?,
+            "facility" => {
+                resolve::facility(self, &reference).map(|f| (f.id, f.name, f.revision))?
+            }
+            "practice" => practice::show(self).map(|p| (0, p.name, p.revision))?,
+            other => {
+                return Err(Error::invalid(
+                    "revision",
+                    format!("records of kind {other} have no revision"),
+                ));
+            }
+        };
+        if current == revision {
+            return Ok(());
+        }
+        let last = user::history(self, kind, id)?
+            .into_iter()
+            .rev()
+            .find(|h| h.outcome == "success" && !h.action.starts_with("auth."));
+        let by = last.map_or_else(
+            || "someone".to_string(),
+            |h| {
+                format!(
+                    "{} at {}",
+                    h.actor,
+                    h.time.strftime("%Y-%m-%d %H:%M:%S UTC")
+                )
+            },
+        );
+        Err(Error::Conflict(format!(
+            "{kind} {label} was changed by {by} after you opened it; reload to see the change, then make yours again"
+        )))
     }
 
     /// Records a refused mutation in its own transaction.
