@@ -205,7 +205,10 @@ pub fn run(keymap: Option<String>) -> Result<()> {
         keymap,
         auto_login: Some((DEMO_ADMIN.into(), DEMO_PASSWORD.into())),
     };
-    let result = crate::tui::run(Arc::clone(&svc), &opts);
+    let result = crate::tui::run(
+        Arc::new(crate::remote::backend::Backend::Local(Arc::clone(&svc))),
+        &opts,
+    );
     drop(svc);
     print_credentials(&dir);
     result

@@ -146,7 +146,7 @@ impl Ui {
     }
 
     fn svc(&self) -> &Service {
-        &self.app.svc
+        self.app.backend.local().expect("a local store")
     }
 
     fn render(&self, w: u16, h: u16) -> String {

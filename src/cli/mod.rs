@@ -266,18 +266,12 @@ fn interactive(cli: &Cli) -> Result<()> {
             "the interactive interface needs a terminal; in scripts use the subcommands (`staffctl --help`)".into(),
         ));
     }
-    let backend = open(cli, true)?;
-    let Some(svc) = backend.local().cloned() else {
-        return Err(Error::Usage(format!(
-            "the interface cannot use a server yet ({}); stop the server or use the subcommands",
-            backend.describe()
-        )));
-    };
+    let backend = std::sync::Arc::new(open(cli, true)?);
     let opts = crate::tui::TuiOptions {
         keymap: cli.keymap.clone(),
         auto_login: None,
     };
-    crate::tui::run(svc, &opts)
+    crate::tui::run(backend, &opts)
 }
 
 /// `staffctl keymap check [PATH]`.

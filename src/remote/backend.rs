@@ -51,12 +51,19 @@ impl Backend {
             Route::Socket(p) => vec![p.clone()],
             Route::Auto => super::candidate_sockets(data_dir),
         };
+        let wanted = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
         for socket in sockets {
             if let Some(client) = RemoteClient::connect(&socket)? {
-                return Ok(Self::Remote {
-                    client: Mutex::new(client),
-                    socket,
-                });
+                // A server found by looking around must serve the store asked for; an explicit
+                // --socket is taken at its word.
+                let served = std::fs::canonicalize(&client.data_dir)
+                    .unwrap_or_else(|_| PathBuf::from(&client.data_dir));
+                if matches!(route, Route::Socket(_)) || served == wanted {
+                    return Ok(Self::Remote {
+                        client: Mutex::new(client),
+                        socket,
+                    });
+                }
             }
         }
         if let Route::Socket(p) = route {

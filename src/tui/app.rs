@@ -21,6 +21,7 @@ use super::screens::{
 use super::theme::Theme;
 use super::widgets::form::{Form, FormOutcome};
 use crate::error::{Error, Result};
+use crate::remote::backend::Backend;
 use crate::service::{
     AuditQuery, ExportFormat, Origin, Request, Response, Service, Session, VerifyReport,
 };
@@ -182,7 +183,7 @@ enum Job {
 /// Service access for screens.
 pub struct Ctx<'a> {
     /// The service.
-    pub svc: &'a Service,
+    pub backend: &'a Backend,
     /// The logged-in operator.
     pub session: &'a Session,
 }
@@ -190,14 +191,14 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// Sends a request.
     pub fn call(&self, request: Request) -> Result<Response> {
-        self.svc.call(self.session, request)
+        self.backend.call(self.session, request)
     }
 }
 
 /// The whole interface state.
 pub struct App {
-    /// The service.
-    pub svc: Arc<Service>,
+    /// The store, in this process or through `staffctl serve`.
+    pub backend: Arc<Backend>,
     /// The operator, once logged in.
     pub session: Option<Session>,
     /// Setup, login or main.
@@ -228,14 +229,22 @@ pub struct App {
     pub quit: bool,
     last_input: Instant,
     idle_timeout: Duration,
+    /// Newest audit sequence number seen; a change means someone else saved something.
+    seen_head: u64,
+    last_live_check: Instant,
     jobs_tx: Sender<Job>,
     jobs_rx: Receiver<Job>,
 }
 
 impl App {
-    /// A new interface on `svc`: setup wizard on an empty store, else the login screen.
+    /// A new interface on a store opened in this process.
     pub fn new(svc: Arc<Service>, keymap: Keymap, theme: Theme) -> Result<Self> {
-        let phase = if svc.is_initialised()? {
+        Self::with_backend(Arc::new(Backend::Local(svc)), keymap, theme)
+    }
+
+    /// A new interface on `backend`: setup wizard on an empty store, else the login screen.
+    pub fn with_backend(backend: Arc<Backend>, keymap: Keymap, theme: Theme) -> Result<Self> {
+        let phase = if backend.is_initialised()? {
             Phase::Login {
                 form: forms::login(""),
                 checking: false,
@@ -246,7 +255,7 @@ impl App {
         };
         let (jobs_tx, jobs_rx) = channel();
         Ok(Self {
-            svc,
+            backend,
             session: None,
             phase,
             tab: Tab::Users,
@@ -263,6 +272,8 @@ impl App {
             quit: false,
             last_input: Instant::now(),
             idle_timeout: Duration::from_secs(15 * 60),
+            seen_head: 0,
+            last_live_check: Instant::now(),
             jobs_tx,
             jobs_rx,
         })
@@ -270,20 +281,21 @@ impl App {
 
     /// Logs in synchronously (demo and tests).
     pub fn login_now(&mut self, user: &str, password: &str) -> Result<()> {
-        let session = self.svc.login(user, password, &Origin::current())?;
+        let session = self.backend.login(user, password, &Origin::current())?;
         self.enter_main(session);
         Ok(())
     }
 
     fn enter_main(&mut self, session: Session) {
         let same_user = matches!(&self.phase, Phase::Login { locked_user: Some(id), .. } if *id == session.user_id());
-        if let Ok(p) = self.svc.call(&session, Request::PracticeShow)
+        if let Ok(p) = self.backend.call(&session, Request::PracticeShow)
             && let Response::Practice(p) = p
         {
             self.idle_timeout = Duration::from_secs(u64::from(p.idle_timeout_minutes) * 60);
         }
         self.session = Some(session);
         self.phase = Phase::Main;
+        self.message = None;
         self.last_input = Instant::now();
         if !same_user {
             self.tab = Tab::Users;
@@ -309,7 +321,7 @@ impl App {
 
     fn ctx(&self) -> Option<Ctx<'_>> {
         self.session.as_ref().map(|session| Ctx {
-            svc: &self.svc,
+            backend: &self.backend,
             session,
         })
     }
@@ -320,7 +332,7 @@ impl App {
             return;
         };
         let ctx = Ctx {
-            svc: &self.svc,
+            backend: &self.backend,
             session: &session,
         };
         let errors: Vec<String> = [
@@ -336,6 +348,7 @@ impl App {
         if let Some(e) = errors.first() {
             self.message = Some(Message::Error(e.clone()));
         }
+        self.seen_head = self.audit.head_seq;
     }
 
     fn info(&mut self, text: impl Into<String>) {
@@ -439,7 +452,7 @@ impl App {
                 form.clear_errors();
                 match forms::setup_request(form) {
                     Err(errs) => form.set_errors(&errs),
-                    Ok(req) => match self.svc.init(&req, &Origin::current()) {
+                    Ok(req) => match self.backend.init(&req, &Origin::current()) {
                         Ok(_) => {
                             let user = req.admin_username.to_lowercase();
                             self.phase = Phase::Login {
@@ -466,10 +479,10 @@ impl App {
                     return;
                 }
                 *checking = true;
-                let svc = Arc::clone(&self.svc);
+                let backend = Arc::clone(&self.backend);
                 let tx = self.jobs_tx.clone();
                 std::thread::spawn(move || {
-                    let result = svc.login(&user, &password, &Origin::current());
+                    let result = backend.login(&user, &password, &Origin::current());
                     let _ = tx.send(Job::Login(result));
                 });
             }
@@ -663,7 +676,7 @@ impl App {
         };
         form.clear_errors();
         let ctx = Ctx {
-            svc: &self.svc,
+            backend: &self.backend,
             session: &session,
         };
         let purpose = purpose.clone();
@@ -689,7 +702,7 @@ impl App {
                 self.modals.pop();
                 self.audit.query = q;
                 let ctx = Ctx {
-                    svc: &self.svc,
+                    backend: &self.backend,
                     session: &session,
                 };
                 if let Err(e) = self.audit.refresh(&ctx) {
@@ -828,7 +841,7 @@ impl App {
             return;
         };
         let ctx = Ctx {
-            svc: &self.svc,
+            backend: &self.backend,
             session: &session,
         };
         let effect = match self.tab {
@@ -881,6 +894,31 @@ impl App {
         self.info("Locked. Log in again to continue where you were.");
     }
 
+    /// Every second, asks for the audit head; when it moved (another administrator or program
+    /// saved something), reloads the tabs. Open forms are left exactly as they are. Returns
+    /// whether anything was reloaded.
+    pub fn check_live(&mut self) -> bool {
+        if !matches!(self.phase, Phase::Main)
+            || self.last_live_check.elapsed() < Duration::from_secs(1)
+        {
+            return false;
+        }
+        self.last_live_check = Instant::now();
+        let Some(session) = self.session.clone() else {
+            return false;
+        };
+        let head = match self.backend.call(&session, Request::AuditHead) {
+            Ok(Response::Head(h)) => h.seq,
+            _ => return false,
+        };
+        if head == self.seen_head {
+            return false;
+        }
+        self.seen_head = head;
+        self.refresh_all();
+        true
+    }
+
     /// Locks the screen after the practice's idle timeout; returns whether it did.
     pub fn check_idle(&mut self) -> bool {
         if matches!(self.phase, Phase::Main) && self.last_input.elapsed() >= self.idle_timeout {
@@ -899,9 +937,9 @@ impl App {
     }
 
     fn start_verify(&mut self) {
-        let (Some(session), svc, tx) = (
+        let (Some(session), backend, tx) = (
             self.session.clone(),
-            Arc::clone(&self.svc),
+            Arc::clone(&self.backend),
             self.jobs_tx.clone(),
         ) else {
             return;
@@ -909,7 +947,7 @@ impl App {
         self.audit.verify = None;
         self.audit.verifying = true;
         std::thread::spawn(move || {
-            let result = svc
+            let result = backend
                 .call(&session, Request::AuditVerify { expect: None })
                 .and_then(|r| match r {
                     Response::Verify(v) => Ok(v),
@@ -932,7 +970,7 @@ impl App {
             done: None,
         };
         self.modals.push(Modal::Export(job));
-        let svc = Arc::clone(&self.svc);
+        let backend = Arc::clone(&self.backend);
         let tx = self.jobs_tx.clone();
         std::thread::spawn(move || {
             let result = (|| {
@@ -950,7 +988,7 @@ impl App {
                     inner: std::io::BufWriter::with_capacity(256 << 10, file),
                     lines: written,
                 };
-                let n = svc.audit_export(&session, &query, format, &mut out)?;
+                let n = backend.audit_export(&session, &query, format, &mut out)?;
                 let file = out
                     .inner
                     .into_inner()

@@ -20,24 +20,24 @@ use crate::service::{
 pub enum Purpose {
     /// Add a user.
     UserAdd,
-    /// Edit user `id`.
-    UserEdit(Id),
+    /// Edit user `id`, last read at revision `.1`.
+    UserEdit(Id, u64),
     /// Deactivate user `id`.
     Deactivate(Id),
     /// Facility access of user `id`.
     Access(Id),
     /// Add a role.
     RoleAdd,
-    /// Rename role `id`.
-    RoleRename(Id),
-    /// Permission matrix of role `id`.
-    RolePermissions(Id),
+    /// Rename role `id` (read at revision `.1`).
+    RoleRename(Id, u64),
+    /// Permission matrix of role `id` (read at revision `.1`).
+    RolePermissions(Id, u64),
     /// Add a facility.
     FacilityAdd,
-    /// Edit facility `id`.
-    FacilityEdit(Id),
-    /// Practice settings.
-    Settings,
+    /// Edit facility `id` (read at revision `.1`).
+    FacilityEdit(Id, u64),
+    /// Practice settings (read at revision `.0`).
+    Settings(u64),
     /// Audit filters.
     AuditFilter,
     /// Audit export.
@@ -593,7 +593,13 @@ pub fn audit_filter(q: &AuditQuery) -> Form {
 /// A default export file name in the current directory.
 pub fn default_export_path(ext: &str) -> PathBuf {
     let stamp = jiff::Timestamp::now().strftime("%Y%m%d-%H%M%S").to_string();
-    let dir = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    // The home directory, where an administrator will look for it (not wherever staffctl was
+    // started from).
+    let dir = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .filter(|h| h.is_dir())
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_else(|| PathBuf::from("."));
     dir.join(format!("staffctl-audit-{stamp}.{ext}"))
 }
 
@@ -665,6 +671,14 @@ fn name_list(users: &[crate::service::Person]) -> String {
     s.join(", ")
 }
 
+/// `request`, refused by the service if its record changed since the form was opened.
+fn expect(revision: u64, request: Request) -> Request {
+    Request::Expect {
+        revision,
+        request: Box::new(request),
+    }
+}
+
 /// Saves a form through the service.
 pub fn submit(ctx: &Ctx<'_>, purpose: &Purpose, form: &Form) -> Result<Submitted> {
     let done = |m: String| Ok(Submitted::Done(m));
@@ -677,12 +691,12 @@ pub fn submit(ctx: &Ctx<'_>, purpose: &Purpose, form: &Form) -> Result<Submitted
             )),
             _ => done("Added.".into()),
         },
-        Purpose::UserEdit(id) => {
+        Purpose::UserEdit(id, rev) => {
             let changes = user_fields(form.changed_values());
             if changes.is_empty() {
                 return done("Nothing changed.".into());
             }
-            ctx.call(Request::UserEdit(id.to_string(), changes))?;
+            ctx.call(expect(*rev, Request::UserEdit(id.to_string(), changes)))?;
             done(format!("Saved user #{id}."))
         }
         Purpose::Deactivate(id) => {
@@ -721,17 +735,20 @@ pub fn submit(ctx: &Ctx<'_>, purpose: &Purpose, form: &Form) -> Result<Submitted
                 form.value("name").trim()
             ))
         }
-        Purpose::RoleRename(id) => {
-            ctx.call(Request::RoleEdit {
-                role: id.to_string(),
-                rename: Some(form.value("name")),
-                description: Some(form.value("description")),
-                grant: Vec::new(),
-                revoke: Vec::new(),
-            })?;
+        Purpose::RoleRename(id, rev) => {
+            ctx.call(expect(
+                *rev,
+                Request::RoleEdit {
+                    role: id.to_string(),
+                    rename: Some(form.value("name")),
+                    description: Some(form.value("description")),
+                    grant: Vec::new(),
+                    revoke: Vec::new(),
+                },
+            ))?;
             done(format!("Saved role {}.", form.value("name").trim()))
         }
-        Purpose::RolePermissions(id) => {
+        Purpose::RolePermissions(id, rev) => {
             let Response::Role(detail) = ctx.call(Request::RoleShow(id.to_string()))? else {
                 return Err(Error::NotFound(format!("role #{id} is gone")));
             };
@@ -774,17 +791,20 @@ pub fn submit(ctx: &Ctx<'_>, purpose: &Purpose, form: &Form) -> Result<Submitted
             Ok(Submitted::Confirm {
                 title: format!("Change permissions of {}?", detail.role.name),
                 lines,
-                request: Request::RoleEdit {
-                    role: id.to_string(),
-                    rename: None,
-                    description: None,
-                    grant,
-                    revoke,
-                },
+                request: expect(
+                    *rev,
+                    Request::RoleEdit {
+                        role: id.to_string(),
+                        rename: None,
+                        description: None,
+                        grant,
+                        revoke,
+                    },
+                ),
                 success: format!("Saved permissions of {}.", detail.role.name),
             })
         }
-        Purpose::FacilityAdd | Purpose::FacilityEdit(_) => {
+        Purpose::FacilityAdd | Purpose::FacilityEdit(..) => {
             let pairs = if matches!(purpose, Purpose::FacilityAdd) {
                 form.values()
             } else {
@@ -804,11 +824,11 @@ pub fn submit(ctx: &Ctx<'_>, purpose: &Purpose, form: &Form) -> Result<Submitted
                 })
                 .collect();
             match purpose {
-                Purpose::FacilityEdit(id) => {
+                Purpose::FacilityEdit(id, rev) => {
                     if fields.is_empty() {
                         return done("Nothing changed.".into());
                     }
-                    ctx.call(Request::FacilityEdit(id.to_string(), fields))?;
+                    ctx.call(expect(*rev, Request::FacilityEdit(id.to_string(), fields)))?;
                     done(format!("Saved facility #{id}."))
                 }
                 _ => {
@@ -817,7 +837,7 @@ pub fn submit(ctx: &Ctx<'_>, purpose: &Purpose, form: &Form) -> Result<Submitted
                 }
             }
         }
-        Purpose::Settings => {
+        Purpose::Settings(rev) => {
             let fields: Vec<(PracticeField, String)> = form
                 .changed_values()
                 .into_iter()
@@ -826,7 +846,7 @@ pub fn submit(ctx: &Ctx<'_>, purpose: &Purpose, form: &Form) -> Result<Submitted
             if fields.is_empty() {
                 return done("Nothing changed.".into());
             }
-            ctx.call(Request::PracticeEdit(fields))?;
+            ctx.call(expect(*rev, Request::PracticeEdit(fields)))?;
             done("Saved practice settings.".into())
         }
         Purpose::AuditFilter => {

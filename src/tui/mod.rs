@@ -22,7 +22,7 @@ use std::time::Duration;
 use ratatui::crossterm::event::{self, Event};
 
 use crate::error::{Error, Result};
-use crate::service::Service;
+use crate::remote::backend::Backend;
 use app::App;
 use keymap::Keymap;
 
@@ -54,9 +54,9 @@ pub fn load_keymap(choice: Option<&str>) -> Result<Keymap> {
 }
 
 /// Runs the interface until the user quits or a termination signal arrives.
-pub fn run(svc: Arc<Service>, opts: &TuiOptions) -> Result<()> {
+pub fn run(backend: Arc<Backend>, opts: &TuiOptions) -> Result<()> {
     let keymap = load_keymap(opts.keymap.as_deref())?;
-    let mut app = App::new(svc, keymap, theme::Theme::from_env())?;
+    let mut app = App::with_backend(backend, keymap, theme::Theme::from_env())?;
     if let Some((user, password)) = &opts.auto_login {
         app.login_now(user, password)?;
     }
@@ -65,7 +65,7 @@ pub fn run(svc: Arc<Service>, opts: &TuiOptions) -> Result<()> {
     watch_for_hangup(
         Arc::clone(&guard.stop),
         Arc::clone(&finished),
-        Arc::clone(&app.svc),
+        Arc::clone(&app.backend),
     );
     let mut dirty = true;
     loop {
@@ -98,9 +98,19 @@ pub fn run(svc: Arc<Service>, opts: &TuiOptions) -> Result<()> {
         if app.check_idle() {
             dirty = true;
         }
+        if app.check_live() {
+            dirty = true;
+        }
     }
     finished.store(true, Ordering::SeqCst);
+    let signalled = guard.should_stop();
     drop(guard);
+    if signalled {
+        // Stopped by SIGTERM/SIGHUP: everything saved is on disk; close the store, then tell
+        // the caller how we ended, as a shell would.
+        drop(app);
+        std::process::exit(SIGNALLED_EXIT);
+    }
     Ok(())
 }
 
@@ -112,7 +122,7 @@ const SIGNALLED_EXIT: i32 = 143;
 /// spin inside its read and never return to the loop. This watcher gives the loop a second,
 /// then restores the terminal, flushes the store and exits; the owner lock is released with the
 /// process.
-fn watch_for_hangup(stop: Arc<AtomicBool>, finished: Arc<AtomicBool>, svc: Arc<Service>) {
+fn watch_for_hangup(stop: Arc<AtomicBool>, finished: Arc<AtomicBool>, svc: Arc<Backend>) {
     std::thread::spawn(move || {
         loop {
             std::thread::sleep(Duration::from_millis(100));

@@ -127,7 +127,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
                 frame,
                 centered(body, w, h),
                 app.theme,
-                "Tab/↓ next  S-Tab/↑ previous  Enter create  Esc quit",
+                "Tab/Enter next  S-Tab previous  Enter on the last field creates  Esc quit",
             );
             draw_status(frame, app, status, None);
         }
@@ -140,7 +140,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
             .areas(area);
             frame.render_widget(
                 Paragraph::new(Span::styled(
-                    format!(" staffctl  {}", app.svc.data_dir().display()),
+                    format!(" staffctl  {}", app.backend.describe()),
                     app.theme.heading(),
                 )),
                 head,
@@ -230,7 +230,7 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, area: Rect, tab: Option<Tab>) {
             theme.error(),
         )),
         None => Line::from(Span::styled(
-            format!(" store {}", app.svc.data_dir().display()),
+            format!(" {}", app.backend.describe()),
             theme.dim(),
         )),
     };

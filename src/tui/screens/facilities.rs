@@ -53,9 +53,10 @@ impl FacilitiesScreen {
         let f = &s.facility;
         let name = for_terminal(&f.name).into_owned();
         match action {
-            Action::FacilityEdit => {
-                Effect::Form(forms::facility(Some(f)), Purpose::FacilityEdit(f.id))
-            }
+            Action::FacilityEdit => Effect::Form(
+                forms::facility(Some(f)),
+                Purpose::FacilityEdit(f.id, f.revision),
+            ),
             Action::FacilityArchive if f.archived => Effect::Confirm {
                 title: format!("Restore {name}?"),
                 lines: vec![

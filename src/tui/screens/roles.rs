@@ -116,11 +116,12 @@ impl RolesScreen {
             },
             Action::RoleEdit => Effect::Form(
                 forms::role_permissions(&r.role),
-                Purpose::RolePermissions(r.role.id),
+                Purpose::RolePermissions(r.role.id, r.role.revision),
             ),
-            Action::RoleRename => {
-                Effect::Form(forms::role_rename(&r.role), Purpose::RoleRename(r.role.id))
-            }
+            Action::RoleRename => Effect::Form(
+                forms::role_rename(&r.role),
+                Purpose::RoleRename(r.role.id, r.role.revision),
+            ),
             Action::RoleDelete => Effect::Confirm {
                 title: format!("Delete role {name}?"),
                 lines: vec![

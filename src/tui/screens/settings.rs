@@ -38,7 +38,7 @@ impl SettingsScreen {
     pub fn handle(&mut self, action: Action, _ctx: &Ctx<'_>) -> Effect {
         match (action, &self.practice) {
             (Action::SettingsEdit | Action::Open, Some(p)) => {
-                Effect::Form(forms::settings(p), Purpose::Settings)
+                Effect::Form(forms::settings(p), Purpose::Settings(p.revision))
             }
             _ => Effect::None,
         }

@@ -318,7 +318,7 @@ impl UsersScreen {
             },
             Action::UserEdit => match ctx.call(Request::UserShow(u.id.to_string())) {
                 Ok(Response::User(d)) => match forms::user(ctx, Some(&d.user)) {
-                    Ok(f) => Effect::Form(f, Purpose::UserEdit(u.id)),
+                    Ok(f) => Effect::Form(f, Purpose::UserEdit(u.id, d.user.revision)),
                     Err(e) => Effect::from_error(&e),
                 },
                 Ok(_) => Effect::None,
