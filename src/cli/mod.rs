@@ -101,7 +101,7 @@ fn route(cli: &Cli) -> Route {
 /// Reaches the store: through `staffctl serve` when one answers, else directly.
 fn open(cli: &Cli, create: bool) -> Result<Backend> {
     let dir = cli.data.clone().unwrap_or_else(default_data_dir);
-    Backend::connect(&route(cli), &dir, create)
+    Backend::connect(&route(cli), &dir, cli.data.is_some(), create)
 }
 
 /// `staffctl serve`: owns the store until SIGTERM/SIGINT.

@@ -44,8 +44,10 @@ impl std::fmt::Debug for Backend {
 
 impl Backend {
     /// Connects per `route`: the first answering socket among the candidates, else the store
-    /// in `data_dir` directly (which names the holder if another process has it).
-    pub fn connect(route: &Route, data_dir: &Path, create: bool) -> Result<Self> {
+    /// in `data_dir` directly (which names the holder if another process has it). When the
+    /// data directory was given explicitly (`--data`, `STAFFCTL_DATA`), a server found by
+    /// looking around is used only if it serves that directory.
+    pub fn connect(route: &Route, data_dir: &Path, explicit_dir: bool, create: bool) -> Result<Self> {
         let sockets = match route {
             Route::Direct => Vec::new(),
             Route::Socket(p) => vec![p.clone()],
@@ -58,7 +60,7 @@ impl Backend {
                 // --socket is taken at its word.
                 let served = std::fs::canonicalize(&client.data_dir)
                     .unwrap_or_else(|_| PathBuf::from(&client.data_dir));
-                if matches!(route, Route::Socket(_)) || served == wanted {
+                if matches!(route, Route::Socket(_)) || !explicit_dir || served == wanted {
                     return Ok(Self::Remote {
                         client: Mutex::new(client),
                         socket,
