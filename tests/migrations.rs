@@ -32,24 +32,47 @@ fn store_written_by_schema_v1_opens_with_data_and_chain_intact() {
 
     let svc = Service::open(&dir, &OpenOptions::default()).unwrap();
     assert_eq!(migrate::version(svc.store()).unwrap(), migrate::CURRENT);
-    let session = svc.login("admin", "fixture passphrase for v1", &Origin::default()).unwrap();
+    let session = svc
+        .login("admin", "fixture passphrase for v1", &Origin::default())
+        .unwrap();
 
-    let Response::Users(list) = svc.call(&session, Request::UserList(UserFilter::default())).unwrap() else {
+    let Response::Users(list) = svc
+        .call(&session, Request::UserList(UserFilter::default()))
+        .unwrap()
+    else {
         panic!("expected users");
     };
     assert!(list.unreadable.is_empty(), "{:?}", list.unreadable);
     let emails: Vec<_> = list.items.iter().map(|u| u.email.as_str()).collect();
-    assert_eq!(emails, ["it@fixture.example", "pat@fixture.example", "gone@fixture.example"]);
+    assert_eq!(
+        emails,
+        [
+            "it@fixture.example",
+            "pat@fixture.example",
+            "gone@fixture.example"
+        ]
+    );
 
-    let Response::User(gone) = svc.call(&session, Request::UserShow("gone@fixture.example".into())).unwrap() else {
+    let Response::User(gone) = svc
+        .call(&session, Request::UserShow("gone@fixture.example".into()))
+        .unwrap()
+    else {
         panic!("expected user");
     };
     assert_eq!(gone.status, UserStatus::Deactivated);
-    assert_eq!(gone.user.deactivation_reason.as_deref(), Some("left in 2026"));
+    assert_eq!(
+        gone.user.deactivation_reason.as_deref(),
+        Some("left in 2026")
+    );
     assert!(gone.history.iter().any(|h| h.action == "user.deactivate"));
 
     let Response::Verify(report) = svc
-        .call(&session, Request::AuditVerify { expect: Some(FIXTURE_HEAD.into()) })
+        .call(
+            &session,
+            Request::AuditVerify {
+                expect: Some(FIXTURE_HEAD.into()),
+            },
+        )
         .unwrap()
     else {
         panic!("expected verify report");
@@ -57,10 +80,23 @@ fn store_written_by_schema_v1_opens_with_data_and_chain_intact() {
     assert!(report.ok, "{report:?}");
     assert!(report.checked > 19);
 
+    // Migrating to schema 2 counted the users per role and facility.
+    let Response::Roles(roles) = svc.call(&session, Request::RoleList).unwrap() else {
+        panic!("expected roles");
+    };
+    let count = |name: &str| roles.items.iter().find(|r| r.role.name == name).map(|r| r.users);
+    assert_eq!(count("Provider"), Some(1));
+    assert_eq!(count("Front Desk"), Some(1));
+    assert_eq!(count("Administrator"), Some(1));
+    assert_eq!(count("Aide"), Some(0));
+
     // The old store accepts new writes through the current code.
     svc.call(
         &session,
-        Request::FacilityAdd(vec![(staffctl::service::FacilityField::Name, "Westside".into())]),
+        Request::FacilityAdd(vec![(
+            staffctl::service::FacilityField::Name,
+            "Westside".into(),
+        )]),
     )
     .unwrap();
 }

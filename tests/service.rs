@@ -1679,3 +1679,77 @@ fn an_edit_from_a_stale_form_is_refused_naming_who_changed_it() {
     c.svc.call(&c.admin, fresh).unwrap();
     assert_eq!(c.show("ann@riverside.example").user.first_name, "Anne");
 }
+
+#[test]
+fn head_counts_follow_every_change_of_role_and_facility() {
+    let c = clinic();
+    c.svc
+        .call(
+            &c.admin,
+            Request::FacilityAdd(vec![(
+                staffctl::service::FacilityField::Name,
+                "Uptown".into(),
+            )]),
+        )
+        .unwrap();
+    let ann = c.add("Ann", "Lee", "ann@riverside.example", &[]);
+    let bob = c.add("Bob", "Ray", "bob@riverside.example", &[]);
+    c.svc
+        .call(
+            &c.admin,
+            Request::UserEdit(
+                ann.user.id.to_string(),
+                fields(&[
+                    (UserField::Role, "Provider"),
+                    (UserField::Facility, "Uptown"),
+                ]),
+            ),
+        )
+        .unwrap();
+    c.svc
+        .call(&c.admin, Request::UserDelete(bob.user.id.to_string()))
+        .unwrap();
+    let Response::Roles(roles) = c.svc.call(&c.admin, Request::RoleList).unwrap() else {
+        panic!()
+    };
+    for r in &roles.items {
+        let detail = role(
+            c.svc
+                .call(&c.admin, Request::RoleShow(r.role.id.to_string()))
+                .unwrap(),
+        );
+        assert_eq!(r.users, detail.users.len(), "role {}", r.role.name);
+    }
+    let Response::Facilities(facs) = c
+        .svc
+        .call(
+            &c.admin,
+            Request::FacilityList {
+                include_archived: true,
+            },
+        )
+        .unwrap()
+    else {
+        panic!()
+    };
+    for f in &facs.items {
+        let detail = facility(
+            c.svc
+                .call(&c.admin, Request::FacilityShow(f.facility.id.to_string()))
+                .unwrap(),
+        );
+        assert_eq!(
+            f.primary_users,
+            detail.primary_users.len(),
+            "facility {}",
+            f.facility.name
+        );
+    }
+    assert_eq!(
+        facs.items
+            .iter()
+            .find(|f| f.facility.name == "Uptown")
+            .map(|f| f.primary_users),
+        Some(1)
+    );
+}

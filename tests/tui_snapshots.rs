@@ -99,6 +99,9 @@ fn press(code: KeyCode) -> KeyEvent {
 impl Ui {
     fn key(&mut self, code: KeyCode) -> &mut Self {
         self.app.on_key(press(code));
+        // Keys may start background work (opening the Audit tab verifies the chain); let it
+        // finish so no snapshot depends on this machine's speed.
+        self.app.wait_jobs(JOBS);
         self
     }
 

@@ -16,7 +16,7 @@ pub fn list(svc: &Service, include_archived: bool) -> Result<Listing<FacilitySum
     for item in svc.store.scan::<Facility>(TreeId::Facilities) {
         match item? {
             Ok(f) if include_archived || !f.archived => {
-                let primary_users = primary_user_ids(svc, f.id)?.len();
+                let primary_users = super::role::head_count(svc, "facility", f.id)?;
                 out.items.push(FacilitySummary {
                     facility: f,
                     primary_users,

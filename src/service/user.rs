@@ -46,6 +46,8 @@ pub(crate) fn write_indexes(tx: &Tx<'_>, old: Option<&User>, new: Option<&User>)
         tx.remove(TreeId::UsersByRole, &pair_key(o.role_id, o.id))?;
         tx.remove(TreeId::UsersByFacility, &pair_key(o.primary_facility, o.id))?;
         tx.remove(TreeId::UsersSearch, &id_key(o.id))?;
+        tx.bump(&meta::count_key("role", o.role_id), -1)?;
+        tx.bump(&meta::count_key("facility", o.primary_facility), -1)?;
     }
     if let Some(n) = new {
         if let Some(e) = n.login_email() {
@@ -54,6 +56,8 @@ pub(crate) fn write_indexes(tx: &Tx<'_>, old: Option<&User>, new: Option<&User>)
         if let Some(u) = &n.username {
             claim(tx, &username_key(u), n, "username", u)?;
         }
+        tx.bump(&meta::count_key("role", n.role_id), 1)?;
+        tx.bump(&meta::count_key("facility", n.primary_facility), 1)?;
         tx.put_raw(TreeId::UsersByRole, &pair_key(n.role_id, n.id), &[])?;
         tx.put_raw(
             TreeId::UsersByFacility,
@@ -689,9 +693,10 @@ pub fn list(svc: &Service, filter: &UserFilter) -> Result<Listing<UserSummary>> 
         .filter(|s| !s.is_empty());
     if let Some(needle) = needle {
         // Scan the small search index first and decode only the users that match.
+        let finder = memchr::memmem::Finder::new(needle.as_bytes());
         for item in svc.store.scan_raw(TreeId::UsersSearch) {
             let (k, text) = item?;
-            if !memchr_contains(&text, needle.as_bytes()) {
+            if finder.find(&text).is_none() {
                 continue;
             }
             let Some(id) = key_id(&k) else { continue };
@@ -715,10 +720,6 @@ pub fn list(svc: &Service, filter: &UserFilter) -> Result<Listing<UserSummary>> 
         }
     }
     Ok(out)
-}
-
-fn memchr_contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// A user's audit history, oldest first, from the per-target index.

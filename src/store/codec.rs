@@ -87,6 +87,21 @@ pub fn decode<T: Record>(bytes: &[u8]) -> Result<T, String> {
     }
 }
 
+/// Decodes a `T` record in its current layout as `V`, a type with the same serde layout whose
+/// strings borrow from `bytes` (`audit::event::EventView` for `AuditEvent`), so nothing is copied.
+/// `None` when the record has another layout version or does not decode: then [`decode`] it,
+/// which upgrades an older layout or says exactly what is wrong.
+pub fn decode_borrowed<'a, T: Record, V: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Option<V> {
+    let (head, payload) = bytes.split_first_chunk::<2>()?;
+    if u16::from_be_bytes(*head) != T::VERSION {
+        return None;
+    }
+    match bincode::serde::borrow_decode_from_slice(payload, config()) {
+        Ok((value, used)) if used == payload.len() => Some(value),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

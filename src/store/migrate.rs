@@ -5,7 +5,7 @@ use super::{Store, TreeId, meta, storage};
 use crate::error::{Error, Result};
 
 /// Schema version this build writes.
-pub const CURRENT: u16 = 1;
+pub const CURRENT: u16 = 2;
 
 /// One migration step from `from` to `from + 1`.
 struct Step {
@@ -14,9 +14,41 @@ struct Step {
     apply: fn(&Store) -> Result<()>,
 }
 
-/// Migrations in order. Empty while the schema is at version 1; a change to a record layout
-/// adds a step here (and an `upgrade` in `codec`).
-const STEPS: &[Step] = &[];
+/// Migrations in order; a change to a record layout adds a step here (and an `upgrade` in
+/// `codec`).
+const STEPS: &[Step] = &[Step {
+    from: 1,
+    describe: "count users per role and per primary facility",
+    apply: rebuild_head_counts,
+}];
+
+/// Rebuilds the head counts per role and per primary facility in `meta`, which role and
+/// facility listings read instead of walking every user. Used by the v1 -> v2 migration and by
+/// bulk loaders, which write users without the service.
+pub fn rebuild_head_counts(store: &Store) -> Result<()> {
+    use std::collections::BTreeMap;
+
+    use crate::model::User;
+    let meta_tree = store.tree(TreeId::Meta);
+    for key in meta_tree.scan_prefix(b"count:").keys() {
+        meta_tree.remove(key.map_err(storage)?).map_err(storage)?;
+    }
+    let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+    for item in store.scan::<User>(TreeId::Users) {
+        // A corrupt user stays reported by user listings; it cannot be counted.
+        let Ok(u) = item? else { continue };
+        *counts
+            .entry(meta::count_key("role", u.role_id))
+            .or_default() += 1;
+        *counts
+            .entry(meta::count_key("facility", u.primary_facility))
+            .or_default() += 1;
+    }
+    for (k, n) in counts {
+        meta_tree.insert(k, &super::id_key(n)).map_err(storage)?;
+    }
+    store.flush()
+}
 
 /// Reads the schema version, writes it on a new store, and migrates an older store.
 pub fn run(store: &Store) -> Result<()> {

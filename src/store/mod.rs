@@ -110,6 +110,14 @@ pub mod meta {
     pub const DEFAULT_DOCTOR: &[u8] = b"default_doctor";
     /// Prefix of per-kind id counters (`next_id:user`).
     pub const NEXT_ID: &str = "next_id:";
+
+    /// Key of the number of users holding a role (`kind` = `role`) or attributed to a facility
+    /// (`kind` = `facility`): `count:<kind>:` ++ id (BE) -> u64 (BE).
+    pub fn count_key(kind: &str, id: crate::model::Id) -> Vec<u8> {
+        let mut k = format!("count:{kind}:").into_bytes();
+        k.extend_from_slice(&id.to_be_bytes());
+        k
+    }
 }
 
 /// Options for opening a store.
@@ -318,6 +326,14 @@ impl Store {
         self.tree(t).scan_prefix(prefix).map(|r| r.map_err(storage))
     }
 
+    /// Raw key/value pairs of a whole tree, highest key first.
+    pub fn scan_rev_raw(
+        &self,
+        t: TreeId,
+    ) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec)>> + '_ {
+        self.tree(t).iter().rev().map(|r| r.map_err(storage))
+    }
+
     /// Raw key/value pairs of a whole tree.
     pub fn scan_raw(
         &self,
@@ -467,6 +483,13 @@ impl Tx<'_> {
     /// Reads an id stored under an index key.
     pub fn get_id(&self, t: TreeId, key: &[u8]) -> TxResult<Option<Id>> {
         Ok(self.tree(t).get(key)?.as_deref().and_then(key_id))
+    }
+
+    /// Adds `delta` to a counter in `meta` (missing counters start at 0, never go below 0).
+    pub fn bump(&self, key: &[u8], delta: i64) -> TxResult<()> {
+        let current = self.get_id(TreeId::Meta, key)?.unwrap_or(0);
+        let next = current.saturating_add_signed(delta);
+        self.put_raw(TreeId::Meta, key, &id_key(next))
     }
 
     /// Allocates the next id of a kind (never reused, even after deletes).

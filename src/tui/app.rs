@@ -307,7 +307,16 @@ impl App {
             self.modals.clear();
         }
         self.refresh_all();
-        self.start_verify();
+        // The chain is verified when the Audit tab is first shown (it reads every event, which
+        // would slow the first frame on a large log).
+        self.verify_if_on_audit();
+    }
+
+    /// Starts verifying the audit chain if the Audit tab is showing and it has not been checked.
+    fn verify_if_on_audit(&mut self) {
+        if self.tab == Tab::Audit && self.audit.verify.is_none() && !self.audit.verifying {
+            self.start_verify();
+        }
     }
 
     /// The keymap section for the current state.
@@ -734,6 +743,13 @@ impl App {
 
     /// Applies an action.
     pub fn update(&mut self, action: Action) {
+        self.apply_action(action);
+        if matches!(self.phase, Phase::Main) {
+            self.verify_if_on_audit();
+        }
+    }
+
+    fn apply_action(&mut self, action: Action) {
         match action {
             Action::Quit => {
                 let dirty = self

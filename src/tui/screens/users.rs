@@ -189,11 +189,9 @@ impl UsersScreen {
         self.visible = if needle.is_empty() {
             self.order.clone()
         } else {
-            self.order
-                .iter()
-                .copied()
-                .filter(|i| self.rows[*i].haystack.contains(&needle))
-                .collect()
+            // One substring searcher for all rows: this runs on every keystroke over every user.
+            let finder = memchr::memmem::Finder::new(needle.as_bytes());
+            self.order.iter().copied().filter(|i| finder.find(self.rows[*i].haystack.as_bytes()).is_some()).collect()
         };
         self.sel.clamp(self.visible.len());
     }
