@@ -4,7 +4,7 @@
 //! removes the socket.
 
 use std::io::{ErrorKind, Read, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -45,12 +45,29 @@ struct Shared {
 
 /// Binds the socket: replaces a stale socket file, refuses when another server answers.
 pub fn bind(path: &Path) -> Result<UnixListener> {
-    if path.exists() {
-        if UnixStream::connect(path).is_ok() {
-            return Err(Error::Busy(format!(
-                "a staffctl server already answers on {}; stop it first (or use --socket PATH)",
+    if let Ok(meta) = std::fs::metadata(path) {
+        // Only ever remove a socket: `--socket` pointing at a file must not delete it.
+        if !meta.file_type().is_socket() {
+            return Err(Error::Usage(format!(
+                "{} exists and is not a socket; pass another --socket PATH",
                 path.display()
             )));
+        }
+        match UnixStream::connect(path) {
+            Ok(_) => {
+                return Err(Error::Busy(format!(
+                    "a staffctl server already answers on {}; stop it first (or use --socket PATH)",
+                    path.display()
+                )));
+            }
+            // Nothing listens: the socket is left over from a server that died.
+            Err(e) if e.kind() == ErrorKind::ConnectionRefused => {}
+            Err(e) => {
+                return Err(Error::Storage(format!(
+                    "cannot tell whether a staffctl server answers on {}: {e}",
+                    path.display()
+                )));
+            }
         }
         log(&format!("removing stale socket {}", path.display()));
         std::fs::remove_file(path).map_err(|e| {
@@ -102,8 +119,18 @@ pub fn serve(
     socket: &Path,
     stop: Arc<AtomicBool>,
 ) -> Result<()> {
+    // Block in accept, waking every tick to check `stop`: Linux applies SO_RCVTIMEO to accept.
+    // Where that fails, poll a non-blocking listener instead (a new connection then waits up to
+    // one poll interval before it is accepted).
+    let wakes = cfg!(target_os = "linux")
+        && nix::sys::socket::setsockopt(
+            &listener,
+            nix::sys::socket::sockopt::ReceiveTimeout,
+            &nix::sys::time::TimeVal::new(0, TICK.as_micros().try_into().unwrap_or(250_000)),
+        )
+        .is_ok();
     listener
-        .set_nonblocking(true)
+        .set_nonblocking(!wakes)
         .map_err(|e| Error::Storage(format!("socket setup failed: {e}")))?;
     let shared = Arc::new(Shared {
         svc,
@@ -124,8 +151,10 @@ pub fn serve(
                 workers.retain(|w| !w.is_finished());
                 workers.push(std::thread::spawn(move || connection(&shared, stream)));
             }
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(20))
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                if !wakes {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
             }
             Err(e) => {
                 log(&format!("accept failed: {e}"));
