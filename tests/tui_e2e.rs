@@ -643,8 +643,9 @@ fn add_user_keeps_input_on_invalid_npi_and_saves_when_fixed() {
         "editing the field clears its message:\n{screen}"
     );
     tui.keys(&["Enter"]);
-    let screen = tui.wait_for("Added user #2 Beatrix Quimby");
-    assert!(screen.contains("2 of 2 users"), "{screen}");
+    tui.wait_for("Added user #2 Beatrix Quimby");
+    // The list reloads in the background after a save.
+    let screen = tui.wait_for("2 of 2 users");
     assert!(
         screen.lines().any(|l| l.contains("Beatrix Quimby")
             && l.contains("Provider")
@@ -679,7 +680,13 @@ fn deactivating_a_user_with_a_reason_shows_in_their_history() {
     tui.wait_for("Deactivate Cyrus Zed?");
     tui.text("Moved to another clinic");
     tui.keys(&["Enter"]);
-    let screen = tui.wait_for("Deactivated user #2");
+    tui.wait_for("Deactivated user #2");
+    // The list reloads in the background after a save.
+    let screen = tui.wait_until("Cyrus shown as deactivated", |s| {
+        marked(s)
+            .iter()
+            .any(|m| m.starts_with("Cyrus Zed") && m.contains("deactivated"))
+    });
     let row = marked(&screen)
         .into_iter()
         .find(|m| m.starts_with("Cyrus Zed"))

@@ -176,6 +176,8 @@ pub enum Message {
 /// Results of background work.
 enum Job {
     Login(std::result::Result<Session, Error>),
+    /// A user list loaded in the background: (generation, result).
+    Users(u64, std::result::Result<Response, Error>),
     Verify(std::result::Result<VerifyReport, Error>),
     Export(std::result::Result<u64, Error>),
 }
@@ -231,6 +233,7 @@ pub struct App {
     idle_timeout: Duration,
     /// Newest audit sequence number seen; a change means someone else saved something.
     seen_head: u64,
+
     last_live_check: Instant,
     jobs_tx: Sender<Job>,
     jobs_rx: Receiver<Job>,
@@ -273,6 +276,7 @@ impl App {
             last_input: Instant::now(),
             idle_timeout: Duration::from_secs(15 * 60),
             seen_head: 0,
+
             last_live_check: Instant::now(),
             jobs_tx,
             jobs_rx,
@@ -345,7 +349,7 @@ impl App {
             session: &session,
         };
         let errors: Vec<String> = [
-            self.users.refresh(&ctx),
+            self.users.refresh_choices(&ctx),
             self.roles.refresh(&ctx),
             self.facilities.refresh(&ctx),
             self.audit.refresh(&ctx),
@@ -358,6 +362,7 @@ impl App {
             self.message = Some(Message::Error(e.clone()));
         }
         self.seen_head = self.audit.head_seq;
+        self.start_users_load();
     }
 
     fn info(&mut self, text: impl Into<String>) {
@@ -952,6 +957,24 @@ impl App {
         self.idle_timeout = d;
     }
 
+    /// Loads the user list on a thread: on a large practice it takes longer than a frame, and
+    /// the screen stays usable (with the previous rows) meanwhile.
+    fn start_users_load(&mut self) {
+        let Some(session) = self.session.clone() else {
+            return;
+        };
+        self.users.load_generation += 1;
+        let generation = self.users.load_generation;
+        let filter = self.users.list_filter();
+        let backend = Arc::clone(&self.backend);
+        let tx = self.jobs_tx.clone();
+        self.users.loading = true;
+        std::thread::spawn(move || {
+            let result = backend.call(&session, Request::UserList(filter));
+            let _ = tx.send(Job::Users(generation, result));
+        });
+    }
+
     fn start_verify(&mut self) {
         let (Some(session), backend, tx) = (
             self.session.clone(),
@@ -1026,6 +1049,18 @@ impl App {
             changed = true;
             match job {
                 Job::Login(Ok(session)) => self.enter_main(session),
+                Job::Users(generation, result) => {
+                    if generation == self.users.load_generation {
+                        match result {
+                            Ok(Response::Users(l)) => self.users.apply_listing(l),
+                            Ok(_) => self.users.loading = false,
+                            Err(e) => {
+                                self.users.loading = false;
+                                self.error(format!("cannot load users: {e}"));
+                            }
+                        }
+                    }
+                }
                 Job::Login(Err(e)) => {
                     if let Phase::Login { form, checking, .. } = &mut self.phase {
                         *checking = false;
@@ -1076,6 +1111,7 @@ impl App {
         let start = Instant::now();
         while start.elapsed() < timeout {
             let busy = self.checking()
+                || self.users.loading
                 || self.audit.verifying
                 || self
                     .modals

@@ -88,6 +88,10 @@ pub struct UsersScreen {
     reverse: bool,
     unreadable: usize,
     page: Cell<usize>,
+    /// A reload is running in the background.
+    pub loading: bool,
+    /// Bumped by every reload; a background result of an older reload is dropped.
+    pub load_generation: u64,
 }
 
 fn status_text(u: &UserSummary) -> String {
@@ -101,6 +105,16 @@ fn status_text(u: &UserSummary) -> String {
 impl UsersScreen {
     /// Reloads users (with the status/role/facility filters) and the filter choices.
     pub fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
+        self.refresh_choices(ctx)?;
+        self.load_generation += 1;
+        if let Response::Users(l) = ctx.call(Request::UserList(self.list_filter()))? {
+            self.apply_listing(l);
+        }
+        Ok(())
+    }
+
+    /// Reloads the role and facility choices of the filters (cheap: a handful of records).
+    pub fn refresh_choices(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
         if let Response::Roles(l) = ctx.call(Request::RoleList)? {
             self.roles = l
                 .items
@@ -117,14 +131,24 @@ impl UsersScreen {
                 .map(|f| (f.facility.id, f.facility.name))
                 .collect();
         }
-        let filter = UserFilter {
+        Ok(())
+    }
+
+    /// The service filter matching the status/role/facility filters.
+    pub fn list_filter(&self) -> UserFilter {
+        UserFilter {
             status: self.status,
             role: self.role.as_ref().map(|(id, _)| format!("#{id}")),
             facility: self.facility.as_ref().map(|(id, _)| format!("#{id}")),
             search: None,
-        };
+        }
+    }
+
+    /// Takes a freshly loaded user list, keeping the selection on the same user.
+    pub fn apply_listing(&mut self, l: crate::service::Listing<UserSummary>) {
+        self.loading = false;
         let selected_id = self.selected().map(|u| u.id);
-        if let Response::Users(l) = ctx.call(Request::UserList(filter))? {
+        {
             self.unreadable = l.unreadable.len();
             self.rows = l
                 .items
@@ -151,7 +175,6 @@ impl UsersScreen {
         {
             self.sel.index = pos;
         }
-        Ok(())
     }
 
     /// Sorts the rows by the current column (on load and when the sort changes, not per key).
@@ -191,7 +214,11 @@ impl UsersScreen {
         } else {
             // One substring searcher for all rows: this runs on every keystroke over every user.
             let finder = memchr::memmem::Finder::new(needle.as_bytes());
-            self.order.iter().copied().filter(|i| finder.find(self.rows[*i].haystack.as_bytes()).is_some()).collect()
+            self.order
+                .iter()
+                .copied()
+                .filter(|i| finder.find(self.rows[*i].haystack.as_bytes()).is_some())
+                .collect()
         };
         self.sel.clamp(self.visible.len());
     }
@@ -367,10 +394,14 @@ impl UsersScreen {
     /// Draws the tab.
     pub fn draw(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
         let [bar, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
-        let mut chips = vec![Span::styled(
+        let mut chips = Vec::new();
+        if self.loading {
+            chips.push(Span::styled(" loading users... ", theme.dim()));
+        }
+        chips.push(Span::styled(
             format!(" {} of {} users ", self.visible.len(), self.rows.len()),
             theme.heading(),
-        )];
+        ));
         let filter_text = self.filter.value();
         if self.filtering || !filter_text.is_empty() {
             let cursor = if self.filtering { "▏" } else { "" };
