@@ -8,12 +8,12 @@ use super::{
     AuditHead, AuditQuery, Listing, Service, Session, VerifyReport, decode_head, resolve,
     target_prefix,
 };
-use crate::audit::event::ChainVerifier;
+use crate::audit::event::{ActorView, ChainVerifier, EventView};
 use crate::audit::export::{self, CsvExporter, Format};
-use crate::audit::{Actor, AuditEvent, Change, EventDraft, Outcome, Target};
+use crate::audit::{AuditEvent, Change, EventDraft, Outcome, Target};
 use crate::error::{Error, Result};
 use crate::model::Id;
-use crate::store::{TreeId, id_key, key_id, meta};
+use crate::store::{CorruptRecord, TreeId, codec, id_key, key_id, meta};
 
 /// A query with references resolved, ready to test events against.
 struct Matcher {
@@ -58,7 +58,7 @@ impl Matcher {
         })
     }
 
-    fn matches(&self, e: &AuditEvent) -> bool {
+    fn matches(&self, e: &EventView<'_>) -> bool {
         self.since.is_none_or(|s| e.at_micros >= s)
             && self.until.is_none_or(|u| e.at_micros < u)
             && self
@@ -68,14 +68,14 @@ impl Matcher {
             && self.target.as_ref().is_none_or(|(k, id)| {
                 e.target
                     .as_ref()
-                    .is_some_and(|t| &t.kind == k && t.id == *id)
+                    .is_some_and(|t| t.kind == k && t.id == *id)
             })
             && match &self.actor {
                 None => true,
-                Some(ActorMatch::System) => e.actor == Actor::System,
+                Some(ActorMatch::System) => e.actor == ActorView::System,
                 Some(ActorMatch::User(id)) => e.actor.user_id() == Some(*id),
                 Some(ActorMatch::Anonymous(l)) => {
-                    matches!(&e.actor, Actor::Anonymous { label } if label.to_lowercase() == *l)
+                    matches!(e.actor, ActorView::Anonymous { label } if label.to_lowercase() == *l)
                 }
             }
     }
@@ -107,12 +107,14 @@ fn parse_target(svc: &Service, text: &str) -> Result<(String, Id)> {
 }
 
 /// Visits matching events in sequence order (oldest first), or newest first when `reverse`.
-/// Uses the per-target index when the query names a target.
+/// Uses the per-target index when the query names a target. Events are decoded as borrowed
+/// views of the stored bytes (no string is copied); an event in an older layout is decoded
+/// (upgraded) as an owned event and viewed.
 fn each_event(
     svc: &Service,
     q: &AuditQuery,
     reverse: bool,
-    mut visit: impl FnMut(std::result::Result<AuditEvent, crate::store::CorruptRecord>) -> Result<bool>,
+    mut visit: impl FnMut(std::result::Result<&EventView<'_>, CorruptRecord>) -> Result<bool>,
 ) -> Result<()> {
     let m = Matcher::new(svc, q)?;
     if let Some((kind, id)) = &m.target {
@@ -132,31 +134,64 @@ fn each_event(
             seqs.reverse();
         }
         for seq in seqs {
-            if let Some(e) = svc.store.get::<AuditEvent>(TreeId::Audit, &id_key(seq))?
-                && m.matches(&e)
-                && !visit(Ok(e))?
-            {
+            let key = id_key(seq);
+            let Some(bytes) = svc.store.get_raw(TreeId::Audit, &key)? else {
+                continue;
+            };
+            let owned: AuditEvent;
+            let e = match codec::decode_borrowed::<AuditEvent, EventView<'_>>(&bytes) {
+                Some(view) => view,
+                None => {
+                    // As `Store::get` reports it: a record behind the index must be readable.
+                    owned = codec::decode(&bytes).map_err(|problem| {
+                        Error::Integrity(unreadable(&key, problem).to_string())
+                    })?;
+                    owned.view()
+                }
+            };
+            if m.matches(&e) && !visit(Ok(&e))? {
                 break;
             }
         }
         return Ok(());
     }
     let items: Box<dyn Iterator<Item = _>> = if reverse {
-        Box::new(svc.store.scan_rev::<AuditEvent>(TreeId::Audit))
+        Box::new(svc.store.scan_rev_raw(TreeId::Audit))
     } else {
-        Box::new(svc.store.scan::<AuditEvent>(TreeId::Audit))
+        Box::new(svc.store.scan_raw(TreeId::Audit))
     };
     for item in items {
-        let keep_going = match item? {
-            Ok(e) if m.matches(&e) => visit(Ok(e))?,
-            Ok(_) => true,
-            Err(bad) => visit(Err(bad))?,
+        let (key, bytes) = item?;
+        let owned: AuditEvent;
+        let e = match codec::decode_borrowed::<AuditEvent, EventView<'_>>(&bytes) {
+            Some(view) => view,
+            None => match codec::decode(&bytes) {
+                Ok(event) => {
+                    owned = event;
+                    owned.view()
+                }
+                Err(problem) => {
+                    if visit(Err(unreadable(&key, problem)))? {
+                        continue;
+                    }
+                    break;
+                }
+            },
         };
-        if !keep_going {
+        if m.matches(&e) && !visit(Ok(&e))? {
             break;
         }
     }
     Ok(())
+}
+
+/// An audit record that does not decode, as `Store::scan` reports it.
+fn unreadable(key: &[u8], problem: String) -> CorruptRecord {
+    CorruptRecord {
+        tree: TreeId::Audit.name().into(),
+        key: hex::encode(key),
+        problem,
+    }
 }
 
 /// Events matching the query, newest first.
@@ -165,7 +200,7 @@ pub fn list(svc: &Service, q: &AuditQuery) -> Result<Listing<AuditEvent>> {
     let mut out = Listing::default();
     each_event(svc, q, true, |item| {
         match item {
-            Ok(e) => out.items.push(e),
+            Ok(e) => out.items.push(e.to_event()),
             Err(bad) => out.unreadable.push(bad),
         }
         Ok(out.items.len() < limit)
@@ -201,7 +236,21 @@ pub fn verify(svc: &Service, expect: Option<&str>) -> Result<VerifyReport> {
         let (k, bytes) = item?;
         let seq = key_id(&k).unwrap_or(0);
         last_seq = seq;
-        match crate::store::codec::decode::<AuditEvent>(&bytes) {
+        // Fast path for a sound event: a borrowed view passes exactly the checks below without
+        // allocating. Anything it does not accept goes through the owned path, which words the
+        // report.
+        if let Some(e) = codec::decode_borrowed::<AuditEvent, EventView<'_>>(&bytes)
+            && e.seq == seq
+            && v.check_view(&e).is_ok()
+        {
+            if let Some((wseq, whash)) = &wanted
+                && e.seq == *wseq
+            {
+                expected_found = Some(hex::encode(e.hash) == *whash);
+            }
+            continue;
+        }
+        match codec::decode::<AuditEvent>(&bytes) {
             Err(problem) => {
                 broken = Some((seq, format!("event #{seq} is unreadable: {problem}")));
                 break;
@@ -291,7 +340,7 @@ pub fn export(
             each_event(svc, q, false, |item| {
                 match item {
                     Ok(e) => {
-                        x.write(&e)?;
+                        x.write_view(e)?;
                         count += 1;
                     }
                     Err(_) => unreadable += 1,
@@ -305,7 +354,7 @@ pub fn export(
             each_event(svc, q, false, |item| {
                 match item {
                     Ok(e) => {
-                        export::write_jsonl(&mut w, &e)?;
+                        export::write_jsonl_view(&mut w, e)?;
                         count += 1;
                     }
                     Err(_) => unreadable += 1,
