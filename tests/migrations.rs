@@ -84,7 +84,13 @@ fn store_written_by_schema_v1_opens_with_data_and_chain_intact() {
     let Response::Roles(roles) = svc.call(&session, Request::RoleList).unwrap() else {
         panic!("expected roles");
     };
-    let count = |name: &str| roles.items.iter().find(|r| r.role.name == name).map(|r| r.users);
+    let count = |name: &str| {
+        roles
+            .items
+            .iter()
+            .find(|r| r.role.name == name)
+            .map(|r| r.users)
+    };
     assert_eq!(count("Provider"), Some(1));
     assert_eq!(count("Front Desk"), Some(1));
     assert_eq!(count("Administrator"), Some(1));

@@ -47,7 +47,12 @@ impl Backend {
     /// in `data_dir` directly (which names the holder if another process has it). When the
     /// data directory was given explicitly (`--data`, `STAFFCTL_DATA`), a server found by
     /// looking around is used only if it serves that directory.
-    pub fn connect(route: &Route, data_dir: &Path, explicit_dir: bool, create: bool) -> Result<Self> {
+    pub fn connect(
+        route: &Route,
+        data_dir: &Path,
+        explicit_dir: bool,
+        create: bool,
+    ) -> Result<Self> {
         let sockets = match route {
             Route::Direct => Vec::new(),
             Route::Socket(p) => vec![p.clone()],
