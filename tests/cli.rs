@@ -1415,3 +1415,39 @@ fn recover_resets_an_administrators_password_and_is_audited() {
         .assert()
         .code(NOT_FOUND);
 }
+
+#[test]
+fn keymap_check_names_each_problem_and_accepts_a_good_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, "[users]\n\"n\" = \"user.add\"\n").unwrap();
+    cmd(&dir, &format!("keymap check {}", good.display()))
+        .assert()
+        .success()
+        .stdout(contains("OK"));
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[users]\n\"a\" = \"user.fly\"\n\"q\" = \"user.add\"\n\"banana\" = \"user.add\"\n[nowhere]\n\"x\" = \"app.quit\"\n",
+    )
+    .unwrap();
+    cmd(&dir, &format!("keymap check {}", bad.display()))
+        .assert()
+        .code(INVALID)
+        .stderr(contains("user.fly"))
+        .stderr(contains("unknown action"))
+        .stderr(contains("'banana' is not a key"))
+        .stderr(contains("unknown section [nowhere]"))
+        .stderr(contains(
+            "key q is bound to user.add in [users] and to app.quit in [global]",
+        ))
+        .stderr(contains("4 problem(s)"));
+
+    cmd(
+        &dir,
+        &format!("keymap check {}", dir.path().join("missing.toml").display()),
+    )
+    .assert()
+    .code(4);
+}

@@ -157,11 +157,21 @@ impl Sandbox {
 
     /// Starts the interface in an 80x24 tmux pane.
     fn launch(&self, extra_args: &[&str]) -> Tui {
-        let socket = format!("staffctl-e2e-{}-{}", std::process::id(), self.name);
         // --direct: this sandbox's store, even if a system `staffctl serve` runs here.
+        self.launch_via(&["--direct"], extra_args)
+    }
+
+    /// Starts the interface reaching the store as `route` says (`--direct`, `--socket P`).
+    fn launch_via(&self, route: &[&str], extra_args: &[&str]) -> Tui {
+        let socket = format!("staffctl-e2e-{}-{}", std::process::id(), self.name);
         let mut command = format!(
-            "{} --direct --data {}",
+            "{} {} --data {}",
             sh_quote(BIN),
+            route
+                .iter()
+                .map(|r| sh_quote(r))
+                .collect::<Vec<_>>()
+                .join(" "),
             sh_quote(&self.data().to_string_lossy())
         );
         for a in extra_args {
@@ -988,4 +998,84 @@ fn sigterm_restores_the_terminal_and_releases_the_store() {
     );
     let out = sb.cli_ok(&["user", "list", "--as", "admin"]);
     assert!(out.contains("Ada Admin"), "{out}");
+}
+
+/// A `staffctl serve` for one sandbox; stopped with SIGTERM when dropped.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_change_made_by_the_cli_shows_in_the_interface_through_the_server() {
+    let sandbox = Sandbox::new("live");
+    sandbox.init();
+    let sock = sandbox.path().join("s.sock");
+    let server = Server(
+        Command::new(BIN)
+            .args([
+                "--data",
+                &sandbox.data().to_string_lossy(),
+                "serve",
+                "--socket",
+                &sock.to_string_lossy(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start staffctl serve"),
+    );
+    for _ in 0..200 {
+        if std::os::unix::net::UnixStream::connect(&sock).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let sock_arg = sock.to_string_lossy().into_owned();
+    let tui = sandbox.launch_via(&["--socket", &sock_arg], &[]);
+    tui.wait_for("Log in");
+    tui.login("admin", PASSWORD);
+    tui.wait_for("1 of 1 users");
+    let screen = tui.wait_for("server");
+    assert!(
+        screen.contains("s.sock"),
+        "the status line names the server:\n{screen}"
+    );
+
+    // Another administrator adds someone through the same server.
+    let out = Command::new(BIN)
+        .args([
+            "--socket", &sock_arg, "user", "add", "--as", "admin", "--first", "Lena", "--last",
+            "Live",
+        ])
+        .args([
+            "--email",
+            "lena@acme.example",
+            "--role",
+            "Provider",
+            "--facility",
+            "Main",
+        ])
+        .env("STAFFCTL_PASSWORD", PASSWORD)
+        .env_remove("STAFFCTL_DATA")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run staffctl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The interface polls the audit head every second and reloads on a change.
+    let screen = tui.wait_for("Lena Live");
+    assert!(screen.contains("2 of 2 users"), "{screen}");
+    drop(tui);
+    drop(server);
 }
