@@ -52,7 +52,7 @@ impl RemoteClient {
             origin: Origin::current(),
         };
         protocol::write_frame(&mut stream, &hello)?;
-        match protocol::read_frame::<Welcome>(&mut stream).map_err(frame_err)? {
+        match protocol::read_reply::<Welcome>(&mut stream).map_err(frame_err)? {
             Welcome::Ok { version, data_dir } => Ok(Some(Self {
                 stream,
                 data_dir,
@@ -68,7 +68,7 @@ impl RemoteClient {
 
     fn ask(&mut self, msg: &ClientMsg) -> Result<ServerMsg> {
         protocol::write_frame(&mut self.stream, msg)?;
-        protocol::read_frame(&mut self.stream).map_err(frame_err)
+        protocol::read_reply(&mut self.stream).map_err(frame_err)
     }
 
     /// Whether the served store is initialised.
@@ -127,7 +127,7 @@ impl RemoteClient {
             },
         )?;
         loop {
-            match protocol::read_frame(&mut self.stream).map_err(frame_err)? {
+            match protocol::read_reply(&mut self.stream).map_err(frame_err)? {
                 ServerMsg::ExportChunk(bytes) => out.write_all(&bytes)?,
                 ServerMsg::ExportDone(result) => {
                     out.flush()?;

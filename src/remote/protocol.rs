@@ -16,8 +16,11 @@ use crate::service::{AuditQuery, InitRequest, Request, Response};
 /// Protocol version; bump on any change to the message types below.
 pub const PROTOCOL: u32 = 1;
 
-/// Largest frame either side accepts (bytes). Bigger frames close the connection.
+/// Largest request frame the server accepts (bytes); a bigger one closes the connection.
 pub const MAX_FRAME: u32 = 8 << 20;
+
+/// Largest reply frame a client accepts (bytes): a listing of 100,000 users is tens of MiB.
+pub const MAX_REPLY: u32 = 1 << 30;
 
 /// Export data travels in chunks of at most this many bytes.
 pub const EXPORT_CHUNK: usize = 256 << 10;
@@ -112,10 +115,10 @@ pub fn write_frame<T: Serialize>(out: &mut impl Write, msg: &T) -> Result<()> {
         .map_err(|e| Error::Storage(format!("cannot encode a message: {e}")))?;
     let len = u32::try_from(body.len())
         .ok()
-        .filter(|l| *l <= MAX_FRAME)
+        .filter(|l| *l <= MAX_REPLY)
         .ok_or_else(|| {
             Error::Storage(format!(
-                "message of {} bytes is larger than the {MAX_FRAME}-byte limit",
+                "message of {} bytes is larger than the {MAX_REPLY}-byte limit",
                 body.len()
             ))
         })?;
@@ -142,15 +145,30 @@ impl std::fmt::Display for FrameError {
         match self {
             Self::Closed => write!(f, "connection closed"),
             Self::Io(e) => write!(f, "read failed: {e}"),
-            Self::TooLarge(n) => write!(f, "frame of {n} bytes exceeds the {MAX_FRAME}-byte limit"),
+            Self::TooLarge(n) => write!(f, "frame of {n} bytes exceeds the size limit"),
             Self::Garbage(e) => write!(f, "not a staffctl message: {e}"),
         }
     }
 }
 
 /// Reads one frame and decodes it.
+/// Reads one request frame (at most [`MAX_FRAME`] bytes) and decodes it.
 pub fn read_frame<T: DeserializeOwned>(
     input: &mut impl Read,
+) -> std::result::Result<T, FrameError> {
+    read_limited(input, MAX_FRAME)
+}
+
+/// Reads one reply frame (at most [`MAX_REPLY`] bytes) and decodes it.
+pub fn read_reply<T: DeserializeOwned>(
+    input: &mut impl Read,
+) -> std::result::Result<T, FrameError> {
+    read_limited(input, MAX_REPLY)
+}
+
+fn read_limited<T: DeserializeOwned>(
+    input: &mut impl Read,
+    limit: u32,
 ) -> std::result::Result<T, FrameError> {
     let mut len = [0u8; 4];
     match input.read_exact(&mut len) {
@@ -159,7 +177,7 @@ pub fn read_frame<T: DeserializeOwned>(
         Err(e) => return Err(FrameError::Io(e)),
     }
     let len = u32::from_be_bytes(len);
-    if len > MAX_FRAME {
+    if len > limit {
         return Err(FrameError::TooLarge(len));
     }
     let mut body = vec![0u8; usize::try_from(len).unwrap_or(0)];
@@ -203,6 +221,15 @@ mod tests {
         assert!(matches!(
             read_frame::<ClientMsg>(&mut [].as_slice()),
             Err(FrameError::Closed)
+        ));
+        // A big reply (a listing of many users) passes the client's limit, not the server's.
+        let big = ServerMsg::ExportChunk(vec![7; (MAX_FRAME as usize) + 10]);
+        let mut buf = Vec::new();
+        write_frame(&mut buf, &big).unwrap();
+        assert_eq!(read_reply::<ServerMsg>(&mut buf.as_slice()).unwrap(), big);
+        assert!(matches!(
+            read_frame::<ServerMsg>(&mut buf.as_slice()),
+            Err(FrameError::TooLarge(_))
         ));
         let truncated = [0, 0, 0, 9, 1];
         assert!(matches!(
