@@ -40,8 +40,24 @@ fn frame_err(e: protocol::FrameError) -> Error {
 impl RemoteClient {
     /// Connects and exchanges versions. `Ok(None)` when nothing listens on `path`.
     pub fn connect(path: &Path) -> Result<Option<Self>> {
-        let Ok(mut stream) = UnixStream::connect(path) else {
-            return Ok(None);
+        let mut stream = match UnixStream::connect(path) {
+            Ok(s) => s,
+            // A socket nobody listens on, or no socket: no server.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+                ) =>
+            {
+                return Ok(None);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Err(Error::Denied(format!(
+                    "a staffctl server listens on {} but you may not use it ({e}); ask to be added to the staffctl group",
+                    path.display()
+                )));
+            }
+            Err(_) => return Ok(None),
         };
         stream
             .set_read_timeout(Some(Duration::from_secs(300)))

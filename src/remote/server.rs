@@ -274,6 +274,8 @@ fn idle_timeout(svc: &Service, session: &Session) -> Duration {
 }
 
 fn connection(shared: &Shared, mut stream: UnixStream) {
+    // A client that stops reading (e.g. mid-export) cannot hold this thread for ever.
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(30)));
     let (os_user, pid) = peer_origin(&stream);
     let who = format!("{os_user} pid {pid}");
     let hello: Hello = match next_frame_as(&mut stream, &shared.stop) {
