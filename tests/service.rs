@@ -1753,3 +1753,74 @@ fn head_counts_follow_every_change_of_role_and_facility() {
         Some(1)
     );
 }
+
+#[test]
+fn repeated_wrong_passwords_lock_the_account_until_an_administrator_unlocks_it() {
+    let c = clinic();
+    // A second administrator with a password of their own.
+    let ann = c.add(
+        "Ann",
+        "Lee",
+        "ann@riverside.example",
+        &[(UserField::Admin, "yes")],
+    );
+    c.svc
+        .recover("ann@riverside.example", BOB_PW, &Origin::default())
+        .unwrap();
+    assert!(
+        c.svc
+            .login("ann@riverside.example", BOB_PW, &Origin::default())
+            .is_ok()
+    );
+    // Five failures (the default threshold) within the window lock the account...
+    for _ in 0..5 {
+        let err = c
+            .svc
+            .login(
+                "ann@riverside.example",
+                "not her password at all",
+                &Origin::default(),
+            )
+            .unwrap_err();
+        assert!(matches!(err, Error::Denied(_)));
+    }
+    let locked = c.show("ann@riverside.example");
+    assert!(locked.user.locked_until.is_some(), "{:?}", locked.user);
+    assert!(has_action(&locked, "auth.lock"), "{:?}", locked.history);
+    // ...so even the right password is refused, and the caller only learns "denied".
+    let err = c
+        .svc
+        .login("ann@riverside.example", BOB_PW, &Origin::default())
+        .unwrap_err();
+    assert!(err.to_string().contains("login denied"), "{err}");
+    let ev = c.newest_event();
+    assert_eq!(ev.action, "auth.login_failed");
+    assert_eq!(ev.outcome, Outcome::Denied("account is locked".into()));
+    // Listings show the lock.
+    let row = users(c.ok(Request::UserList(UserFilter {
+        search: Some("ann@".into()),
+        ..UserFilter::default()
+    })))
+    .items
+    .remove(0);
+    assert!(row.locked);
+    // An administrator unlocks; the next login works.
+    let unlocked = user(
+        c.svc
+            .call(&c.admin, Request::UserUnlock(ann.user.id.to_string()))
+            .unwrap(),
+    );
+    assert_eq!(unlocked.user.locked_until, None);
+    assert!(has_action(&unlocked, "user.unlock"));
+    assert!(
+        c.svc
+            .login("ann@riverside.example", BOB_PW, &Origin::default())
+            .is_ok()
+    );
+    // Unlocking someone who is not locked is refused.
+    let err = c
+        .svc
+        .call(&c.admin, Request::UserUnlock(ann.user.id.to_string()))
+        .unwrap_err();
+    assert!(err.to_string().contains("is not locked"), "{err}");
+}

@@ -410,6 +410,11 @@ pub enum UserCmd {
         /// User id, username, email or full name
         user: String,
     },
+    /// Unlock an account locked after too many failed logins
+    Unlock {
+        /// User id, username, email or full name
+        user: String,
+    },
 }
 
 /// `staffctl access ...`.

@@ -521,6 +521,7 @@ fn request_for(command: &Command) -> Result<Request> {
             },
             UserCmd::Reactivate { user } => Request::UserReactivate(user.clone()),
             UserCmd::Delete { user } => Request::UserDelete(user.clone()),
+            UserCmd::Unlock { user } => Request::UserUnlock(user.clone()),
         },
         Command::Access(c) => match c {
             AccessCmd::Show { user } => Request::AccessShow(user.clone()),

@@ -220,6 +220,7 @@ pub fn response(command: &Command, response: &Response, format: OutputFormat) ->
                 Command::User(UserCmd::Edit { .. }) => Some("Updated"),
                 Command::User(UserCmd::Deactivate { .. }) => Some("Deactivated"),
                 Command::User(UserCmd::Reactivate { .. }) => Some("Reactivated"),
+                Command::User(UserCmd::Unlock { .. }) => Some("Unlocked"),
                 _ => None,
             };
             match verb {

@@ -379,6 +379,8 @@ pub enum Request {
     UserReactivate(Ref),
     /// Delete a never-activated user.
     UserDelete(Ref),
+    /// Unlock an account locked by failed logins (and forget its failures).
+    UserUnlock(Ref),
     /// A user's facility access.
     AccessShow(Ref),
     /// Add facilities to a user's access.
@@ -441,6 +443,7 @@ impl Request {
             Self::UserDeactivate { .. } => "user.deactivate",
             Self::UserReactivate(_) => "user.reactivate",
             Self::UserDelete(_) => "user.delete",
+            Self::UserUnlock(_) => "user.unlock",
             Self::AccessGrant { .. } => "access.grant",
             Self::AccessRevoke { .. } => "access.revoke",
             Self::AccessAll(_) => "access.all",
@@ -465,6 +468,7 @@ impl Request {
             Self::UserEdit(r, _)
             | Self::UserReactivate(r)
             | Self::UserDelete(r)
+            | Self::UserUnlock(r)
             | Self::AccessAll(r) => Some(("user", r.clone())),
             Self::UserDeactivate { user, .. }
             | Self::AccessGrant { user, .. }

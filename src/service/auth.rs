@@ -316,9 +316,14 @@ impl Service {
                     .transpose()?;
                 self.store.transact(|tx| {
                     tx.put(TreeId::Users, &id_key(updated.id), &updated)?;
-                    if let (Some(h), Some(c)) = (&rehash, &cred) {
+                    let reset = cred.as_ref().is_some_and(|c| c.failed_logins > 0);
+                    if let Some(c) = cred.as_ref().filter(|_| rehash.is_some() || reset) {
                         let mut c = c.clone();
-                        c.password_hash = Some(h.clone());
+                        if let Some(h) = &rehash {
+                            c.password_hash = Some(h.clone());
+                        }
+                        c.failed_logins = 0;
+                        c.failed_window_start = None;
                         tx.put(TreeId::Credentials, &id_key(c.user_id), &c)?;
                     }
                     append_event(tx, &draft)?;
@@ -347,14 +352,73 @@ impl Service {
                         None,
                     ),
                 };
-                self.record(EventDraft {
+                let failed = EventDraft {
                     at: now,
-                    actor,
+                    actor: actor.clone(),
                     origin: origin.clone(),
                     action: "auth.login_failed".into(),
-                    target,
+                    target: target.clone(),
                     changes: Vec::new(),
                     outcome: Outcome::Denied(why),
+                };
+                // A wrong password counts towards the lockout of an account that is not
+                // already locked; the lock itself is an audited event of its own.
+                let counting = match (&found, &cred) {
+                    (Some(u), Some(c))
+                        if !password_ok && !u.locked_until.is_some_and(|t| t > now) =>
+                    {
+                        Some((u, c))
+                    }
+                    _ => None,
+                };
+                let Some((u, c)) = counting else {
+                    self.record(failed)?;
+                    return Err(denied());
+                };
+                let practice = super::practice::show(self)?;
+                let window =
+                    jiff::SignedDuration::from_mins(i64::from(practice.lockout_window_minutes));
+                let mut c = c.clone();
+                let fresh = c
+                    .failed_window_start
+                    .is_none_or(|start| now.duration_since(start) > window);
+                if fresh {
+                    c.failed_logins = 1;
+                    c.failed_window_start = Some(now);
+                } else {
+                    c.failed_logins += 1;
+                }
+                let lock = c.failed_logins >= practice.lockout_threshold;
+                let mut locked = u.clone();
+                let until = now
+                    .checked_add(jiff::SignedDuration::from_mins(i64::from(
+                        practice.lockout_duration_minutes,
+                    )))
+                    .unwrap_or(now);
+                let lock_event = lock.then(|| {
+                    locked.locked_until = Some(until);
+                    EventDraft {
+                        at: now,
+                        actor: Actor::System,
+                        origin: origin.clone(),
+                        action: "auth.lock".into(),
+                        target: target.clone(),
+                        changes: vec![Change::new("locked_until", None, Some(until.to_string()))],
+                        outcome: Outcome::Success,
+                    }
+                });
+                if lock {
+                    c.failed_logins = 0;
+                    c.failed_window_start = None;
+                }
+                self.store.transact(|tx| {
+                    tx.put(TreeId::Credentials, &id_key(c.user_id), &c)?;
+                    append_event(tx, &failed)?;
+                    if let Some(ev) = &lock_event {
+                        tx.put(TreeId::Users, &id_key(locked.id), &locked)?;
+                        append_event(tx, ev)?;
+                    }
+                    Ok(())
                 })?;
                 Err(denied())
             }

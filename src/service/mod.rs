@@ -234,6 +234,7 @@ impl Service {
             }
             R::UserReactivate(r) => user::reactivate(&op, &r).map(|d| Response::User(Box::new(d))),
             R::UserDelete(r) => user::delete(&op, &r).map(|(id, name)| Response::Deleted(id, name)),
+            R::UserUnlock(r) => user::unlock(&op, &r).map(|d| Response::User(Box::new(d))),
             R::AccessShow(r) => access::show(self, &r).map(Response::Access),
             R::AccessGrant {
                 user: u,

@@ -793,3 +793,44 @@ pub fn show(svc: &Service, reference: &str) -> Result<UserDetail> {
 pub(crate) fn save_access(op: &Op<'_>, old: &User, u: User, action: &str) -> Result<UserDetail> {
     save(op, old, u, action, Vec::new(), &[])
 }
+
+/// Unlocks an account locked after failed logins and forgets its failures.
+pub fn unlock(op: &Op<'_>, reference: &str) -> Result<UserDetail> {
+    let svc = op.svc;
+    let old = resolve::user(svc, reference)?;
+    let cred: Option<crate::model::Credential> =
+        svc.store.get(TreeId::Credentials, &id_key(old.id))?;
+    let failures = cred.as_ref().map_or(0, |c| c.failed_logins);
+    let locked = old.locked_until.is_some_and(|t| t > op.now);
+    if !locked && failures == 0 {
+        return Err(Error::Conflict(format!(
+            "{} (#{}) is not locked",
+            old.full_name(),
+            old.id
+        )));
+    }
+    let mut u = old.clone();
+    u.locked_until = None;
+    u.revision = old.revision + 1;
+    u.updated_at = op.now;
+    let mut changes = diff(Some(&old), Some(&u));
+    changes.push(Change::new(
+        "failed_logins",
+        Some(failures.to_string()),
+        Some("0".into()),
+    ));
+    let draft = op.draft("user.unlock", Target::new("user", u.id, label(&u)), changes);
+    svc.store.transact(|tx| {
+        write_indexes(tx, Some(&old), Some(&u))?;
+        tx.put(TreeId::Users, &id_key(u.id), &u)?;
+        if let Some(c) = &cred {
+            let mut c = c.clone();
+            c.failed_logins = 0;
+            c.failed_window_start = None;
+            tx.put(TreeId::Credentials, &id_key(c.user_id), &c)?;
+        }
+        append_event(tx, &draft)?;
+        Ok(())
+    })?;
+    show(svc, &u.id.to_string())
+}

@@ -65,6 +65,7 @@ actions! {
     UserReactivate => "user.reactivate", "Reactivate the selected user";
     UserDelete => "user.delete", "Delete the selected user (only if never activated)";
     UserAccess => "user.access", "Edit which facilities the selected user can access";
+    UserUnlock => "user.unlock", "Unlock the selected user after failed logins";
     RoleAdd => "role.add", "Add a role";
     RoleEdit => "role.edit", "Edit the selected role's permissions";
     RoleRename => "role.rename", "Rename the selected role";

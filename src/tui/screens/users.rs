@@ -316,6 +316,7 @@ impl UsersScreen {
                 Err(e) => Effect::from_error(&e),
             },
             Action::Open
+            | Action::UserUnlock
             | Action::UserEdit
             | Action::UserDeactivate
             | Action::UserReactivate
@@ -372,6 +373,15 @@ impl UsersScreen {
                     success: format!("Reactivated {name}."),
                 }
             }
+            Action::UserUnlock => Effect::Confirm {
+                title: format!("Unlock {name}?"),
+                lines: vec![
+                    "Their failed logins are forgotten and they can log in again.".into(),
+                    "y: unlock   n: cancel".into(),
+                ],
+                request: Request::UserUnlock(u.id.to_string()),
+                success: format!("Unlocked {name}."),
+            },
             Action::UserDelete => Effect::Confirm {
                 title: format!("Delete {name}?"),
                 lines: vec![
