@@ -1451,3 +1451,150 @@ fn keymap_check_names_each_problem_and_accepts_a_good_file() {
     .assert()
     .code(4);
 }
+
+/// `staffctl auth verify` with `user` and `password` on stdin; returns the exit code.
+fn auth_verify(dir: &TempDir, user: &str, password: &str, extra: &str) -> i32 {
+    cmd(dir, &format!("auth verify {extra}"))
+        .write_stdin(format!("{user}\n{password}\n"))
+        .output()
+        .expect("run staffctl")
+        .status
+        .code()
+        .unwrap_or(-1)
+}
+
+fn auth_can(dir: &TempDir, line: &str) -> i32 {
+    cmd(dir, &format!("auth can {line}"))
+        .output()
+        .expect("run")
+        .status
+        .code()
+        .unwrap_or(-1)
+}
+
+const NURSE_PW: &str = "seven blue herons at dawn";
+
+/// A second, active account (administrators are the only accounts with passwords until
+/// invitations exist): `nurse`, primary facility Downtown only.
+fn active_nurse(dir: &TempDir) -> u64 {
+    cmd(dir, "facility add Uptown").assert().success();
+    let id = add_user(
+        dir,
+        "--first Nia --last Nurse --email nia@riverside.example --username nurse --role Provider --facility Downtown --admin",
+    );
+    cmd(dir, "recover --user nurse")
+        .env("STAFFCTL_NEW_PASSWORD", NURSE_PW)
+        .assert()
+        .success();
+    id
+}
+
+#[test]
+fn auth_verify_allows_only_a_right_password_for_a_usable_account() {
+    let dir = store();
+    active_nurse(&dir);
+    assert_eq!(auth_verify(&dir, "nurse", NURSE_PW, ""), 0);
+    // She logs in by username, so her email is only for contact.
+    assert_eq!(auth_verify(&dir, "nia@riverside.example", NURSE_PW, ""), 5);
+    // pam_exec expose_authtok: user in PAM_USER, password NUL-terminated on stdin.
+    let pam = cmd(&dir, "auth verify")
+        .env("PAM_USER", "nurse")
+        .write_stdin(format!("{NURSE_PW}\0"))
+        .assert()
+        .success();
+    assert!(stdout(&pam).is_empty());
+    assert_eq!(auth_verify(&dir, "nurse", "wrong password entirely", ""), 5);
+    assert_eq!(auth_verify(&dir, "nobody", NURSE_PW, ""), 5);
+    // Facility access: primary Downtown only.
+    assert_eq!(
+        auth_verify(&dir, "nurse", NURSE_PW, "--facility Downtown"),
+        0
+    );
+    assert_eq!(auth_verify(&dir, "nurse", NURSE_PW, "--facility Uptown"), 5);
+    let denied = json(&dir, "audit list --action auth.denied");
+    assert_eq!(denied[0]["reason"], "no access to facility Uptown");
+    // Nothing secret is ever printed.
+    let a = cmd(&dir, "auth verify")
+        .write_stdin(format!("nurse\n{NURSE_PW}x\n"))
+        .assert()
+        .code(5);
+    assert!(!stderr(&a).contains(NURSE_PW));
+    // A deactivated account is refused with the right password.
+    cmd(&dir, "user deactivate nurse --reason 'left'")
+        .assert()
+        .success();
+    assert_eq!(auth_verify(&dir, "nurse", NURSE_PW, ""), 5);
+    let failed = json(&dir, "audit list --action auth.login_failed --limit 1");
+    assert_eq!(failed[0]["reason"], "account is deactivated");
+}
+
+#[test]
+fn auth_verify_refuses_a_locked_account() {
+    let dir = store();
+    active_nurse(&dir);
+    for _ in 0..5 {
+        assert_eq!(auth_verify(&dir, "nurse", "not it at all, sorry", ""), 5);
+    }
+    assert_eq!(auth_verify(&dir, "nurse", NURSE_PW, ""), 5);
+    cmd(&dir, "user unlock nurse")
+        .assert()
+        .success()
+        .stdout(contains("Unlocked"));
+    assert_eq!(auth_verify(&dir, "nurse", NURSE_PW, ""), 0);
+}
+
+#[test]
+fn auth_can_checks_status_role_aide_rules_and_facility() {
+    let dir = store();
+    active_nurse(&dir);
+    assert_eq!(
+        auth_can(&dir, "--user nurse --permission clinical.write_notes"),
+        0
+    );
+    assert_eq!(
+        auth_can(&dir, "--user nurse --permission billing.issue_refunds"),
+        5
+    );
+    assert_eq!(
+        auth_can(
+            &dir,
+            "--user nurse --permission clinical.write_notes --facility Downtown"
+        ),
+        0
+    );
+    assert_eq!(
+        auth_can(
+            &dir,
+            "--user nurse --permission clinical.write_notes --facility Uptown"
+        ),
+        5
+    );
+    // An aide never holds patient assignment, whatever else changes.
+    cmd(&dir, "user edit nurse --role Aide --set aide=yes")
+        .assert()
+        .success();
+    assert_eq!(
+        auth_can(&dir, "--user nurse --permission patients.assignable"),
+        5
+    );
+    assert_eq!(auth_can(&dir, "--user nurse --permission calendar.view"), 0);
+    // Invited (never activated), unknown user, unknown permission.
+    add_user(
+        &dir,
+        "--first Ivy --last New --email ivy@riverside.example --role Provider --facility Downtown",
+    );
+    assert_eq!(
+        auth_can(
+            &dir,
+            "--user ivy@riverside.example --permission calendar.view"
+        ),
+        5
+    );
+    assert_eq!(auth_can(&dir, "--user ghost --permission calendar.view"), 4);
+    assert_eq!(auth_can(&dir, "--user nurse --permission calendar.fly"), 3);
+    // Deactivated.
+    cmd(&dir, "user deactivate nurse --reason 'left'")
+        .assert()
+        .success();
+    assert_eq!(auth_can(&dir, "--user nurse --permission calendar.view"), 5);
+}

@@ -990,3 +990,52 @@ fn a_store_held_directly_with_no_server_names_the_holder() {
     let out = store.run(&["user", "list"]);
     assert_ok(&out, "user list once the holder closed the store");
 }
+
+#[test]
+fn other_programs_check_logins_and_permissions_through_the_server() {
+    let store = Store::new();
+    let _server = store.serve();
+    let verify = |input: &str| {
+        let mut child = store
+            .staffctl()
+            .arg("--socket")
+            .arg(store.socket())
+            .args(["auth", "verify"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("staffctl starts");
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("finishes").status.code()
+    };
+    assert_eq!(verify(&format!("admin\n{PASSWORD}\n")), Some(0));
+    assert_eq!(verify("admin\nnot the password at all\n"), Some(5));
+    let can = store.via_socket(&[
+        "auth",
+        "can",
+        "--user",
+        "admin",
+        "--permission",
+        "audit.export",
+    ]);
+    assert_ok(&can, "auth can");
+    // The server records the check with the caller's origin, like any login.
+    let events = store.via_socket(&[
+        "audit",
+        "list",
+        "--action",
+        "auth.login_failed",
+        "--output",
+        "json",
+    ]);
+    assert_ok(&events, "audit list");
+    let events: Value = serde_json::from_slice(&events.stdout).expect("JSON");
+    assert_eq!(events[0]["reason"], "wrong password");
+}

@@ -95,6 +95,34 @@ pub enum Command {
     Demo,
     /// Own the store and serve administrators and programs over a Unix socket
     Serve,
+    /// Answers for the clinic's other programs (PAM, scripts): logins and permissions
+    #[command(subcommand)]
+    Auth(AuthCmd),
+}
+
+/// `staffctl auth ...`.
+#[derive(Debug, Subcommand)]
+pub enum AuthCmd {
+    /// Check a login: username on the first line of stdin, password on the second (or the
+    /// username in PAM_USER and the password on stdin, as pam_exec expose_authtok sends it).
+    /// Exit 0 if allowed, 5 if denied; prints nothing secret.
+    Verify {
+        /// Also require access to this facility
+        #[arg(long)]
+        facility: Option<String>,
+    },
+    /// Exit 0 if the user is active and holds the permission (and may use the facility), 5 if not
+    Can {
+        /// User id, username or email
+        #[arg(long)]
+        user: String,
+        /// Permission key (see `staffctl permission list`)
+        #[arg(long)]
+        permission: String,
+        /// Facility the action happens at
+        #[arg(long)]
+        facility: Option<String>,
+    },
 }
 
 /// `staffctl keymap ...`.

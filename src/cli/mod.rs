@@ -159,6 +159,19 @@ fn run(cli: Cli) -> Result<()> {
             result
         }
         Command::Serve => serve(&cli),
+        Command::Auth(args::AuthCmd::Verify { facility }) => {
+            let (login, password) = read_credentials()?;
+            let backend = open(&cli, false)?;
+            backend.verify_login(&login, &password, facility.as_deref(), &Origin::current())
+        }
+        Command::Auth(args::AuthCmd::Can {
+            user,
+            permission,
+            facility,
+        }) => {
+            let backend = open(&cli, false)?;
+            backend.can(user, permission, facility.as_deref())
+        }
         Command::Recover(a) => {
             // Break-glass needs the store itself, never a server.
             let dir = cli.data.clone().unwrap_or_else(default_data_dir);
@@ -226,6 +239,34 @@ fn run(cli: Cli) -> Result<()> {
             render::response(command, &response, cli.output)
         }
     }
+}
+
+/// The login and password of `auth verify`: `PAM_USER` and the password on stdin (pam_exec's
+/// `expose_authtok` writes it NUL-terminated), or two lines on stdin.
+fn read_credentials() -> Result<(String, String)> {
+    use std::io::Read;
+    let mut input = String::new();
+    std::io::stdin()
+        .take(64 * 1024)
+        .read_to_string(&mut input)
+        .map_err(|e| Error::invalid("stdin", format!("cannot read the credentials: {e}")))?;
+    let clean = |s: &str| s.trim_end_matches(['\0', '\n', '\r']).to_string();
+    let (login, password) = match std::env::var("PAM_USER") {
+        Ok(user) if !user.is_empty() => (user, clean(input.split('\0').next().unwrap_or_default())),
+        _ => {
+            let mut lines = input.split('\n');
+            let login = clean(lines.next().unwrap_or_default());
+            let password = clean(lines.next().unwrap_or_default());
+            (login, password)
+        }
+    };
+    if login.trim().is_empty() {
+        return Err(Error::invalid(
+            "stdin",
+            "no username: give it on the first line of stdin, or in PAM_USER",
+        ));
+    }
+    Ok((login.trim().to_string(), password))
 }
 
 /// `staffctl init`.
@@ -387,6 +428,7 @@ fn request_for(command: &Command) -> Result<Request> {
         | Command::Permission(_)
         | Command::Keymap(_)
         | Command::Demo
+        | Command::Auth(_)
         | Command::Serve => {
             return Err(Error::Storage(
                 "internal: command has no service request".into(),

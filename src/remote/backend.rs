@@ -160,6 +160,30 @@ impl Backend {
         }
     }
 
+    /// May this login and password be used (at this facility)? Audited like a login.
+    pub fn verify_login(
+        &self,
+        login: &str,
+        password: &str,
+        facility: Option<&str>,
+        origin: &Origin,
+    ) -> Result<()> {
+        match self {
+            Self::Local(svc) => svc.verify_login(login, password, facility, origin),
+            Self::Remote { client, .. } => {
+                Self::remote(client).verify_login(login, password, facility)
+            }
+        }
+    }
+
+    /// Does `user` hold `permission` (at this facility)?
+    pub fn can(&self, user: &str, permission: &str, facility: Option<&str>) -> Result<()> {
+        match self {
+            Self::Local(svc) => svc.can(user, permission, facility),
+            Self::Remote { client, .. } => Self::remote(client).can(user, permission, facility),
+        }
+    }
+
     /// Flushes a local store (nothing to do over a socket: the server owns durability).
     pub fn flush(&self) -> Result<()> {
         match self {

@@ -119,6 +119,37 @@ impl RemoteClient {
         Self::logged_in(reply)
     }
 
+    /// Checks a login for another program.
+    pub fn verify_login(
+        &mut self,
+        login: &str,
+        password: &str,
+        facility: Option<&str>,
+    ) -> Result<()> {
+        let msg = ClientMsg::AuthVerify {
+            login: login.into(),
+            password: password.into(),
+            facility: facility.map(str::to_string),
+        };
+        match self.ask(&msg)? {
+            ServerMsg::Done(r) => r,
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Checks a permission for another program.
+    pub fn can(&mut self, user: &str, permission: &str, facility: Option<&str>) -> Result<()> {
+        let msg = ClientMsg::AuthCan {
+            user: user.into(),
+            permission: permission.into(),
+            facility: facility.map(str::to_string),
+        };
+        match self.ask(&msg)? {
+            ServerMsg::Done(r) => r,
+            other => Err(unexpected(&other)),
+        }
+    }
+
     /// Sends a request for this connection's session.
     pub fn call(&mut self, request: Request) -> Result<Response> {
         match self.ask(&ClientMsg::Call(request))? {

@@ -81,6 +81,24 @@ pub enum ClientMsg {
     },
     /// Drop the session.
     Logout,
+    /// May this login and password be used (and at this facility)? No session needed.
+    AuthVerify {
+        /// Username or login email.
+        login: String,
+        /// Password.
+        password: String,
+        /// Facility the program is used at.
+        facility: Option<String>,
+    },
+    /// Does this user hold this permission (at this facility)? No session needed.
+    AuthCan {
+        /// User.
+        user: String,
+        /// Permission key.
+        permission: String,
+        /// Facility.
+        facility: Option<String>,
+    },
 }
 
 /// A server's message.

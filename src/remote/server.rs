@@ -417,6 +417,16 @@ fn handle(
                 ServerMsg::Done(Err(e))
             }
         },
+        ClientMsg::AuthVerify {
+            login,
+            password,
+            facility,
+        } => ServerMsg::Done(svc.verify_login(&login, &password, facility.as_deref(), origin)),
+        ClientMsg::AuthCan {
+            user,
+            permission,
+            facility,
+        } => ServerMsg::Done(svc.can(&user, &permission, facility.as_deref())),
         ClientMsg::Logout => {
             *auth = None;
             ServerMsg::Done(Ok(()))

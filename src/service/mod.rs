@@ -4,6 +4,7 @@
 //! a rule enforced here.
 
 mod access;
+mod check;
 pub mod api;
 mod audit_ops;
 mod auth;
