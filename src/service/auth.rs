@@ -365,7 +365,7 @@ impl Service {
                 // already locked; the lock itself is an audited event of its own.
                 let counting = match (&found, &cred) {
                     (Some(u), Some(c))
-                        if !password_ok && !u.locked_until.is_some_and(|t| t > now) =>
+                        if !password_ok && u.locked_until.is_none_or(|t| t <= now) =>
                     {
                         Some((u, c))
                     }

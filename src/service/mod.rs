@@ -4,12 +4,12 @@
 //! a rule enforced here.
 
 mod access;
-mod check;
 pub mod api;
 mod audit_ops;
 mod auth;
 #[doc(hidden)]
 pub mod bulk;
+mod check;
 mod diff;
 mod facility;
 mod fields;
