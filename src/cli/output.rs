@@ -78,21 +78,29 @@ pub fn cell_long(s: &str) -> String {
     for_terminal(s).into_owned()
 }
 
+/// A closed pipe (`staffctl user list | head`) is the reader's choice, not an error.
+fn quiet_pipe(r: std::io::Result<()>) -> Result<()> {
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
 /// Writes text to stdout.
 pub fn print(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
-    Ok(())
+    quiet_pipe(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
 }
 
 /// Writes a value as pretty JSON to stdout.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)
-        .map_err(|e| Error::Storage(format!("cannot write JSON: {e}")))?;
-    out.write_all(b"\n")?;
-    Ok(())
+    match serde_json::to_writer_pretty(&mut out, value) {
+        Err(e) if e.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) => return Ok(()),
+        Err(e) => return Err(Error::Storage(format!("cannot write JSON: {e}"))),
+        Ok(()) => {}
+    }
+    quiet_pipe(out.write_all(b"\n").and_then(|()| out.flush()))
 }
 
 /// "yes" or "no".
