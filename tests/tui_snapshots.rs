@@ -906,7 +906,7 @@ const CLEAR: &str = "\u{1b}[2J";
 const RLO: char = '\u{202E}';
 const CSI8: char = '\u{009B}';
 
-/// A first name carrying every hostile sequence of the brief.
+/// A first name carrying every hostile sequence a terminal can be attacked with.
 fn hostile_name() -> String {
     format!("Mal{OSC52}lory{CLEAR}{RLO}gnp.exe{CSI8}31m")
 }
