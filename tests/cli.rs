@@ -677,7 +677,12 @@ fn user_add_accepts_every_contract_flag() {
     )
     .assert()
     .success()
-    .stdout("Added user #2 Alice Smith (status: invited).\n");
+    .stdout(predicate::str::starts_with(
+        "Added user #2 Alice Smith (status: invited).\nActivation code for Alice Smith: ",
+    ))
+    .stdout(contains(
+        "No mail command is set: hand the code to the person.",
+    ));
 
     let shown = json(&dir, "user show asmith");
     let u = &shown["user"];
@@ -827,7 +832,7 @@ fn user_edit_changes_profile_fields() {
     assert_eq!(shown["facility"], "Uptown");
     assert_eq!(
         history_actions(&dir, "ajones"),
-        ["user.create", "user.update"]
+        ["user.create", "invite.create", "user.update"]
     );
     cmd(&dir, &format!("user show {ALICE}"))
         .assert()

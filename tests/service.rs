@@ -274,8 +274,9 @@ fn add_user_is_invited_and_audited() {
     assert_eq!(c.show("ANN@Riverside.example").user.id, ann.user.id);
     assert_eq!(c.show("Ann Lee").user.id, ann.user.id);
 
-    let ev = c.newest_event();
-    assert_eq!(ev.action, "user.create");
+    // The newest events: the user, then their invitation, in the same transaction.
+    assert_eq!(c.newest_event().action, "invite.create");
+    let ev = c.events("user.create").remove(0);
     assert_eq!(ev.outcome, Outcome::Success);
     assert_eq!(ev.target.as_ref().map(|t| t.id), Some(ann.user.id));
     assert_eq!(ev.actor.user_id(), Some(c.admin.user_id()));
@@ -1823,4 +1824,172 @@ fn repeated_wrong_passwords_lock_the_account_until_an_administrator_unlocks_it()
         .call(&c.admin, Request::UserUnlock(ann.user.id.to_string()))
         .unwrap_err();
     assert!(err.to_string().contains("is not locked"), "{err}");
+}
+
+fn invitation_code(d: &UserDetail) -> String {
+    d.invitation.as_ref().expect("an invitation").code.0.clone()
+}
+
+#[test]
+fn an_invited_user_activates_with_their_code_and_chooses_a_password() {
+    let c = clinic();
+    let ann = c.add("Ann", "Lee", "ann@riverside.example", &[]);
+    let code = invitation_code(&ann);
+    assert_eq!(code.split('-').count(), 6, "{code}");
+    assert!(has_action(
+        &c.show("ann@riverside.example"),
+        "invite.create"
+    ));
+    // The code is never stored, audited or printed by Debug.
+    let mut csv = Vec::new();
+    c.svc
+        .audit_export(&c.admin, &AuditQuery::default(), Format::Csv, &mut csv)
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&csv).contains(&code));
+    assert!(!format!("{ann:?}").contains(&code));
+
+    let o = Origin::default();
+    let wrong = c
+        .svc
+        .activate("ann@riverside.example", "AAAAA-BBBBB", BOB_PW, &o)
+        .unwrap_err();
+    assert!(matches!(wrong, Error::Denied(_)), "{wrong:?}");
+    assert_eq!(
+        c.newest_event().outcome,
+        Outcome::Denied("wrong code".into())
+    );
+    // Policy applies: too short a password is refused and the invitation stays usable.
+    let short = c
+        .svc
+        .activate("ann@riverside.example", &code, "short", &o)
+        .unwrap_err();
+    assert_eq!(field_names(&short), ["password"]);
+    // Codes are typed case-insensitively, with or without hyphens.
+    c.svc
+        .activate(
+            "ann@riverside.example",
+            &code.to_lowercase().replace('-', ""),
+            BOB_PW,
+            &o,
+        )
+        .unwrap();
+    let now = c.show("ann@riverside.example");
+    assert_eq!(now.status, UserStatus::Active);
+    assert!(now.user.activated_at.is_some());
+    assert!(has_action(&now, "user.activate"));
+    assert!(c.svc.login("ann@riverside.example", BOB_PW, &o).is_ok());
+    // A code works once.
+    assert!(
+        c.svc
+            .activate("ann@riverside.example", &code, BOB_PW, &o)
+            .is_err()
+    );
+    let Response::Invites(list) = c.ok(Request::InviteList) else {
+        panic!()
+    };
+    let row = list
+        .items
+        .iter()
+        .find(|i| i.user_id == ann.user.id)
+        .unwrap();
+    assert_eq!(row.status, staffctl::model::InviteStatus::Accepted);
+}
+
+#[test]
+fn resend_within_cooldown_is_refused_and_a_resend_rotates_the_code() {
+    let c = clinic();
+    let ann = c.add("Ann", "Lee", "ann@riverside.example", &[]);
+    let first = invitation_code(&ann);
+    let err = c
+        .call(Request::InviteResend("ann@riverside.example".into()))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("can be sent again in 60 minute(s)"),
+        "{err}"
+    );
+    c.ok(Request::PracticeEdit(vec![(
+        staffctl::service::PracticeField::InviteCooldownMinutes,
+        "0".into(),
+    )]));
+    let again = user(c.ok(Request::InviteResend("ann@riverside.example".into())));
+    let second = invitation_code(&again);
+    assert_ne!(first, second);
+    let o = Origin::default();
+    assert!(
+        c.svc
+            .activate("ann@riverside.example", &first, BOB_PW, &o)
+            .is_err(),
+        "the old code stops working"
+    );
+    let Response::Invites(list) = c.ok(Request::InviteList) else {
+        panic!()
+    };
+    assert_eq!(list.items[0].send_count, 2);
+    // Revoked: the current code stops working too.
+    c.ok(Request::InviteRevoke("ann@riverside.example".into()));
+    assert!(
+        c.svc
+            .activate("ann@riverside.example", &second, BOB_PW, &o)
+            .is_err()
+    );
+    assert_eq!(
+        c.newest_event().outcome,
+        Outcome::Denied("invitation is revoked".into())
+    );
+}
+
+#[test]
+fn invitations_are_mailed_through_the_mail_command_and_a_failing_command_loses_nothing() {
+    let c = clinic();
+    let record = c.dir.path().join("mail.txt");
+    let script = c.dir.path().join("sendmail.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\ncat > '{}'\n", record.display()),
+    )
+    .unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(
+        &mut std::fs::metadata(&script).unwrap().permissions(),
+        0o755,
+    );
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    c.ok(Request::PracticeEdit(vec![(
+        staffctl::service::PracticeField::MailCommand,
+        script.display().to_string(),
+    )]));
+    let ann = c.add("Ann", "Lee", "ann@riverside.example", &[]);
+    let inv = ann.invitation.clone().unwrap();
+    assert_eq!(inv.mail, Some(Ok(())));
+    let mail = std::fs::read_to_string(&record).unwrap();
+    assert!(
+        mail.contains("To: \"Ann Lee\" <ann@riverside.example>"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("Subject: Your Riverside Physio staff account"),
+        "{mail}"
+    );
+    assert!(mail.contains(&inv.code.0), "{mail}");
+
+    c.ok(Request::PracticeEdit(vec![(
+        staffctl::service::PracticeField::MailCommand,
+        "exit 3".into(),
+    )]));
+    let bob = c.add("Bob", "Ray", "bob@riverside.example", &[]);
+    let inv = bob.invitation.clone().unwrap();
+    assert!(
+        matches!(&inv.mail, Some(Err(e)) if e.contains("exit 3")),
+        "{:?}",
+        inv.mail
+    );
+    // The invitation still works.
+    c.svc
+        .activate(
+            "bob@riverside.example",
+            &inv.code.0,
+            BOB_PW,
+            &Origin::default(),
+        )
+        .unwrap();
 }

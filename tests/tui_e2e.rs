@@ -654,6 +654,10 @@ fn add_user_keeps_input_on_invalid_npi_and_saves_when_fixed() {
     );
     tui.keys(&["Enter"]);
     tui.wait_for("Added user #2 Beatrix Quimby");
+    // The activation code is shown once, in its own window.
+    let shown = tui.wait_for("Activation code:");
+    assert!(shown.contains("shown only now"), "{shown}");
+    tui.keys(&["Escape"]);
     // The list reloads in the background after a save.
     let screen = tui.wait_for("2 of 2 users");
     assert!(
@@ -725,7 +729,7 @@ fn deactivating_a_user_with_a_reason_shows_in_their_history() {
         "status in the detail:\n{seen}"
     );
     assert!(seen.contains("(Moved to another clinic)"), "{seen}");
-    assert!(seen.contains("HISTORY (2 events)"), "{seen}");
+    assert!(seen.contains("HISTORY (3 events)"), "{seen}");
     assert!(
         seen.contains("user.deactivate by admin (#1) [success]"),
         "{seen}"

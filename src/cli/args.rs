@@ -95,9 +95,39 @@ pub enum Command {
     Demo,
     /// Own the store and serve administrators and programs over a Unix socket
     Serve,
+    /// Invitations of users who have not activated yet
+    #[command(subcommand)]
+    Invite(InviteCmd),
+    /// Activate your invited account: your login, the code you were given, a new password
+    Activate(ActivateArgs),
     /// Answers for the clinic's other programs (PAM, scripts): logins and permissions
     #[command(subcommand)]
     Auth(AuthCmd),
+}
+
+/// `staffctl invite ...`.
+#[derive(Debug, Subcommand)]
+pub enum InviteCmd {
+    /// Every invitation: pending, accepted, expired or revoked, with send count and expiry
+    List,
+    /// Send again with a new code (the old code stops working; refused within the cool-down)
+    Resend {
+        /// User id, username, email or full name
+        user: String,
+    },
+    /// Withdraw a pending invitation
+    Revoke {
+        /// User id, username, email or full name
+        user: String,
+    },
+}
+
+/// `staffctl activate`.
+#[derive(Debug, Args)]
+pub struct ActivateArgs {
+    /// Your username or email (prompted when left out)
+    #[arg(long)]
+    pub user: Option<String>,
 }
 
 /// `staffctl auth ...`.

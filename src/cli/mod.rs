@@ -159,6 +159,7 @@ fn run(cli: Cli) -> Result<()> {
             result
         }
         Command::Serve => serve(&cli),
+        Command::Activate(a) => activate(&cli, a),
         Command::Auth(args::AuthCmd::Verify { facility }) => {
             let (login, password) = read_credentials()?;
             let backend = open(&cli, false)?;
@@ -239,6 +240,26 @@ fn run(cli: Cli) -> Result<()> {
             render::response(command, &response, cli.output)
         }
     }
+}
+
+/// `staffctl activate`: login, code (`STAFFCTL_INVITE_CODE` or prompted) and a new password
+/// (`STAFFCTL_NEW_PASSWORD` or prompted twice).
+fn activate(cli: &Cli, a: &args::ActivateArgs) -> Result<()> {
+    let login = match &a.user {
+        Some(u) => u.clone(),
+        None => prompt::line("Your username or email: ")?,
+    };
+    let code = match std::env::var("STAFFCTL_INVITE_CODE") {
+        Ok(c) => c,
+        Err(_) => prompt::secret_line("Activation code: ")?,
+    };
+    let password = prompt::new_password("STAFFCTL_NEW_PASSWORD", login.trim())?;
+    let backend = open(cli, false)?;
+    backend.activate(login.trim(), &code, &password, &Origin::current())?;
+    output::print(&format!(
+        "Your account is active. Log in as {}.\n",
+        output::cell_long(login.trim())
+    ))
 }
 
 /// The login and password of `auth verify`: `PAM_USER` and the password on stdin (pam_exec's
@@ -429,6 +450,7 @@ fn request_for(command: &Command) -> Result<Request> {
         | Command::Keymap(_)
         | Command::Demo
         | Command::Auth(_)
+        | Command::Activate(_)
         | Command::Serve => {
             return Err(Error::Storage(
                 "internal: command has no service request".into(),
@@ -564,6 +586,11 @@ fn request_for(command: &Command) -> Result<Request> {
             UserCmd::Reactivate { user } => Request::UserReactivate(user.clone()),
             UserCmd::Delete { user } => Request::UserDelete(user.clone()),
             UserCmd::Unlock { user } => Request::UserUnlock(user.clone()),
+        },
+        Command::Invite(c) => match c {
+            args::InviteCmd::List => Request::InviteList,
+            args::InviteCmd::Resend { user } => Request::InviteResend(user.clone()),
+            args::InviteCmd::Revoke { user } => Request::InviteRevoke(user.clone()),
         },
         Command::Access(c) => match c {
             AccessCmd::Show { user } => Request::AccessShow(user.clone()),

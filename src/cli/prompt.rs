@@ -42,3 +42,25 @@ pub fn new_password(env: &str, what: &str) -> Result<String> {
         "the two entries differed three times; nothing was changed",
     ))
 }
+
+/// One line typed at the terminal (echoed).
+pub fn line(prompt: &str) -> Result<String> {
+    use std::io::Write;
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    let mut s = String::new();
+    std::io::stdin()
+        .read_line(&mut s)
+        .map_err(|e| Error::invalid("input", format!("cannot read from the terminal: {e}")))?;
+    Ok(s.trim_end_matches(['\n', '\r']).to_string())
+}
+
+/// One line typed at the terminal without echo.
+pub fn secret_line(prompt: &str) -> Result<String> {
+    rpassword::prompt_password(prompt).map_err(|e| {
+        Error::invalid(
+            "input",
+            format!("cannot read from the terminal ({e}); set STAFFCTL_INVITE_CODE"),
+        )
+    })
+}

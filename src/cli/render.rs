@@ -221,16 +221,24 @@ pub fn response(command: &Command, response: &Response, format: OutputFormat) ->
                 Command::User(UserCmd::Deactivate { .. }) => Some("Deactivated"),
                 Command::User(UserCmd::Reactivate { .. }) => Some("Reactivated"),
                 Command::User(UserCmd::Unlock { .. }) => Some("Unlocked"),
+                Command::Invite(super::args::InviteCmd::Resend { .. }) => {
+                    Some("Invitation re-sent to")
+                }
+                Command::Invite(super::args::InviteCmd::Revoke { .. }) => {
+                    Some("Invitation revoked for")
+                }
                 _ => None,
             };
             match verb {
                 Some(v) => {
-                    let mut msg = format!(
+                    let mut msg = String::new();
+                    msg.push_str(&format!(
                         "{v} user #{} {} (status: {}).\n",
                         d.user.id,
                         cell(&d.user.full_name()),
                         d.status.as_str()
-                    );
+                    ));
+                    msg.push_str(&invitation_text(d));
                     if matches!(command, Command::User(UserCmd::Deactivate { .. })) {
                         msg.push_str("Their record, history and audit events are kept; login is refused and pending invitations are revoked.\n");
                     }
@@ -238,6 +246,39 @@ pub fn response(command: &Command, response: &Response, format: OutputFormat) ->
                 }
                 None => output::print(&user_detail(d)),
             }
+        }
+        Response::Invites(l) => {
+            if json {
+                return listing_json(l);
+            }
+            warn_unreadable(&l.unreadable);
+            let rows: Vec<Vec<String>> = l
+                .items
+                .iter()
+                .map(|i| {
+                    vec![
+                        i.user_id.to_string(),
+                        cell(&i.name),
+                        cell(&i.email),
+                        format!("{:?}", i.status).to_lowercase(),
+                        i.send_count.to_string(),
+                        when(Some(i.last_sent_at)),
+                        when(Some(i.expires_at)),
+                    ]
+                })
+                .collect();
+            output::print(&table(
+                &[
+                    "ID",
+                    "NAME",
+                    "EMAIL",
+                    "STATUS",
+                    "SENT",
+                    "LAST SENT",
+                    "EXPIRES",
+                ],
+                &rows,
+            ))
         }
         Response::Deleted(id, name) => {
             if json {
@@ -527,4 +568,26 @@ fn user_detail(d: &UserDetail) -> String {
         text.push_str(&format!("  {line}\n"));
     }
     text
+}
+
+/// The one-time code of an invitation just created or re-sent, and what happened to the mail.
+fn invitation_text(d: &UserDetail) -> String {
+    let Some(inv) = &d.invitation else {
+        return String::new();
+    };
+    let mut s = format!(
+        "Activation code for {}: {}  (valid until {}; it is shown only now, and only its hash is stored)\n",
+        cell(&d.user.full_name()),
+        inv.code.0,
+        when(Some(inv.expires_at)),
+    );
+    match &inv.mail {
+        None => s.push_str("No mail command is set: hand the code to the person.\n"),
+        Some(Ok(())) => s.push_str("The invitation was mailed.\n"),
+        Some(Err(e)) => s.push_str(&format!(
+            "The mail could not be sent ({}); the invitation is still valid: hand the code over.\n",
+            cell(e)
+        )),
+    }
+    s
 }

@@ -176,6 +176,14 @@ impl Backend {
         }
     }
 
+    /// Activates an invited account with its code and a new password.
+    pub fn activate(&self, login: &str, code: &str, password: &str, origin: &Origin) -> Result<()> {
+        match self {
+            Self::Local(svc) => svc.activate(login, code, password, origin),
+            Self::Remote { client, .. } => Self::remote(client).activate(login, code, password),
+        }
+    }
+
     /// Does `user` hold `permission` (at this facility)?
     pub fn can(&self, user: &str, permission: &str, facility: Option<&str>) -> Result<()> {
         match self {

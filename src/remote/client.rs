@@ -137,6 +137,19 @@ impl RemoteClient {
         }
     }
 
+    /// Activates an invited account.
+    pub fn activate(&mut self, login: &str, code: &str, password: &str) -> Result<()> {
+        let msg = ClientMsg::Activate {
+            login: login.into(),
+            code: code.into(),
+            password: password.into(),
+        };
+        match self.ask(&msg)? {
+            ServerMsg::Done(r) => r,
+            other => Err(unexpected(&other)),
+        }
+    }
+
     /// Checks a permission for another program.
     pub fn can(&mut self, user: &str, permission: &str, facility: Option<&str>) -> Result<()> {
         let msg = ClientMsg::AuthCan {

@@ -90,6 +90,15 @@ pub enum ClientMsg {
         /// Facility the program is used at.
         facility: Option<String>,
     },
+    /// Activate an invited account with its code. No session needed.
+    Activate {
+        /// Username or email.
+        login: String,
+        /// The one-time code.
+        code: String,
+        /// The new password.
+        password: String,
+    },
     /// Does this user hold this permission (at this facility)? No session needed.
     AuthCan {
         /// User.

@@ -427,6 +427,11 @@ fn handle(
             permission,
             facility,
         } => ServerMsg::Done(svc.can(&user, &permission, facility.as_deref())),
+        ClientMsg::Activate {
+            login,
+            code,
+            password,
+        } => ServerMsg::Done(svc.activate(&login, &code, &password, origin)),
         ClientMsg::Logout => {
             *auth = None;
             ServerMsg::Done(Ok(()))

@@ -1,5 +1,6 @@
 //! Secrets and untrusted text: argon2id password hashing, the password policy, and sanitising of
 //! data strings before they reach a terminal or a spreadsheet.
 
+pub mod code;
 pub mod password;
 pub mod sanitize;

@@ -381,6 +381,12 @@ pub enum Request {
     UserDelete(Ref),
     /// Unlock an account locked by failed logins (and forget its failures).
     UserUnlock(Ref),
+    /// Every invitation with its status.
+    InviteList,
+    /// Send a user's invitation again with a new code (the old one stops working).
+    InviteResend(Ref),
+    /// Withdraw a user's pending invitation.
+    InviteRevoke(Ref),
     /// A user's facility access.
     AccessShow(Ref),
     /// Add facilities to a user's access.
@@ -444,6 +450,8 @@ impl Request {
             Self::UserReactivate(_) => "user.reactivate",
             Self::UserDelete(_) => "user.delete",
             Self::UserUnlock(_) => "user.unlock",
+            Self::InviteResend(_) => "invite.resend",
+            Self::InviteRevoke(_) => "invite.revoke",
             Self::AccessGrant { .. } => "access.grant",
             Self::AccessRevoke { .. } => "access.revoke",
             Self::AccessAll(_) => "access.all",
@@ -469,6 +477,8 @@ impl Request {
             | Self::UserReactivate(r)
             | Self::UserDelete(r)
             | Self::UserUnlock(r)
+            | Self::InviteResend(r)
+            | Self::InviteRevoke(r)
             | Self::AccessAll(r) => Some(("user", r.clone())),
             Self::UserDeactivate { user, .. }
             | Self::AccessGrant { user, .. }
@@ -591,6 +601,51 @@ pub struct UserDetail {
     pub permissions: Vec<String>,
     /// Audit history of this user, oldest first.
     pub history: Vec<HistoryEntry>,
+    /// The invitation just created or re-sent (only in the answer to that request).
+    #[serde(default)]
+    pub invitation: Option<Invitation>,
+}
+
+/// A one-time code in clear, shown once to the operator; never stored, logged or printed by
+/// `Debug`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OneTimeCode(pub String);
+
+impl std::fmt::Debug for OneTimeCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// An invitation as handed to the operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    /// The activation code (give it to the person).
+    pub code: OneTimeCode,
+    /// Valid until.
+    pub expires_at: Timestamp,
+    /// What happened to the mail: `None` when no mail command is set.
+    pub mail: Option<std::result::Result<(), String>>,
+}
+
+/// An invitation row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteView {
+    /// Invited user id.
+    pub user_id: Id,
+    /// Their name.
+    pub name: String,
+    /// Their email.
+    pub email: String,
+    /// Pending, Accepted, Expired (pending past its expiry) or Revoked.
+    pub status: crate::model::InviteStatus,
+    /// Times sent.
+    pub send_count: u32,
+    /// Last sent.
+    pub last_sent_at: Timestamp,
+    /// Expires.
+    pub expires_at: Timestamp,
 }
 
 /// A role row with its user count.
@@ -716,6 +771,8 @@ pub enum Response {
     Verify(VerifyReport),
     /// Audit head.
     Head(AuditHead),
+    /// Invitations.
+    Invites(Listing<InviteView>),
 }
 
 impl PermissionInfo {

@@ -13,6 +13,7 @@ mod check;
 mod diff;
 mod facility;
 mod fields;
+mod invite;
 mod practice;
 mod resolve;
 mod role;
@@ -236,6 +237,9 @@ impl Service {
             R::UserReactivate(r) => user::reactivate(&op, &r).map(|d| Response::User(Box::new(d))),
             R::UserDelete(r) => user::delete(&op, &r).map(|(id, name)| Response::Deleted(id, name)),
             R::UserUnlock(r) => user::unlock(&op, &r).map(|d| Response::User(Box::new(d))),
+            R::InviteList => invite::list(self).map(Response::Invites),
+            R::InviteResend(r) => invite::resend(&op, &r).map(|d| Response::User(Box::new(d))),
+            R::InviteRevoke(r) => invite::revoke(&op, &r).map(|d| Response::User(Box::new(d))),
             R::AccessShow(r) => access::show(self, &r).map(Response::Access),
             R::AccessGrant {
                 user: u,

@@ -389,6 +389,9 @@ pub fn add(op: &Op<'_>, fields: UserFields) -> Result<UserDetail> {
         }
     }
     validate_all(svc, &u, errs)?;
+    // Every new user is invited: a one-time code, stored only as a hash.
+    let practice = super::practice::show(svc)?;
+    let (invite, code) = super::invite::prepare(&practice, 0, op.now)?;
     let id = svc.store.transact(|tx| {
         let mut u = u.clone();
         u.id = tx.next_id("user")?;
@@ -400,9 +403,30 @@ pub fn add(op: &Op<'_>, fields: UserFields) -> Result<UserDetail> {
             tx,
             &op.draft("user.create", Target::new("user", u.id, label(&u)), changes),
         )?;
+        let mut inv = invite.clone();
+        inv.user_id = u.id;
+        super::invite::store(tx, &inv)?;
+        append_event(
+            tx,
+            &op.draft(
+                "invite.create",
+                Target::new("user", u.id, label(&u)),
+                vec![
+                    Change::secret("code"),
+                    Change::new("expires_at", None, Some(inv.expires_at.to_string())),
+                ],
+            ),
+        )?;
         Ok(u.id)
     })?;
-    show(svc, &id.to_string())
+    let mut detail = show(svc, &id.to_string())?;
+    detail.invitation = Some(super::invite::deliver(
+        &practice,
+        &detail.user,
+        code,
+        invite.expires_at,
+    ));
+    Ok(detail)
 }
 
 /// The label of a user in audit targets: username, else email.
@@ -785,6 +809,7 @@ pub fn show(svc: &Service, reference: &str) -> Result<UserDetail> {
         access,
         permissions,
         history: history(svc, "user", user.id)?,
+        invitation: None,
         user,
     })
 }

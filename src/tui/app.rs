@@ -700,6 +700,20 @@ impl App {
                 self.info(msg);
                 self.refresh_all();
             }
+            Ok(forms::Submitted::Shown {
+                message,
+                title,
+                lines,
+            }) => {
+                self.modals.pop();
+                self.info(message);
+                self.refresh_all();
+                self.modals.push(Modal::Detail {
+                    title,
+                    lines,
+                    scroll: 0,
+                });
+            }
             Ok(forms::Submitted::Confirm {
                 title,
                 lines,

@@ -60,6 +60,15 @@ pub enum Submitted {
         /// Message on success.
         success: String,
     },
+    /// Saved; show this message and these lines (read once, e.g. an activation code).
+    Shown {
+        /// Status message.
+        message: String,
+        /// Title of the window.
+        title: String,
+        /// Lines.
+        lines: Vec<String>,
+    },
     /// New audit filters.
     AuditQuery(AuditQuery),
     /// Start an export.
@@ -671,6 +680,36 @@ fn name_list(users: &[crate::service::Person]) -> String {
     s.join(", ")
 }
 
+/// What the operator must hand over after adding a user: the code, shown this once.
+fn invitation_lines(d: &crate::service::UserDetail) -> Vec<String> {
+    let Some(inv) = &d.invitation else {
+        return vec!["No invitation was created.".into()];
+    };
+    let mut lines = vec![
+        format!("Activation code:  {}", inv.code.0),
+        format!(
+            "Login:            {}",
+            d.user
+                .username
+                .clone()
+                .unwrap_or_else(|| d.user.email.clone())
+        ),
+        format!(
+            "Valid until:      {}",
+            inv.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+        ),
+        String::new(),
+        "The code is shown only now; staffctl keeps only its hash.".into(),
+    ];
+    lines.push(match &inv.mail {
+        None => "No mail command is set: hand the code to the person.".into(),
+        Some(Ok(())) => "The invitation was also mailed to them.".into(),
+        Some(Err(e)) => format!("The mail failed ({e}); hand the code over instead."),
+    });
+    lines.push("They activate with `staffctl activate`. Esc closes.".into());
+    lines
+}
+
 /// `request`, refused by the service if its record changed since the form was opened.
 fn expect(revision: u64, request: Request) -> Request {
     Request::Expect {
@@ -684,11 +723,15 @@ pub fn submit(ctx: &Ctx<'_>, purpose: &Purpose, form: &Form) -> Result<Submitted
     let done = |m: String| Ok(Submitted::Done(m));
     match purpose {
         Purpose::UserAdd => match ctx.call(Request::UserAdd(user_fields(form.values())))? {
-            Response::User(d) => done(format!(
-                "Added user #{} {} (invited).",
-                d.user.id,
-                d.user.full_name()
-            )),
+            Response::User(d) => Ok(Submitted::Shown {
+                message: format!(
+                    "Added user #{} {} (invited).",
+                    d.user.id,
+                    d.user.full_name()
+                ),
+                title: format!("Invitation for {}", d.user.full_name()),
+                lines: invitation_lines(&d),
+            }),
             _ => done("Added.".into()),
         },
         Purpose::UserEdit(id, rev) => {

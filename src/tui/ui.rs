@@ -280,10 +280,12 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
             lines,
             scroll,
         } => {
+            // Short texts get a short window, so the status line stays in view.
+            let needed = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
             let r = centered(
                 area,
                 area.width.saturating_sub(2).min(110),
-                area.height.saturating_sub(2),
+                needed.min(area.height.saturating_sub(2)),
             );
             draw_scrolling(frame, app, r, title, lines, *scroll);
         }
