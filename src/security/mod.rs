@@ -1,6 +1,7 @@
 //! Secrets and untrusted text: argon2id password hashing, the password policy, and sanitising of
 //! data strings before they reach a terminal or a spreadsheet.
 
+pub mod blocklist;
 pub mod code;
 pub mod password;
 pub mod sanitize;

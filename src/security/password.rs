@@ -75,6 +75,12 @@ pub fn check_policy(
             format!("password must be at most {MAX_LENGTH} characters"),
         ));
     }
+    if super::blocklist::is_common(password) {
+        return Err(Error::invalid(
+            "password",
+            "this password is one of the most common ones and is easy to guess; choose another (a few unrelated words work well)",
+        ));
+    }
     let lower = password.to_lowercase();
     let local = email.split('@').next().unwrap_or_default().to_lowercase();
     let mut personal: Vec<String> = vec![email.to_lowercase()];
@@ -141,6 +147,10 @@ mod tests {
             )
             .is_err()
         );
+        // Common passwords are refused whatever their length.
+        let err = check_policy("1qaz2wsx3edc4rfv", 15, None, "a@b.co").unwrap_err();
+        assert!(err.to_string().contains("most common"), "{err}");
+        assert!(check_policy("PASSWORD1", 8, None, "a@b.co").is_err());
         // The minimum never drops below 8.
         assert!(check_policy("1234567", 4, None, "a@b.co").is_err());
     }
