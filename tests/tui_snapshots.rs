@@ -1156,3 +1156,82 @@ fn a_legacy_record_with_escape_sequences_never_reaches_the_screen() {
 
     assert_every_view_clean(&mut ui, "legacy record");
 }
+
+#[test]
+fn an_invited_user_activates_from_the_login_screen() {
+    let mut ui = demo_login();
+    // An administrator invites someone (the code is what they would hand over).
+    let admin = ui
+        .svc()
+        .login(
+            staffctl::demo::DEMO_ADMIN,
+            staffctl::demo::DEMO_PASSWORD,
+            &staffctl::service::Origin::default(),
+        )
+        .expect("admin login");
+    let added = ui
+        .svc()
+        .call(
+            &admin,
+            staffctl::service::Request::UserAdd(vec![
+                (staffctl::service::UserField::FirstName, "Nora".into()),
+                (staffctl::service::UserField::LastName, "New".into()),
+                (
+                    staffctl::service::UserField::Email,
+                    "nora@riverside-pt.example".into(),
+                ),
+                (staffctl::service::UserField::Role, "Front Desk".into()),
+                (staffctl::service::UserField::Facility, "Downtown".into()),
+            ]),
+        )
+        .expect("add");
+    let staffctl::service::Response::User(d) = added else {
+        panic!("a user")
+    };
+    let code = d.invitation.as_ref().expect("an invitation").code.0.clone();
+
+    ui.key(KeyCode::F(2));
+    assert!(matches!(ui.app.phase, Phase::Activate(_)));
+    ui.snap("activate");
+    ui.typ("nora@riverside-pt.example")
+        .tabs(1)
+        .typ(&code)
+        .tabs(1);
+    // A common password is refused beside the field; nothing typed is lost.
+    ui.typ("password")
+        .tabs(1)
+        .typ("password")
+        .key(KeyCode::Enter);
+    let Phase::Activate(form) = &ui.app.phase else {
+        panic!("still activating")
+    };
+    assert!(form.fields.iter().any(|f| {
+        f.error
+            .as_deref()
+            .is_some_and(|e| e.contains("at least 15"))
+    }));
+    assert_eq!(form.value("code"), code);
+    // Fix the password and activate; then log in with it.
+    // The first field with a message has the focus: the password.
+    assert_eq!(form.focused_key(), "password");
+    let pw = "nine quiet lanterns glowing";
+    for _ in 0.."password".len() {
+        ui.key(KeyCode::Backspace);
+    }
+    ui.typ(pw).tabs(1);
+    for _ in 0.."password".len() {
+        ui.key(KeyCode::Backspace);
+    }
+    ui.typ(pw).key(KeyCode::Enter);
+    assert!(
+        matches!(ui.app.phase, Phase::Login { .. }),
+        "back to the login screen"
+    );
+    assert!(ui.render(80, 24).contains("Your account is active"));
+    ui.typ(pw).key(KeyCode::Enter);
+    ui.settle();
+    assert!(
+        matches!(ui.app.phase, Phase::Main),
+        "logged in with the new password"
+    );
+}

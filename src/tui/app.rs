@@ -92,6 +92,8 @@ pub enum Phase {
         /// Locked session's user id: the same user keeps their screens.
         locked_user: Option<u64>,
     },
+    /// Activating an invited account from the login screen.
+    Activate(Form),
     /// Logged in.
     Main,
 }
@@ -397,7 +399,9 @@ impl App {
             return;
         }
         match &self.phase {
-            Phase::Setup(_) | Phase::Login { .. } => self.on_gate_key(chord, &key),
+            Phase::Setup(_) | Phase::Login { .. } | Phase::Activate(_) => {
+                self.on_gate_key(chord, &key)
+            }
             Phase::Main => self.on_main_key(chord, &key),
         }
     }
@@ -408,7 +412,10 @@ impl App {
         }
         match self.keymap.lookup(Section::Form, &[chord]) {
             Lookup::Action(a)
-                if a.name().starts_with("form.") || a == Action::Quit || a == Action::Help =>
+                if a.name().starts_with("form.")
+                    || a == Action::Quit
+                    || a == Action::Help
+                    || a == Action::Activate =>
             {
                 Some(a)
             }
@@ -418,7 +425,7 @@ impl App {
 
     fn on_gate_key(&mut self, chord: Chord, key: &KeyEvent) {
         let wants_text = match &self.phase {
-            Phase::Setup(f) | Phase::Login { form: f, .. } => f.wants_text(),
+            Phase::Setup(f) | Phase::Login { form: f, .. } | Phase::Activate(f) => f.wants_text(),
             Phase::Main => false,
         };
         let action = self.form_action(chord, wants_text);
@@ -433,9 +440,15 @@ impl App {
             self.update(Action::Quit);
             return;
         }
+        if action == Some(Action::Activate) {
+            self.toggle_activation();
+            return;
+        }
         // In the wizard and at login, Enter walks through the fields and submits on the last.
         let on_last = match &self.phase {
-            Phase::Setup(f) | Phase::Login { form: f, .. } => f.on_last_field(),
+            Phase::Setup(f) | Phase::Login { form: f, .. } | Phase::Activate(f) => {
+                f.on_last_field()
+            }
             Phase::Main => true,
         };
         let action = if action == Some(Action::FormSubmit) && !on_last && key.code == KeyCode::Enter
@@ -451,17 +464,66 @@ impl App {
                 checking: false,
                 ..
             } => form.handle(action, key),
+            Phase::Activate(form) => form.handle(action, key),
             _ => return,
         };
         match outcome {
             FormOutcome::Continue => {}
+            FormOutcome::Cancel if matches!(self.phase, Phase::Activate(_)) => {
+                self.toggle_activation()
+            }
             FormOutcome::Cancel => self.update(Action::Quit),
             FormOutcome::Submit => self.submit_gate(),
         }
     }
 
+    /// Switches between the login screen and activating an invited account.
+    fn toggle_activation(&mut self) {
+        self.phase = match &self.phase {
+            Phase::Login {
+                form,
+                checking: false,
+                ..
+            } => Phase::Activate(forms::activation(&form.value("login"))),
+            Phase::Activate(form) => Phase::Login {
+                form: forms::login(&form.value("login")),
+                checking: false,
+                locked_user: None,
+            },
+            _ => return,
+        };
+    }
+
     fn submit_gate(&mut self) {
         match &mut self.phase {
+            Phase::Activate(form) => {
+                form.clear_errors();
+                let login = form.value("login");
+                if form.value("password") != form.value("password_repeat") {
+                    form.set_errors(&[crate::error::FieldError::new(
+                        "password_repeat",
+                        "the two passwords differ",
+                    )]);
+                    return;
+                }
+                match self.backend.activate(
+                    &login,
+                    &form.value("code"),
+                    &form.value("password"),
+                    &Origin::current(),
+                ) {
+                    Ok(()) => {
+                        self.phase = Phase::Login {
+                            form: forms::login(login.trim()),
+                            checking: false,
+                            locked_user: None,
+                        };
+                        self.info("Your account is active. Log in with your new password.");
+                    }
+                    Err(Error::Invalid(errs)) => form.set_errors(&errs),
+                    Err(e) => form.error = Some(e.to_string()),
+                }
+            }
             Phase::Setup(form) => {
                 form.clear_errors();
                 match forms::setup_request(form) {

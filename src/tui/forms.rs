@@ -143,6 +143,19 @@ pub fn setup_request(form: &Form) -> std::result::Result<InitRequest, Vec<FieldE
     })
 }
 
+/// Activating an invited account: login, the code, a new password twice.
+pub fn activation(user: &str) -> Form {
+    Form::new(
+        "Activate your account (F2 again or Esc: back to log in)",
+        vec![
+            Field::text("login", "Username or email", user),
+            Field::text("code", "Activation code", ""),
+            Field::secret("password", "New password"),
+            Field::secret("password_repeat", "Repeat password"),
+        ],
+    )
+}
+
 /// The login form.
 pub fn login(user: &str) -> Form {
     let mut f = Form::new(

@@ -149,13 +149,36 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
             let footer = if *checking {
                 "checking..."
             } else {
-                "Enter log in  Tab next field  Esc quit"
+                "Enter log in  F2 activate an invitation  Esc quit"
             };
             form.draw(
                 frame,
                 centered(body, w, form.height().min(body.height)),
                 app.theme,
                 footer,
+            );
+            draw_status(frame, app, status, None);
+        }
+        Phase::Activate(form) => {
+            let [head, body, status] = Layout::vertical([
+                Constraint::Length(1),
+                Constraint::Min(5),
+                Constraint::Length(2),
+            ])
+            .areas(area);
+            frame.render_widget(
+                Paragraph::new(Span::styled(
+                    format!(" staffctl  {}", app.backend.describe()),
+                    app.theme.heading(),
+                )),
+                head,
+            );
+            let w = body.width.min(72);
+            form.draw(
+                frame,
+                centered(body, w, form.height().min(body.height)),
+                app.theme,
+                "Tab/Enter next  Enter on the last field activates  F2/Esc back",
             );
             draw_status(frame, app, status, None);
         }
