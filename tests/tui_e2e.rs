@@ -818,7 +818,7 @@ fn audit_export_dialog_writes_a_csv_matching_the_log() {
 
     let tui = sb.launch(&[]);
     tui.login("admin", PASSWORD);
-    tui.keys(&["4"]);
+    tui.keys(&["5"]);
     tui.wait_for("Audit log, newest first");
     tui.keys(&["x"]);
     tui.wait_for("Export the audit log");

@@ -42,6 +42,7 @@ actions! {
     TabUsers => "tab.users", "Go to the Users tab";
     TabRoles => "tab.roles", "Go to the Roles tab";
     TabFacilities => "tab.facilities", "Go to the Facilities tab";
+    TabInvites => "tab.invites", "Go to the Invites tab";
     TabAudit => "tab.audit", "Go to the Audit tab";
     TabSettings => "tab.settings", "Go to the Settings tab";
     Up => "list.up", "Move the selection up";
@@ -75,6 +76,8 @@ actions! {
     FacilityEdit => "facility.edit", "Edit the selected facility";
     FacilityArchive => "facility.archive", "Archive or restore the selected facility";
     FacilityAccess => "facility.access", "Show who can access the selected facility";
+    InviteResend => "invite.resend", "Send the selected invitation again with a new code";
+    InviteRevoke => "invite.revoke", "Withdraw the selected pending invitation";
     AuditFilter => "audit.filter", "Filter the audit log by actor, action, target and dates";
     AuditExport => "audit.export", "Export the audit log to a CSV or JSON-lines file";
     AuditVerify => "audit.verify", "Verify the audit hash chain now";

@@ -15,8 +15,8 @@ use super::action::Action;
 use super::forms::{self, Purpose};
 use super::keymap::{Chord, Keymap, Lookup, Section};
 use super::screens::{
-    Effect, audit::AuditScreen, facilities::FacilitiesScreen, roles::RolesScreen,
-    settings::SettingsScreen, users::UsersScreen,
+    Effect, audit::AuditScreen, facilities::FacilitiesScreen, invites::InvitesScreen,
+    roles::RolesScreen, settings::SettingsScreen, users::UsersScreen,
 };
 use super::theme::Theme;
 use super::widgets::form::{Form, FormOutcome};
@@ -35,6 +35,8 @@ pub enum Tab {
     Roles,
     /// Facilities.
     Facilities,
+    /// Invitations.
+    Invites,
     /// Audit log.
     Audit,
     /// Practice settings.
@@ -43,10 +45,11 @@ pub enum Tab {
 
 impl Tab {
     /// Every tab in order.
-    pub const ALL: [Tab; 5] = [
+    pub const ALL: [Tab; 6] = [
         Tab::Users,
         Tab::Roles,
         Tab::Facilities,
+        Tab::Invites,
         Tab::Audit,
         Tab::Settings,
     ];
@@ -57,6 +60,7 @@ impl Tab {
             Self::Users => "Users",
             Self::Roles => "Roles",
             Self::Facilities => "Facilities",
+            Self::Invites => "Invites",
             Self::Audit => "Audit",
             Self::Settings => "Settings",
         }
@@ -68,6 +72,7 @@ impl Tab {
             Self::Users => Section::Users,
             Self::Roles => Section::Roles,
             Self::Facilities => Section::Facilities,
+            Self::Invites => Section::Invites,
             Self::Audit => Section::Audit,
             Self::Settings => Section::Settings,
         }
@@ -215,6 +220,8 @@ pub struct App {
     pub roles: RolesScreen,
     /// Facilities tab.
     pub facilities: FacilitiesScreen,
+    /// Invites tab.
+    pub invites: InvitesScreen,
     /// Audit tab.
     pub audit: AuditScreen,
     /// Settings tab.
@@ -267,6 +274,7 @@ impl App {
             users: UsersScreen::default(),
             roles: RolesScreen::default(),
             facilities: FacilitiesScreen::default(),
+            invites: InvitesScreen::default(),
             audit: AuditScreen::default(),
             settings: SettingsScreen::default(),
             modals: Vec::new(),
@@ -308,6 +316,7 @@ impl App {
             self.users = UsersScreen::default();
             self.roles = RolesScreen::default();
             self.facilities = FacilitiesScreen::default();
+            self.invites = InvitesScreen::default();
             self.audit = AuditScreen::default();
             self.settings = SettingsScreen::default();
             self.modals.clear();
@@ -354,6 +363,7 @@ impl App {
             self.users.refresh_choices(&ctx),
             self.roles.refresh(&ctx),
             self.facilities.refresh(&ctx),
+            self.invites.refresh(&ctx),
             self.audit.refresh(&ctx),
             self.settings.refresh(&ctx),
         ]
@@ -879,6 +889,7 @@ impl App {
             Action::TabUsers => self.tab = Tab::Users,
             Action::TabRoles => self.tab = Tab::Roles,
             Action::TabFacilities => self.tab = Tab::Facilities,
+            Action::TabInvites => self.tab = Tab::Invites,
             Action::TabAudit => self.tab = Tab::Audit,
             Action::TabSettings => self.tab = Tab::Settings,
             Action::Refresh => {
@@ -945,6 +956,7 @@ impl App {
             Tab::Users => self.users.handle(action, &ctx),
             Tab::Roles => self.roles.handle(action, &ctx),
             Tab::Facilities => self.facilities.handle(action, &ctx),
+            Tab::Invites => self.invites.handle(action, &ctx),
             Tab::Audit => self.audit.handle(action, &ctx),
             Tab::Settings => self.settings.handle(action, &ctx),
         };

@@ -694,7 +694,7 @@ fn name_list(users: &[crate::service::Person]) -> String {
 }
 
 /// What the operator must hand over after adding a user: the code, shown this once.
-fn invitation_lines(d: &crate::service::UserDetail) -> Vec<String> {
+pub fn invitation_lines(d: &crate::service::UserDetail) -> Vec<String> {
     let Some(inv) = &d.invitation else {
         return vec!["No invitation was created.".into()];
     };

@@ -29,6 +29,8 @@ pub enum Section {
     Roles,
     /// Facilities tab.
     Facilities,
+    /// Invites tab.
+    Invites,
     /// Audit tab.
     Audit,
     /// Settings tab.
@@ -37,13 +39,14 @@ pub enum Section {
 
 impl Section {
     /// Every section.
-    pub const ALL: [Section; 8] = [
+    pub const ALL: [Section; 9] = [
         Section::Global,
         Section::List,
         Section::Form,
         Section::Users,
         Section::Roles,
         Section::Facilities,
+        Section::Invites,
         Section::Audit,
         Section::Settings,
     ];
@@ -57,6 +60,7 @@ impl Section {
             Self::Users => "users",
             Self::Roles => "roles",
             Self::Facilities => "facilities",
+            Self::Invites => "invites",
             Self::Audit => "audit",
             Self::Settings => "settings",
         }
@@ -504,6 +508,7 @@ impl Keymap {
             Section::Users,
             Section::Roles,
             Section::Facilities,
+            Section::Invites,
             Section::Audit,
             Section::Settings,
         ] {

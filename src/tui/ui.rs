@@ -43,6 +43,7 @@ fn tab_hints(tab: Tab) -> &'static [Action] {
             Action::FacilityArchive,
             Action::FacilityAccess,
         ],
+        Tab::Invites => &[Action::InviteResend, Action::InviteRevoke],
         Tab::Audit => &[
             Action::Open,
             Action::AuditFilter,
@@ -64,6 +65,8 @@ fn short(action: Action) -> &'static str {
         Action::FacilityArchive => "archive",
         Action::FacilityAccess => "who",
         Action::RoleEdit => "permissions",
+        Action::InviteResend => "send again",
+        Action::InviteRevoke => "withdraw",
         Action::Help => "help",
         Action::Palette => "commands",
         Action::Quit => "quit",
@@ -194,6 +197,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
                 Tab::Users => app.users.draw(frame, body, app.theme),
                 Tab::Roles => app.roles.draw(frame, body, app.theme),
                 Tab::Facilities => app.facilities.draw(frame, body, app.theme),
+                Tab::Invites => app.invites.draw(frame, body, app.theme),
                 Tab::Audit => app.audit.draw(frame, body, app.theme),
                 Tab::Settings => app.settings.draw(frame, body, app.theme),
             }
@@ -208,8 +212,17 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
 fn draw_tabs(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let theme = app.theme;
     let mut spans = Vec::new();
+    // Narrow terminals get tighter tabs, leaving room for who is logged in where.
+    let narrow = area.width < 100;
     for (i, tab) in Tab::ALL.iter().enumerate() {
-        let text = format!(" {} {} ", i + 1, tab.title());
+        let text = if narrow {
+            format!("{} {}", i + 1, tab.title())
+        } else {
+            format!(" {} {} ", i + 1, tab.title())
+        };
+        if narrow {
+            spans.push(Span::raw(" "));
+        }
         spans.push(if *tab == app.tab {
             Span::styled(text, theme.active_tab())
         } else {

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod facilities;
+pub mod invites;
 pub mod roles;
 pub mod settings;
 pub mod users;
