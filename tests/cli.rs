@@ -1603,3 +1603,57 @@ fn auth_can_checks_status_role_aide_rules_and_facility() {
         .success();
     assert_eq!(auth_can(&dir, "--user nurse --permission calendar.view"), 5);
 }
+
+#[test]
+fn new_devices_wait_for_approval_when_the_practice_asks_for_it() {
+    let dir = store();
+    active_nurse(&dir);
+    // Off by default: any device is fine.
+    assert_eq!(auth_verify(&dir, "nurse", NURSE_PW, "--device laptop-7"), 0);
+    cmd(&dir, "practice edit --set device_approval=yes")
+        .assert()
+        .success();
+    // An unseen device is recorded and refused until an administrator decides.
+    assert_eq!(auth_verify(&dir, "nurse", NURSE_PW, "--device tablet-1"), 5);
+    assert_eq!(auth_verify(&dir, "nurse", NURSE_PW, "--device tablet-1"), 5);
+    let devices = json(&dir, "device list");
+    let devices = devices.as_array().unwrap();
+    assert_eq!(
+        devices.len(),
+        1,
+        "one pending record, not one per attempt: {devices:?}"
+    );
+    assert_eq!(devices[0]["device"]["status"], "pending");
+    assert_eq!(devices[0]["device"]["fingerprint"], "tablet-1");
+    let id = devices[0]["device"]["id"].as_u64().unwrap();
+    let denied = json(&dir, "audit list --action auth.denied --limit 1");
+    assert!(
+        denied[0]["reason"].as_str().unwrap().contains("tablet-1"),
+        "{denied}"
+    );
+
+    cmd(&dir, &format!("device approve {id}"))
+        .assert()
+        .success()
+        .stdout(contains("is now approved"));
+    assert_eq!(auth_verify(&dir, "nurse", NURSE_PW, "--device tablet-1"), 0);
+    // Revoked: refused again. Declined devices stay refused.
+    cmd(&dir, &format!("device revoke {id}")).assert().success();
+    assert_eq!(auth_verify(&dir, "nurse", NURSE_PW, "--device tablet-1"), 5);
+    assert_eq!(auth_verify(&dir, "nurse", NURSE_PW, "--device phone-2"), 5);
+    let phone = json(&dir, "device list")
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["device"]["fingerprint"] == "phone-2")
+        .map(|d| d["device"]["id"].as_u64().unwrap())
+        .unwrap();
+    cmd(&dir, &format!("device decline {phone}"))
+        .assert()
+        .success();
+    assert_eq!(auth_verify(&dir, "nurse", NURSE_PW, "--device phone-2"), 5);
+    // Decisions are audited; unknown devices are not found.
+    let approvals = json(&dir, "audit list --action device.");
+    assert!(approvals.as_array().unwrap().len() >= 4, "{approvals}");
+    cmd(&dir, "device approve 999").assert().code(4);
+}

@@ -95,6 +95,9 @@ pub enum Command {
     Demo,
     /// Own the store and serve administrators and programs over a Unix socket
     Serve,
+    /// Devices waiting for approval, and approved ones
+    #[command(subcommand)]
+    Device(DeviceCmd),
     /// Invitations of users who have not activated yet
     #[command(subcommand)]
     Invite(InviteCmd),
@@ -122,6 +125,28 @@ pub enum InviteCmd {
     },
 }
 
+/// `staffctl device ...`.
+#[derive(Debug, Subcommand)]
+pub enum DeviceCmd {
+    /// Every device with its user and status
+    List,
+    /// Let the device's user log in from it
+    Approve {
+        /// Device id (from `device list`)
+        id: u64,
+    },
+    /// Refuse a pending device
+    Decline {
+        /// Device id
+        id: u64,
+    },
+    /// Withdraw an approved device
+    Revoke {
+        /// Device id
+        id: u64,
+    },
+}
+
 /// `staffctl activate`.
 #[derive(Debug, Args)]
 pub struct ActivateArgs {
@@ -140,6 +165,10 @@ pub enum AuthCmd {
         /// Also require access to this facility
         #[arg(long)]
         facility: Option<String>,
+        /// The device the login comes from; with new-device approval on, an unseen device
+        /// waits for an administrator (`staffctl device list`)
+        #[arg(long)]
+        device: Option<String>,
     },
     /// Exit 0 if the user is active and holds the permission (and may use the facility), 5 if not
     Can {

@@ -160,10 +160,16 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Serve => serve(&cli),
         Command::Activate(a) => activate(&cli, a),
-        Command::Auth(args::AuthCmd::Verify { facility }) => {
+        Command::Auth(args::AuthCmd::Verify { facility, device }) => {
             let (login, password) = read_credentials()?;
             let backend = open(&cli, false)?;
-            backend.verify_login(&login, &password, facility.as_deref(), &Origin::current())
+            backend.verify_login(
+                &login,
+                &password,
+                facility.as_deref(),
+                device.as_deref(),
+                &Origin::current(),
+            )
         }
         Command::Auth(args::AuthCmd::Can {
             user,
@@ -586,6 +592,12 @@ fn request_for(command: &Command) -> Result<Request> {
             UserCmd::Reactivate { user } => Request::UserReactivate(user.clone()),
             UserCmd::Delete { user } => Request::UserDelete(user.clone()),
             UserCmd::Unlock { user } => Request::UserUnlock(user.clone()),
+        },
+        Command::Device(c) => match c {
+            args::DeviceCmd::List => Request::DeviceList,
+            args::DeviceCmd::Approve { id } => Request::DeviceApprove(*id),
+            args::DeviceCmd::Decline { id } => Request::DeviceDecline(*id),
+            args::DeviceCmd::Revoke { id } => Request::DeviceRevoke(*id),
         },
         Command::Invite(c) => match c {
             args::InviteCmd::List => Request::InviteList,

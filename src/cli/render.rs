@@ -247,6 +247,42 @@ pub fn response(command: &Command, response: &Response, format: OutputFormat) ->
                 None => output::print(&user_detail(d)),
             }
         }
+        Response::Devices(l) => {
+            if json {
+                return listing_json(l);
+            }
+            let rows: Vec<Vec<String>> = l
+                .items
+                .iter()
+                .map(|v| {
+                    let d = &v.device;
+                    vec![
+                        d.id.to_string(),
+                        cell(&v.user),
+                        cell(&d.fingerprint),
+                        format!("{:?}", d.status).to_lowercase(),
+                        when(Some(d.first_seen)),
+                        when(d.decided_at),
+                    ]
+                })
+                .collect();
+            output::print(&table(
+                &["ID", "USER", "DEVICE", "STATUS", "FIRST SEEN", "DECIDED"],
+                &rows,
+            ))
+        }
+        Response::Device(v) => {
+            if json {
+                return output::json(v);
+            }
+            output::print(&format!(
+                "Device #{} ({}) of {} is now {}.\n",
+                v.device.id,
+                cell(&v.device.fingerprint),
+                cell(&v.user),
+                format!("{:?}", v.device.status).to_lowercase()
+            ))
+        }
         Response::Invites(l) => {
             if json {
                 return listing_json(l);

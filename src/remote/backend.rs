@@ -166,12 +166,13 @@ impl Backend {
         login: &str,
         password: &str,
         facility: Option<&str>,
+        device: Option<&str>,
         origin: &Origin,
     ) -> Result<()> {
         match self {
-            Self::Local(svc) => svc.verify_login(login, password, facility, origin),
+            Self::Local(svc) => svc.verify_login(login, password, facility, device, origin),
             Self::Remote { client, .. } => {
-                Self::remote(client).verify_login(login, password, facility)
+                Self::remote(client).verify_login(login, password, facility, device)
             }
         }
     }

@@ -125,11 +125,13 @@ impl RemoteClient {
         login: &str,
         password: &str,
         facility: Option<&str>,
+        device: Option<&str>,
     ) -> Result<()> {
         let msg = ClientMsg::AuthVerify {
             login: login.into(),
             password: password.into(),
             facility: facility.map(str::to_string),
+            device: device.map(str::to_string),
         };
         match self.ask(&msg)? {
             ServerMsg::Done(r) => r,

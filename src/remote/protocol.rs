@@ -89,6 +89,8 @@ pub enum ClientMsg {
         password: String,
         /// Facility the program is used at.
         facility: Option<String>,
+        /// Device the login comes from (for new-device approval).
+        device: Option<String>,
     },
     /// Activate an invited account with its code. No session needed.
     Activate {

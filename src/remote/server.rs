@@ -421,7 +421,14 @@ fn handle(
             login,
             password,
             facility,
-        } => ServerMsg::Done(svc.verify_login(&login, &password, facility.as_deref(), origin)),
+            device,
+        } => ServerMsg::Done(svc.verify_login(
+            &login,
+            &password,
+            facility.as_deref(),
+            device.as_deref(),
+            origin,
+        )),
         ClientMsg::AuthCan {
             user,
             permission,

@@ -387,6 +387,14 @@ pub enum Request {
     InviteResend(Ref),
     /// Withdraw a user's pending invitation.
     InviteRevoke(Ref),
+    /// Every device and its approval.
+    DeviceList,
+    /// Approve a device.
+    DeviceApprove(Id),
+    /// Decline a pending device.
+    DeviceDecline(Id),
+    /// Revoke an approved device.
+    DeviceRevoke(Id),
     /// A user's facility access.
     AccessShow(Ref),
     /// Add facilities to a user's access.
@@ -452,6 +460,9 @@ impl Request {
             Self::UserUnlock(_) => "user.unlock",
             Self::InviteResend(_) => "invite.resend",
             Self::InviteRevoke(_) => "invite.revoke",
+            Self::DeviceApprove(_) => "device.approve",
+            Self::DeviceDecline(_) => "device.decline",
+            Self::DeviceRevoke(_) => "device.revoke",
             Self::AccessGrant { .. } => "access.grant",
             Self::AccessRevoke { .. } => "access.revoke",
             Self::AccessAll(_) => "access.all",
@@ -629,6 +640,15 @@ pub struct Invitation {
     pub mail: Option<std::result::Result<(), String>>,
 }
 
+/// A device with its user's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceView {
+    /// The device.
+    pub device: crate::model::Device,
+    /// Its user's name.
+    pub user: String,
+}
+
 /// An invitation row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InviteView {
@@ -773,6 +793,10 @@ pub enum Response {
     Head(AuditHead),
     /// Invitations.
     Invites(Listing<InviteView>),
+    /// Devices.
+    Devices(Listing<DeviceView>),
+    /// One device after a decision.
+    Device(DeviceView),
 }
 
 impl PermissionInfo {

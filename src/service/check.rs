@@ -10,25 +10,33 @@ use crate::model::{Role, UserStatus};
 use crate::store::{TreeId, id_key};
 
 impl Service {
-    /// Checks a login and password (audited like any login) and, when given, that the user may
-    /// use `facility`. The caller learns only allowed or denied; the audit log says why.
+    /// Checks a login and password (audited like any login), then, when given, that the user
+    /// may use `facility`, and, when the practice approves new devices, that `device` is
+    /// approved for them (an unseen device becomes a pending approval). The caller learns only
+    /// allowed or denied; the audit log says why.
     pub fn verify_login(
         &self,
         login: &str,
         secret: &str,
         facility: Option<&str>,
+        device: Option<&str>,
         origin: &Origin,
     ) -> Result<()> {
         let session = self.login(login, secret, origin)?;
-        let Some(facility) = facility else {
-            return Ok(());
-        };
         let user = resolve::user(self, &session.user_id().to_string())?;
-        let allowed = match resolve::facility(self, facility) {
-            Ok(f) if !f.archived && user.can_access(f.id) => return Ok(()),
-            Ok(f) => format!("no access to facility {}", f.name),
-            Err(_) => format!("unknown facility {facility}"),
+        let refusal = match facility.map(|f| resolve::facility(self, f)) {
+            Some(Ok(f)) if f.archived || !user.can_access(f.id) => {
+                Some(format!("no access to facility {}", f.name))
+            }
+            Some(Err(_)) => Some(format!("unknown facility {}", facility.unwrap_or_default())),
+            _ => None,
         };
+        let refusal = match (refusal, device) {
+            (Some(r), _) => Some(r),
+            (None, Some(d)) => super::device::check(self, &user, d, origin)?,
+            (None, None) => None,
+        };
+        let Some(why) = refusal else { return Ok(()) };
         self.record(EventDraft {
             at: jiff::Timestamp::now(),
             actor: Actor::User {
@@ -39,7 +47,7 @@ impl Service {
             action: "auth.denied".into(),
             target: Some(Target::new("user", user.id, session.label())),
             changes: Vec::new(),
-            outcome: Outcome::Denied(allowed),
+            outcome: Outcome::Denied(why),
         })?;
         Err(Error::Denied(
             "login denied: unknown user, wrong password, or the account cannot log in".into(),

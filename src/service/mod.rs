@@ -10,6 +10,7 @@ mod auth;
 #[doc(hidden)]
 pub mod bulk;
 mod check;
+mod device;
 mod diff;
 mod facility;
 mod fields;
@@ -240,6 +241,13 @@ impl Service {
             R::InviteList => invite::list(self).map(Response::Invites),
             R::InviteResend(r) => invite::resend(&op, &r).map(|d| Response::User(Box::new(d))),
             R::InviteRevoke(r) => invite::revoke(&op, &r).map(|d| Response::User(Box::new(d))),
+            R::DeviceList => device::list(self).map(Response::Devices),
+            R::DeviceApprove(id) => {
+                device::decide(&op, id, crate::model::DeviceStatus::Approved).map(Response::Device)
+            }
+            R::DeviceDecline(id) | R::DeviceRevoke(id) => {
+                device::decide(&op, id, crate::model::DeviceStatus::Declined).map(Response::Device)
+            }
             R::AccessShow(r) => access::show(self, &r).map(Response::Access),
             R::AccessGrant {
                 user: u,
