@@ -776,7 +776,7 @@ fn facility_access_detail() {
 #[test]
 fn audit_tab() {
     let mut ui = demo();
-    ui.typ("5");
+    ui.typ("6");
     let text = ui.render(120, 40);
     assert!(text.contains("chain OK"), "{text}");
     ui.snap("audit");
@@ -786,7 +786,7 @@ fn audit_tab() {
 fn audit_event_detail() {
     let mut ui = demo();
     // The newest event is this test's login; the one before it changed a role.
-    ui.typ("5").key(KeyCode::Down).key(KeyCode::Enter);
+    ui.typ("6").key(KeyCode::Down).key(KeyCode::Enter);
     let text = ui.render(120, 40);
     assert!(text.contains("CHANGES"), "{text}");
     assert!(text.contains("Hash"), "{text}");
@@ -796,7 +796,7 @@ fn audit_event_detail() {
 #[test]
 fn export_dialog() {
     let mut ui = demo();
-    ui.typ("5").typ("x");
+    ui.typ("6").typ("x");
     assert_eq!(ui.top_form().title, "Export the audit log");
     ui.snap("export_dialog");
 }
@@ -805,7 +805,7 @@ fn export_dialog() {
 fn export_finished() {
     let mut ui = demo();
     let dest = ui.dir.path().join("audit.csv");
-    ui.typ("5").typ("x").tabs(3);
+    ui.typ("6").typ("x").tabs(3);
     assert_eq!(ui.top_form().focused_key(), "path");
     ui.ctrl('u')
         .typ(&dest.display().to_string())
@@ -823,7 +823,7 @@ fn export_finished() {
 #[test]
 fn settings_tab() {
     let mut ui = demo();
-    ui.typ("6");
+    ui.typ("7");
     let text = ui.render(80, 24);
     assert!(text.contains("Riverside Physical Therapy"), "{text}");
     ui.snap("settings");
@@ -987,7 +987,7 @@ fn assert_every_view_clean(ui: &mut Ui, label: &str) {
     ui.typ("e");
     check(ui, "facility edit form");
     ui.key(KeyCode::Esc);
-    ui.typ("5");
+    ui.typ("6");
     check(ui, "audit tab");
     ui.key(KeyCode::Enter);
     check(ui, "audit event");
@@ -1248,4 +1248,50 @@ fn invites_tab_lists_invitations_and_sends_one_again() {
     ui.typ("r");
     let text = ui.render(120, 40);
     assert!(text.contains("can be sent again in"), "{text}");
+}
+
+#[test]
+fn devices_tab_approves_a_waiting_device() {
+    let mut ui = demo();
+    let admin = ui.session();
+    ui.svc()
+        .call(
+            &admin,
+            staffctl::service::Request::PracticeEdit(vec![(
+                staffctl::service::PracticeField::DeviceApproval,
+                "yes".into(),
+            )]),
+        )
+        .expect("turn approval on");
+    let refused = ui.svc().verify_login(
+        staffctl::demo::DEMO_ADMIN,
+        staffctl::demo::DEMO_PASSWORD,
+        None,
+        Some("front-desk-pc"),
+        &staffctl::service::Origin::default(),
+    );
+    assert!(refused.is_err(), "an unseen device waits");
+    ui.app.refresh_all();
+    ui.settle();
+    ui.typ("5");
+    let text = ui.render(120, 40);
+    assert!(
+        text.contains("front-desk-pc") && text.contains("pending"),
+        "{text}"
+    );
+    ui.snap("devices");
+    ui.typ("a").typ("y");
+    ui.settle();
+    assert!(ui.render(120, 40).contains("approved"));
+    assert!(
+        ui.svc()
+            .verify_login(
+                staffctl::demo::DEMO_ADMIN,
+                staffctl::demo::DEMO_PASSWORD,
+                None,
+                Some("front-desk-pc"),
+                &staffctl::service::Origin::default(),
+            )
+            .is_ok()
+    );
 }

@@ -43,6 +43,7 @@ actions! {
     TabRoles => "tab.roles", "Go to the Roles tab";
     TabFacilities => "tab.facilities", "Go to the Facilities tab";
     TabInvites => "tab.invites", "Go to the Invites tab";
+    TabDevices => "tab.devices", "Go to the Devices tab";
     TabAudit => "tab.audit", "Go to the Audit tab";
     TabSettings => "tab.settings", "Go to the Settings tab";
     Up => "list.up", "Move the selection up";
@@ -78,6 +79,9 @@ actions! {
     FacilityAccess => "facility.access", "Show who can access the selected facility";
     InviteResend => "invite.resend", "Send the selected invitation again with a new code";
     InviteRevoke => "invite.revoke", "Withdraw the selected pending invitation";
+    DeviceApprove => "device.approve", "Approve the selected device";
+    DeviceDecline => "device.decline", "Decline the selected pending device";
+    DeviceRevoke => "device.revoke", "Revoke the selected approved device";
     AuditFilter => "audit.filter", "Filter the audit log by actor, action, target and dates";
     AuditExport => "audit.export", "Export the audit log to a CSV or JSON-lines file";
     AuditVerify => "audit.verify", "Verify the audit hash chain now";

@@ -15,8 +15,8 @@ use super::action::Action;
 use super::forms::{self, Purpose};
 use super::keymap::{Chord, Keymap, Lookup, Section};
 use super::screens::{
-    Effect, audit::AuditScreen, facilities::FacilitiesScreen, invites::InvitesScreen,
-    roles::RolesScreen, settings::SettingsScreen, users::UsersScreen,
+    Effect, audit::AuditScreen, devices::DevicesScreen, facilities::FacilitiesScreen,
+    invites::InvitesScreen, roles::RolesScreen, settings::SettingsScreen, users::UsersScreen,
 };
 use super::theme::Theme;
 use super::widgets::form::{Form, FormOutcome};
@@ -37,6 +37,8 @@ pub enum Tab {
     Facilities,
     /// Invitations.
     Invites,
+    /// Device approvals.
+    Devices,
     /// Audit log.
     Audit,
     /// Practice settings.
@@ -45,11 +47,12 @@ pub enum Tab {
 
 impl Tab {
     /// Every tab in order.
-    pub const ALL: [Tab; 6] = [
+    pub const ALL: [Tab; 7] = [
         Tab::Users,
         Tab::Roles,
         Tab::Facilities,
         Tab::Invites,
+        Tab::Devices,
         Tab::Audit,
         Tab::Settings,
     ];
@@ -61,6 +64,7 @@ impl Tab {
             Self::Roles => "Roles",
             Self::Facilities => "Facilities",
             Self::Invites => "Invites",
+            Self::Devices => "Devices",
             Self::Audit => "Audit",
             Self::Settings => "Settings",
         }
@@ -73,6 +77,7 @@ impl Tab {
             Self::Roles => Section::Roles,
             Self::Facilities => Section::Facilities,
             Self::Invites => Section::Invites,
+            Self::Devices => Section::Devices,
             Self::Audit => Section::Audit,
             Self::Settings => Section::Settings,
         }
@@ -222,6 +227,8 @@ pub struct App {
     pub facilities: FacilitiesScreen,
     /// Invites tab.
     pub invites: InvitesScreen,
+    /// Devices tab.
+    pub devices: DevicesScreen,
     /// Audit tab.
     pub audit: AuditScreen,
     /// Settings tab.
@@ -275,6 +282,7 @@ impl App {
             roles: RolesScreen::default(),
             facilities: FacilitiesScreen::default(),
             invites: InvitesScreen::default(),
+            devices: DevicesScreen::default(),
             audit: AuditScreen::default(),
             settings: SettingsScreen::default(),
             modals: Vec::new(),
@@ -317,6 +325,7 @@ impl App {
             self.roles = RolesScreen::default();
             self.facilities = FacilitiesScreen::default();
             self.invites = InvitesScreen::default();
+            self.devices = DevicesScreen::default();
             self.audit = AuditScreen::default();
             self.settings = SettingsScreen::default();
             self.modals.clear();
@@ -364,6 +373,7 @@ impl App {
             self.roles.refresh(&ctx),
             self.facilities.refresh(&ctx),
             self.invites.refresh(&ctx),
+            self.devices.refresh(&ctx),
             self.audit.refresh(&ctx),
             self.settings.refresh(&ctx),
         ]
@@ -890,6 +900,7 @@ impl App {
             Action::TabRoles => self.tab = Tab::Roles,
             Action::TabFacilities => self.tab = Tab::Facilities,
             Action::TabInvites => self.tab = Tab::Invites,
+            Action::TabDevices => self.tab = Tab::Devices,
             Action::TabAudit => self.tab = Tab::Audit,
             Action::TabSettings => self.tab = Tab::Settings,
             Action::Refresh => {
@@ -957,6 +968,7 @@ impl App {
             Tab::Roles => self.roles.handle(action, &ctx),
             Tab::Facilities => self.facilities.handle(action, &ctx),
             Tab::Invites => self.invites.handle(action, &ctx),
+            Tab::Devices => self.devices.handle(action, &ctx),
             Tab::Audit => self.audit.handle(action, &ctx),
             Tab::Settings => self.settings.handle(action, &ctx),
         };

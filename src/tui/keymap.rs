@@ -31,6 +31,8 @@ pub enum Section {
     Facilities,
     /// Invites tab.
     Invites,
+    /// Devices tab.
+    Devices,
     /// Audit tab.
     Audit,
     /// Settings tab.
@@ -39,7 +41,7 @@ pub enum Section {
 
 impl Section {
     /// Every section.
-    pub const ALL: [Section; 9] = [
+    pub const ALL: [Section; 10] = [
         Section::Global,
         Section::List,
         Section::Form,
@@ -47,6 +49,7 @@ impl Section {
         Section::Roles,
         Section::Facilities,
         Section::Invites,
+        Section::Devices,
         Section::Audit,
         Section::Settings,
     ];
@@ -61,6 +64,7 @@ impl Section {
             Self::Roles => "roles",
             Self::Facilities => "facilities",
             Self::Invites => "invites",
+            Self::Devices => "devices",
             Self::Audit => "audit",
             Self::Settings => "settings",
         }
@@ -509,6 +513,7 @@ impl Keymap {
             Section::Roles,
             Section::Facilities,
             Section::Invites,
+            Section::Devices,
             Section::Audit,
             Section::Settings,
         ] {

@@ -44,6 +44,11 @@ fn tab_hints(tab: Tab) -> &'static [Action] {
             Action::FacilityAccess,
         ],
         Tab::Invites => &[Action::InviteResend, Action::InviteRevoke],
+        Tab::Devices => &[
+            Action::DeviceApprove,
+            Action::DeviceDecline,
+            Action::DeviceRevoke,
+        ],
         Tab::Audit => &[
             Action::Open,
             Action::AuditFilter,
@@ -67,6 +72,9 @@ fn short(action: Action) -> &'static str {
         Action::RoleEdit => "permissions",
         Action::InviteResend => "send again",
         Action::InviteRevoke => "withdraw",
+        Action::DeviceApprove => "approve",
+        Action::DeviceDecline => "decline",
+        Action::DeviceRevoke => "revoke",
         Action::Help => "help",
         Action::Palette => "commands",
         Action::Quit => "quit",
@@ -198,6 +206,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
                 Tab::Roles => app.roles.draw(frame, body, app.theme),
                 Tab::Facilities => app.facilities.draw(frame, body, app.theme),
                 Tab::Invites => app.invites.draw(frame, body, app.theme),
+                Tab::Devices => app.devices.draw(frame, body, app.theme),
                 Tab::Audit => app.audit.draw(frame, body, app.theme),
                 Tab::Settings => app.settings.draw(frame, body, app.theme),
             }

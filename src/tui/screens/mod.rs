@@ -2,6 +2,7 @@
 //! into [`Effect`]s, and draws itself.
 
 pub mod audit;
+pub mod devices;
 pub mod facilities;
 pub mod invites;
 pub mod roles;
