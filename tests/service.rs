@@ -1993,3 +1993,97 @@ fn invitations_are_mailed_through_the_mail_command_and_a_failing_command_loses_n
         )
         .unwrap();
 }
+
+#[test]
+fn an_expired_invitation_cannot_be_used_and_is_listed_as_expired() {
+    let c = clinic();
+    let ann = c.add("Ann", "Lee", "ann@riverside.example", &[]);
+    let code = invitation_code(&ann);
+    // Age the stored invitation past its expiry (as a week passing would).
+    let store = c.svc.store();
+    let (key, mut inv) = store
+        .scan_raw(TreeId::Invites)
+        .map(|r| r.unwrap())
+        .map(|(k, v)| {
+            (
+                k.to_vec(),
+                codec::decode::<staffctl::model::Invite>(&v).unwrap(),
+            )
+        })
+        .find(|(_, i)| i.user_id == ann.user.id)
+        .unwrap();
+    inv.expires_at = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(1);
+    inv.last_sent_at = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(8 * 24);
+    store
+        .put_raw_unchecked(TreeId::Invites, &key, &codec::encode(&inv).unwrap())
+        .unwrap();
+
+    let err = c
+        .svc
+        .activate("ann@riverside.example", &code, BOB_PW, &Origin::default())
+        .unwrap_err();
+    assert!(matches!(err, Error::Denied(_)));
+    assert_eq!(
+        c.newest_event().outcome,
+        Outcome::Denied("invitation is expired".into())
+    );
+    let Response::Invites(list) = c.ok(Request::InviteList) else {
+        panic!()
+    };
+    assert_eq!(list.items[0].status, staffctl::model::InviteStatus::Expired);
+    // Sending it again gives a fresh, working code.
+    let again = user(c.ok(Request::InviteResend("ann@riverside.example".into())));
+    c.svc
+        .activate(
+            "ann@riverside.example",
+            &invitation_code(&again),
+            BOB_PW,
+            &Origin::default(),
+        )
+        .unwrap();
+}
+
+#[test]
+fn a_weaker_password_hash_is_upgraded_at_the_next_login() {
+    use argon2::password_hash::PasswordHasher;
+    let c = clinic();
+    let weak = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(1024, 1, 1, None).unwrap(),
+    )
+    .hash_password(ADMIN_PW.as_bytes())
+    .unwrap()
+    .to_string();
+    let key = id_key(c.admin.user_id());
+    let mut cred: Credential = codec::decode(
+        &c.svc
+            .store()
+            .get_raw(TreeId::Credentials, &key)
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    cred.password_hash = Some(weak.clone());
+    c.svc
+        .store()
+        .put_raw_unchecked(TreeId::Credentials, &key, &codec::encode(&cred).unwrap())
+        .unwrap();
+
+    c.svc.login("admin", ADMIN_PW, &Origin::default()).unwrap();
+    let after: Credential = codec::decode(
+        &c.svc
+            .store()
+            .get_raw(TreeId::Credentials, &key)
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    let stored = after.password_hash.unwrap();
+    assert_ne!(stored, weak);
+    assert!(
+        stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{stored}"
+    );
+    assert!(c.svc.login("admin", ADMIN_PW, &Origin::default()).is_ok());
+}
