@@ -231,7 +231,10 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 None => {
                     let stdout = std::io::stdout();
-                    let mut w = std::io::BufWriter::with_capacity(256 << 10, stdout.lock());
+                    let mut w = std::io::BufWriter::with_capacity(
+                        256 << 10,
+                        output::ClosedPipeOk::new(stdout.lock()),
+                    );
                     svc.audit_export(&session, &query, format, &mut w)?
                 }
             };

@@ -78,6 +78,51 @@ pub fn cell_long(s: &str) -> String {
     for_terminal(s).into_owned()
 }
 
+/// A writer that treats a closed pipe (`staffctl audit export ... | head`) as the reader's
+/// choice: the rest of the output is dropped instead of failing the command.
+pub struct ClosedPipeOk<W> {
+    inner: W,
+    closed: bool,
+}
+
+impl<W: Write> ClosedPipeOk<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        Self {
+            inner,
+            closed: false,
+        }
+    }
+}
+
+impl<W: Write> Write for ClosedPipeOk<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        match self.inner.write(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(buf.len())
+            }
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match self.inner.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
 /// A closed pipe (`staffctl user list | head`) is the reader's choice, not an error.
 fn quiet_pipe(r: std::io::Result<()>) -> Result<()> {
     match r {
@@ -124,6 +169,24 @@ pub fn when(t: Option<jiff::Timestamp>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Closed;
+    impl Write for Closed {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_ends_output_quietly() {
+        let mut w = ClosedPipeOk::new(Closed);
+        assert_eq!(w.write(b"abc").unwrap(), 3);
+        assert!(w.flush().is_ok());
+        assert_eq!(w.write(b"more").unwrap(), 4);
+    }
 
     #[test]
     fn table_aligns_and_sanitises() {
