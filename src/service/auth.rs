@@ -265,15 +265,7 @@ impl Service {
         }
         // Only a username or a login email identifies someone at login (not an id, a contact
         // email or a full name).
-        let index_key = if label.contains('@') {
-            resolve::email_key(&label)
-        } else {
-            resolve::username_key(&label)
-        };
-        let found: Option<User> = match self.store.get_id(TreeId::UsersByLogin, &index_key)? {
-            Some(id) => self.store.get(TreeId::Users, &id_key(id))?,
-            None => None,
-        };
+        let found: Option<User> = resolve::by_login(self, &label)?;
         let cred: Option<Credential> = match &found {
             Some(u) => self.store.get(TreeId::Credentials, &id_key(u.id))?,
             None => None,

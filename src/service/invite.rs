@@ -299,15 +299,7 @@ impl Service {
             .chars()
             .take(120)
             .collect::<String>();
-        let index_key = if label.contains('@') {
-            resolve::email_key(&label)
-        } else {
-            resolve::username_key(&label)
-        };
-        let found: Option<User> = match self.store.get_id(TreeId::UsersByLogin, &index_key)? {
-            Some(id) => self.store.get(TreeId::Users, &id_key(id))?,
-            None => None,
-        };
+        let found: Option<User> = resolve::by_login(self, &label)?;
         let invite = match &found {
             Some(u) => latest(self, u.id)?,
             None => None,

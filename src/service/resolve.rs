@@ -27,6 +27,20 @@ pub fn name_key(name: &str) -> Vec<u8> {
     name.trim().to_lowercase().into_bytes()
 }
 
+/// The user who logs in as `login`: a username, or an email that is used to log in. Never an
+/// id, a contact email or a name (those identify people to administrators, not at login).
+pub fn by_login(svc: &Service, login: &str) -> Result<Option<User>> {
+    let key = if login.contains('@') {
+        email_key(login)
+    } else {
+        username_key(login)
+    };
+    match svc.store.get_id(TreeId::UsersByLogin, &key)? {
+        Some(id) => svc.store.get(TreeId::Users, &id_key(id)),
+        None => Ok(None),
+    }
+}
+
 /// Finds a user by id, username, login email, contact email or full name.
 pub fn user(svc: &Service, reference: &str) -> Result<User> {
     let store = &svc.store;
