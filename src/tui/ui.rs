@@ -11,6 +11,7 @@ use super::action::Action;
 use super::app::{App, Message, Modal, Phase, Tab, palette_matches};
 use super::keymap::Section;
 use super::widgets::centered;
+use super::widgets::form::Form;
 use crate::security::sanitize::for_terminal;
 
 /// Actions offered in the hint line of each tab, in order.
@@ -118,81 +119,34 @@ fn hint_line(app: &App, section: Section, actions: &[Action], width: u16) -> Lin
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let area = frame.area();
     match &app.phase {
-        Phase::Setup(form) => {
-            let [head, body, status] = Layout::vertical([
-                Constraint::Length(1),
-                Constraint::Min(5),
-                Constraint::Length(2),
-            ])
-            .areas(area);
-            frame.render_widget(
-                Paragraph::new(Span::styled(
-                    " staffctl: first-run setup ",
-                    app.theme.heading(),
-                )),
-                head,
-            );
-            let w = body.width.min(78);
-            let h = form.height().min(body.height);
-            form.draw(
-                frame,
-                centered(body, w, h),
-                app.theme,
-                "Tab/Enter next  S-Tab previous  Enter on the last field creates  Esc quit",
-            );
-            draw_status(frame, app, status, None);
-        }
-        Phase::Login { form, checking, .. } => {
-            let [head, body, status] = Layout::vertical([
-                Constraint::Length(1),
-                Constraint::Min(5),
-                Constraint::Length(2),
-            ])
-            .areas(area);
-            frame.render_widget(
-                Paragraph::new(Span::styled(
-                    format!(" staffctl  {}", app.backend.describe()),
-                    app.theme.heading(),
-                )),
-                head,
-            );
-            let w = body.width.min(64);
-            let footer = if *checking {
+        Phase::Setup(form) => draw_gate(
+            frame,
+            app,
+            " staffctl: first-run setup ".to_string(),
+            form,
+            78,
+            "Tab/Enter next  S-Tab previous  Enter on the last field creates  Esc quit",
+        ),
+        Phase::Login { form, checking, .. } => draw_gate(
+            frame,
+            app,
+            format!(" staffctl  {}", app.backend.describe()),
+            form,
+            64,
+            if *checking {
                 "checking..."
             } else {
                 "Enter log in  F2 activate an invitation  Esc quit"
-            };
-            form.draw(
-                frame,
-                centered(body, w, form.height().min(body.height)),
-                app.theme,
-                footer,
-            );
-            draw_status(frame, app, status, None);
-        }
-        Phase::Activate(form) => {
-            let [head, body, status] = Layout::vertical([
-                Constraint::Length(1),
-                Constraint::Min(5),
-                Constraint::Length(2),
-            ])
-            .areas(area);
-            frame.render_widget(
-                Paragraph::new(Span::styled(
-                    format!(" staffctl  {}", app.backend.describe()),
-                    app.theme.heading(),
-                )),
-                head,
-            );
-            let w = body.width.min(72);
-            form.draw(
-                frame,
-                centered(body, w, form.height().min(body.height)),
-                app.theme,
-                "Tab/Enter next  Enter on the last field activates  F2/Esc back",
-            );
-            draw_status(frame, app, status, None);
-        }
+            },
+        ),
+        Phase::Activate(form) => draw_gate(
+            frame,
+            app,
+            format!(" staffctl  {}", app.backend.describe()),
+            form,
+            72,
+            "Tab/Enter next  Enter on the last field activates  F2/Esc back",
+        ),
         Phase::Main => {
             let [head, body, status] = Layout::vertical([
                 Constraint::Length(1),
@@ -216,6 +170,31 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     for modal in &app.modals {
         draw_modal(frame, app, modal, area);
     }
+}
+
+/// The screens before login (setup, login, activation): a title line, one centred form, the
+/// status line.
+fn draw_gate(
+    frame: &mut Frame<'_>,
+    app: &App,
+    title: String,
+    form: &Form,
+    width: u16,
+    footer: &str,
+) {
+    let [head, body, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(5),
+        Constraint::Length(2),
+    ])
+    .areas(frame.area());
+    frame.render_widget(
+        Paragraph::new(Span::styled(title, app.theme.heading())),
+        head,
+    );
+    let area = centered(body, body.width.min(width), form.height().min(body.height));
+    form.draw(frame, area, app.theme, footer);
+    draw_status(frame, app, status, None);
 }
 
 fn draw_tabs(frame: &mut Frame<'_>, app: &App, area: Rect) {
