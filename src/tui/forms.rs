@@ -187,7 +187,9 @@ fn roles_and_facilities(ctx: &Ctx<'_>) -> Result<(Vec<Role>, Vec<Facility>)> {
 
 /// The add/edit user form, in sections.
 pub fn user(ctx: &Ctx<'_>, existing: Option<&User>) -> Result<Form> {
-    let (roles, facilities) = roles_and_facilities(ctx)?;
+    let (mut roles, facilities) = roles_and_facilities(ctx)?;
+    // Roles that administer staffctl come last, so a stray → never lands on them first.
+    roles.sort_by_key(|r| r.permissions.iter().any(|p| p.starts_with("admin.")));
     // A new user gets no role or facility until one is chosen (never Administrator by accident).
     let choose = || vec![(String::new(), "(choose)".to_string())];
     let mut role_opts = if existing.is_none() {
