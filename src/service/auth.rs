@@ -290,18 +290,8 @@ impl Service {
             (Some(u), None) => {
                 let mut updated = u.clone();
                 updated.last_login_at = Some(now);
-                let draft = EventDraft {
-                    at: now,
-                    actor: Actor::User {
-                        id: u.id,
-                        label: user::label(&u),
-                    },
-                    origin: origin.clone(),
-                    action: "auth.login".into(),
-                    target: Some(Target::new("user", u.id, user::label(&u))),
-                    changes: Vec::new(),
-                    outcome: Outcome::Success,
-                };
+                let draft =
+                    user::own_event(&u, origin, now, "auth.login", Vec::new(), Outcome::Success);
                 let rehash = stored
                     .is_some_and(password::needs_rehash)
                     .then(|| password::hash(secret))

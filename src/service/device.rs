@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 
 use super::{DeviceView, Listing, Op, Service, append_event, user};
-use crate::audit::{Actor, Change, EventDraft, Origin, Outcome, Target};
+use crate::audit::{Change, Origin, Outcome, Target};
 use crate::error::{Error, Result};
 use crate::model::{Device, DeviceStatus, Id, User};
 use crate::store::{TreeId, id_key};
@@ -50,18 +50,9 @@ pub(crate) fn check(
         Some(DeviceStatus::Declined) => Ok(Some(format!("device {fingerprint} was declined"))),
         None => {
             let now = Timestamp::now();
-            let draft = EventDraft {
-                at: now,
-                actor: Actor::User {
-                    id: u.id,
-                    label: user::label(u),
-                },
-                origin: origin.clone(),
-                action: "device.request".into(),
-                target: Some(Target::new("user", u.id, user::label(u))),
-                changes: vec![Change::new("device", None, Some(fingerprint.clone()))],
-                outcome: Outcome::Success,
-            };
+            let changes = vec![Change::new("device", None, Some(fingerprint.clone()))];
+            let draft =
+                user::own_event(u, origin, now, "device.request", changes, Outcome::Success);
             svc.store.transact(|tx| {
                 let d = Device {
                     id: tx.next_id("device")?,

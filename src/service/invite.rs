@@ -359,18 +359,7 @@ impl Service {
         inv.status = InviteStatus::Accepted;
         let mut changes = super::diff::diff(Some(&u), Some(&active));
         changes.push(Change::secret("password"));
-        let draft = EventDraft {
-            at: now,
-            actor: Actor::User {
-                id: u.id,
-                label: user::label(&u),
-            },
-            origin: origin.clone(),
-            action: "user.activate".into(),
-            target: Some(Target::new("user", u.id, user::label(&u))),
-            changes,
-            outcome: Outcome::Success,
-        };
+        let draft = user::own_event(&u, origin, now, "user.activate", changes, Outcome::Success);
         self.store.transact(|tx| {
             user::write_indexes(tx, Some(&u), Some(&active))?;
             tx.put(TreeId::Users, &id_key(active.id), &active)?;

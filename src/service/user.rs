@@ -429,6 +429,29 @@ pub fn add(op: &Op<'_>, fields: UserFields) -> Result<UserDetail> {
     Ok(detail)
 }
 
+/// An event a user causes about their own account (login, activation, a new device).
+pub(crate) fn own_event(
+    u: &User,
+    origin: &crate::audit::Origin,
+    at: jiff::Timestamp,
+    action: &str,
+    changes: Vec<Change>,
+    outcome: crate::audit::Outcome,
+) -> crate::audit::EventDraft {
+    crate::audit::EventDraft {
+        at,
+        actor: crate::audit::Actor::User {
+            id: u.id,
+            label: label(u),
+        },
+        origin: origin.clone(),
+        action: action.to_string(),
+        target: Some(Target::new("user", u.id, label(u))),
+        changes,
+        outcome,
+    }
+}
+
 /// The label of a user in audit targets: username, else email.
 pub fn label(u: &User) -> String {
     u.username.clone().unwrap_or_else(|| u.email.clone())
