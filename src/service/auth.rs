@@ -51,11 +51,10 @@ impl std::fmt::Debug for InitRequest {
 }
 
 /// A hash verified when a login names nobody, so that a wrong login takes as long as a wrong
-/// password and timing does not reveal which usernames exist.
-fn dummy_hash() -> &'static str {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| password::hash("staffctl-timing-equaliser").unwrap_or_default())
-}
+/// password and timing does not reveal which usernames exist. It is a constant (made with the
+/// current parameters; a test keeps them in step) because hashing it at run time would cost
+/// every process a second argon2 run.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$qT+ZM2PrWOhIWIHgnPNSYA$6WHmFFunjUo1QVHU+gbcpZRJ6IC/zCQGCGxGKHHnsiA";
 
 impl Service {
     /// Initialises an empty store: practice, first facility, built-in roles and the first
@@ -272,7 +271,7 @@ impl Service {
         };
         let stored = cred.as_ref().and_then(|c| c.password_hash.as_deref());
         let password_ok =
-            password::verify(stored.unwrap_or(dummy_hash()), secret) && stored.is_some();
+            password::verify(stored.unwrap_or(DUMMY_HASH), secret) && stored.is_some();
         let now = Timestamp::now();
         let reason = match &found {
             None => Some("no such user".to_string()),
@@ -467,5 +466,23 @@ impl Service {
             Ok(())
         })?;
         Ok(user::label(&u))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dummy_hash_costs_what_a_real_one_does() {
+        // An unknown login must take as long as a wrong password: same algorithm, same costs.
+        let prefix = format!(
+            "$argon2id$v=19$m={},t={},p={}$",
+            password::M_COST_KIB,
+            password::T_COST,
+            password::P_COST
+        );
+        assert!(DUMMY_HASH.starts_with(&prefix), "{DUMMY_HASH}");
+        assert!(password::verify(DUMMY_HASH, "staffctl-timing-equaliser"));
     }
 }
