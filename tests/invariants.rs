@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
+use staffctl::audit::AuditEvent;
 use staffctl::audit::Origin;
 use staffctl::error::Error;
 use staffctl::model::permission::AIDE_FORBIDDEN;
@@ -12,7 +13,7 @@ use staffctl::model::{Id, LoginMethod, UserStatus};
 use staffctl::service::{
     InitRequest, Request, Response, Service, Session, UserDetail, UserField, UserFilter,
 };
-use staffctl::store::OpenOptions;
+use staffctl::store::{OpenOptions, TreeId, target_index};
 
 const PRACTICE_EMAIL: &str = "office@riverside.example";
 
@@ -458,6 +459,22 @@ fn check_invariants(svc: &Service, s: &Session, model: &Model) {
         other => panic!("{other:?}"),
     };
     assert!(report.ok, "{report:?}");
+
+    // The per-target audit index lists exactly the events about each target, in order.
+    let mut by_target: BTreeMap<(String, Id), Vec<u64>> = BTreeMap::new();
+    for e in svc.store().scan::<AuditEvent>(TreeId::Audit) {
+        let e = e.expect("store readable").expect("event decodes");
+        if let Some(t) = e.target {
+            by_target.entry((t.kind, t.id)).or_default().push(e.seq);
+        }
+    }
+    for ((kind, id), seqs) in &by_target {
+        assert_eq!(
+            &target_index::seqs(svc.store(), kind, *id).expect("index readable"),
+            seqs,
+            "index of {kind}:{id}"
+        );
+    }
 
     // The login index has no dangling entries: every pooled email and username that nobody
     // holds can be taken by a new user, and every held one is refused naming its holder.

@@ -4,16 +4,13 @@ use std::io::Write;
 
 use jiff::Timestamp;
 
-use super::{
-    AuditHead, AuditQuery, Listing, Service, Session, VerifyReport, decode_head, resolve,
-    target_prefix,
-};
+use super::{AuditHead, AuditQuery, Listing, Service, Session, VerifyReport, decode_head, resolve};
 use crate::audit::event::{ActorView, ChainVerifier, EventView};
 use crate::audit::export::{self, CsvExporter, Format};
 use crate::audit::{AuditEvent, Change, EventDraft, Outcome, Target};
 use crate::error::{Error, Result};
 use crate::model::Id;
-use crate::store::{CorruptRecord, TreeId, codec, id_key, key_id, meta};
+use crate::store::{CorruptRecord, TreeId, codec, id_key, key_id, meta, target_index};
 
 /// A query with references resolved, ready to test events against.
 struct Matcher {
@@ -118,18 +115,7 @@ fn each_event(
 ) -> Result<()> {
     let m = Matcher::new(svc, q)?;
     if let Some((kind, id)) = &m.target {
-        let mut seqs: Vec<u64> = svc
-            .store
-            .scan_prefix_raw(TreeId::AuditByTarget, &target_prefix(kind, *id))
-            .map(|r| {
-                r.map(|(k, _)| {
-                    k.len()
-                        .checked_sub(8)
-                        .and_then(|at| key_id(&k[at..]))
-                        .unwrap_or(0)
-                })
-            })
-            .collect::<Result<_>>()?;
+        let mut seqs = target_index::seqs(&svc.store, kind, *id)?;
         if reverse {
             seqs.reverse();
         }

@@ -31,7 +31,7 @@ use jiff::Timestamp;
 
 use super::resolve::{email_key, name_key, username_key};
 use super::user::{label, search_text};
-use super::{AuditHead, Service, decode_head, diff::diff, target_key};
+use super::{AuditHead, Service, decode_head, diff::diff};
 use crate::audit::{Actor, AuditEvent, Change, EventDraft, Origin, Outcome, Target, ZERO_HASH};
 use crate::error::{Error, Result};
 use crate::model::validate::SCHEDULING_STEPS;
@@ -147,6 +147,8 @@ pub fn generate(svc: &Service, spec: &BulkSpec) -> Result<BulkReport> {
     })?;
     // The per-role and per-facility head counts the service keeps, from the users now stored.
     crate::store::migrate::rebuild_head_counts(store)?;
+    // The per-target audit index, from the events now stored (one pass, blocks written whole).
+    crate::store::target_index::rebuild(store)?;
     // Counters and the head last, atomically, once everything they describe is written.
     store.batch_put(TreeId::Meta, meta_items)?;
     store.flush()?;
@@ -623,7 +625,6 @@ struct Chain {
     seq: u64,
     prev: [u8; 32],
     audit: Vec<Entry>,
-    by_target: Vec<Entry>,
     batch: usize,
     appended: u64,
 }
@@ -632,10 +633,6 @@ impl Chain {
     /// Seals `draft` as the next event, as `append_event` does.
     fn push(&mut self, draft: EventDraft) -> Result<()> {
         let event = AuditEvent::seal(draft, self.seq + 1, self.prev);
-        if let Some(t) = &event.target {
-            self.by_target
-                .push((target_key(&t.kind, t.id, event.seq), Vec::new()));
-        }
         self.audit.push((
             id_key(event.seq).to_vec(),
             codec::encode(&event).map_err(Error::Storage)?,
@@ -651,9 +648,7 @@ impl Chain {
 
     fn flush(&mut self) -> Result<()> {
         self.sink
-            .send(TreeId::Audit, std::mem::take(&mut self.audit))?;
-        self.sink
-            .send(TreeId::AuditByTarget, std::mem::take(&mut self.by_target))
+            .send(TreeId::Audit, std::mem::take(&mut self.audit))
     }
 }
 
@@ -831,7 +826,6 @@ impl<'a> Gen<'a> {
                 seq,
                 prev,
                 audit: Vec::new(),
-                by_target: Vec::new(),
                 batch: spec.batch.max(1),
                 appended: 0,
             },
@@ -1958,8 +1952,9 @@ mod tests {
                 .count();
             assert_eq!(f.primary_users, attributed, "{}", f.facility.name);
         }
-        let index_entries = store.count(TreeId::AuditByTarget) as u64;
-        assert!(index_entries > 400 && index_entries <= verify.checked);
+        // Every event with a target is indexed, in blocks.
+        let index_records = crate::store::target_index::records(store) as u64;
+        assert!(index_records > 20 && index_records < verify.checked / 4);
 
         // The service carries on from the generated counters and indexes.
         let added = match svc

@@ -397,11 +397,7 @@ pub(crate) fn append_event(tx: &Tx<'_>, draft: &EventDraft) -> TxResult<AuditEve
     let event = AuditEvent::seal(draft.clone(), seq + 1, prev);
     tx.put(TreeId::Audit, &id_key(event.seq), &event)?;
     if let Some(target) = &event.target {
-        tx.put_raw(
-            TreeId::AuditByTarget,
-            &target_key(&target.kind, target.id, event.seq),
-            &[],
-        )?;
+        store::target_index::append(tx, &target.kind, target.id, event.seq)?;
     }
     let mut head = Vec::with_capacity(40);
     head.extend_from_slice(&id_key(event.seq));
@@ -418,20 +414,4 @@ pub(crate) fn decode_head(raw: &[u8]) -> Result<(u64, [u8; 32])> {
         (Some(s), Some(h)) => Ok((s, h)),
         _ => Err(Error::Integrity("meta/audit_head is unreadable".into())),
     }
-}
-
-/// Key of the per-target audit index: `kind ':' id(BE) seq(BE)`.
-pub(crate) fn target_key(kind: &str, id: Id, seq: u64) -> Vec<u8> {
-    let mut k = target_prefix(kind, id);
-    k.extend_from_slice(&seq.to_be_bytes());
-    k
-}
-
-/// Prefix of every index entry for one target.
-pub(crate) fn target_prefix(kind: &str, id: Id) -> Vec<u8> {
-    let mut k = Vec::with_capacity(kind.len() + 17);
-    k.extend_from_slice(kind.as_bytes());
-    k.push(b':');
-    k.extend_from_slice(&id.to_be_bytes());
-    k
 }

@@ -6,7 +6,7 @@ use super::fields::{opt, parse_bool, parse_num};
 use super::resolve::{self, email_key, username_key};
 use super::{
     HistoryEntry, Listing, Op, Service, UserDetail, UserField, UserFields, UserFilter, UserSummary,
-    append_event, diff::diff, target_prefix,
+    append_event, diff::diff,
 };
 use crate::audit::{AuditEvent, Change, Target, export::changes_text};
 use crate::error::{Error, FieldError, Result};
@@ -15,7 +15,7 @@ use crate::model::{
     BillingCategory, DataScope, Facility, FacilityAccess, Id, Invite, InviteStatus, LoginMethod,
     NotificationPrefs, ProviderProfile, Role, User, UserStatus,
 };
-use crate::store::{TreeId, Tx, TxResult, id_key, key_id, meta, pair_key};
+use crate::store::{TreeId, Tx, TxResult, id_key, key_id, meta, pair_key, target_index};
 
 /// Lowercase text the `/` filter and `--search` look in.
 pub fn search_text(u: &User) -> String {
@@ -772,14 +772,7 @@ pub fn list(svc: &Service, filter: &UserFilter) -> Result<Listing<UserSummary>> 
 /// A user's audit history, oldest first, from the per-target index.
 pub fn history(svc: &Service, kind: &str, id: Id) -> Result<Vec<HistoryEntry>> {
     let mut out = Vec::new();
-    for item in svc
-        .store
-        .scan_prefix_raw(TreeId::AuditByTarget, &target_prefix(kind, id))
-    {
-        let (k, _) = item?;
-        let Some(seq) = k.len().checked_sub(8).and_then(|at| key_id(&k[at..])) else {
-            continue;
-        };
+    for seq in target_index::seqs(&svc.store, kind, id)? {
         if let Some(e) = svc.store.get::<AuditEvent>(TreeId::Audit, &id_key(seq))? {
             out.push(HistoryEntry {
                 seq: e.seq,

@@ -5,7 +5,7 @@ use super::{Store, TreeId, meta, storage};
 use crate::error::{Error, Result};
 
 /// Schema version this build writes.
-pub const CURRENT: u16 = 2;
+pub const CURRENT: u16 = 3;
 
 /// One migration step from `from` to `from + 1`.
 struct Step {
@@ -16,11 +16,18 @@ struct Step {
 
 /// Migrations in order; a change to a record layout adds a step here (and an `upgrade` in
 /// `codec`).
-const STEPS: &[Step] = &[Step {
-    from: 1,
-    describe: "count users per role and per primary facility",
-    apply: rebuild_head_counts,
-}];
+const STEPS: &[Step] = &[
+    Step {
+        from: 1,
+        describe: "count users per role and per primary facility",
+        apply: rebuild_head_counts,
+    },
+    Step {
+        from: 2,
+        describe: "index audit events per target in blocks",
+        apply: super::target_index::rebuild,
+    },
+];
 
 /// Rebuilds the head counts per role and per primary facility in `meta`, which role and
 /// facility listings read instead of walking every user. Used by the v1 -> v2 migration and by

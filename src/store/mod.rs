@@ -7,6 +7,7 @@
 pub mod codec;
 pub mod lock;
 pub mod migrate;
+pub mod target_index;
 
 use std::path::{Path, PathBuf};
 
@@ -48,7 +49,7 @@ pub enum TreeId {
     Devices,
     /// sequence (BE) -> AuditEvent.
     Audit,
-    /// `kind:id` ++ 0 ++ sequence (BE) -> ().
+    /// `kind:id` ++ block -> sequence numbers of the events about it ([`target_index`]).
     AuditByTarget,
 }
 
