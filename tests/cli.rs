@@ -19,6 +19,7 @@ use tempfile::TempDir;
 use staffctl::audit::AuditEvent;
 use staffctl::model::User;
 use staffctl::service::Service;
+use staffctl::store::audit_log::{self, AuditChunk};
 use staffctl::store::{OpenOptions, TreeId, codec, id_key};
 
 /// The first administrator's password in every scenario.
@@ -190,6 +191,19 @@ fn tamper<T: codec::Record>(dir: &TempDir, tree: TreeId, id: u64, edit: impl FnO
     svc.store()
         .put_raw_unchecked(tree, &id_key(id), &bytes)
         .expect("overwrite the record");
+}
+
+/// Rewrites stored audit event `seq` in place, inside its chunk, as an attacker with file access
+/// could.
+fn tamper_event(dir: &TempDir, seq: u64, edit: impl FnOnce(&mut AuditEvent)) {
+    tamper::<AuditChunk>(dir, TreeId::Audit, audit_log::chunk_number(seq), |chunk| {
+        let event = chunk
+            .0
+            .iter_mut()
+            .find(|e| e.seq == seq)
+            .expect("the chunk holds the event");
+        edit(event);
+    });
 }
 
 fn is_hex64(s: &str) -> bool {
@@ -1266,7 +1280,7 @@ fn a_tampered_audit_event_fails_verification() {
     let dir = store();
     cmd(&dir, "audit verify").assert().success();
 
-    tamper::<AuditEvent>(&dir, TreeId::Audit, 3, |e| {
+    tamper_event(&dir, 3, |e| {
         assert_eq!(e.seq, 3);
         e.action = "role.delete".into();
     });

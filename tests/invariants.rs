@@ -5,7 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
-use staffctl::audit::AuditEvent;
 use staffctl::audit::Origin;
 use staffctl::error::Error;
 use staffctl::model::permission::AIDE_FORBIDDEN;
@@ -13,6 +12,7 @@ use staffctl::model::{Id, LoginMethod, UserStatus};
 use staffctl::service::{
     InitRequest, Request, Response, Service, Session, UserDetail, UserField, UserFilter,
 };
+use staffctl::store::audit_log::AuditChunk;
 use staffctl::store::{OpenOptions, TreeId, target_index};
 
 const PRACTICE_EMAIL: &str = "office@riverside.example";
@@ -462,10 +462,12 @@ fn check_invariants(svc: &Service, s: &Session, model: &Model) {
 
     // The per-target audit index lists exactly the events about each target, in order.
     let mut by_target: BTreeMap<(String, Id), Vec<u64>> = BTreeMap::new();
-    for e in svc.store().scan::<AuditEvent>(TreeId::Audit) {
-        let e = e.expect("store readable").expect("event decodes");
-        if let Some(t) = e.target {
-            by_target.entry((t.kind, t.id)).or_default().push(e.seq);
+    for chunk in svc.store().scan::<AuditChunk>(TreeId::Audit) {
+        let chunk = chunk.expect("store readable").expect("chunk decodes");
+        for e in chunk.0 {
+            if let Some(t) = e.target {
+                by_target.entry((t.kind, t.id)).or_default().push(e.seq);
+            }
         }
     }
     for ((kind, id), seqs) in &by_target {

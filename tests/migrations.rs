@@ -6,7 +6,7 @@ use std::path::Path;
 use staffctl::audit::Origin;
 use staffctl::model::UserStatus;
 use staffctl::service::{Request, Response, Service, UserFilter};
-use staffctl::store::{OpenOptions, migrate};
+use staffctl::store::{OpenOptions, audit_log, migrate, target_index};
 
 const FIXTURE: &str = "tests/fixtures/store-v1";
 const FIXTURE_HEAD: &str = "19:5755c09958d8043954f084198bc2603f2b502fb81b1e3f2f3de00a13efc1ce49";
@@ -80,6 +80,13 @@ fn store_written_by_schema_v1_opens_with_data_and_chain_intact() {
     assert!(report.ok, "{report:?}");
     assert!(report.checked > 19);
 
+    // Migrating to schema 3 moved the log into chunks and indexed it per target in blocks.
+    assert_eq!(
+        audit_log::last_chunk(svc.store()).unwrap(),
+        Some(audit_log::chunk_number(report.head_seq))
+    );
+    assert!(target_index::records(svc.store()) < report.checked as usize);
+
     // Migrating to schema 2 counted the users per role and facility.
     let Response::Roles(roles) = svc.call(&session, Request::RoleList).unwrap() else {
         panic!("expected roles");
@@ -105,4 +112,12 @@ fn store_written_by_schema_v1_opens_with_data_and_chain_intact() {
         )]),
     )
     .unwrap();
+    let Response::Verify(after) = svc
+        .call(&session, Request::AuditVerify { expect: None })
+        .unwrap()
+    else {
+        panic!("expected verify report");
+    };
+    assert!(after.ok, "{after:?}");
+    assert!(after.checked > report.checked);
 }

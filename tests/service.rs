@@ -10,6 +10,7 @@ use staffctl::service::{
     AccessView, AuditQuery, FacilityDetail, FacilityField, InitRequest, Listing, Request, Response,
     RoleDetail, Service, Session, UserDetail, UserField, UserFilter, UserSummary, VerifyReport,
 };
+use staffctl::store::audit_log::{self, AuditChunk};
 use staffctl::store::{OpenOptions, TreeId, codec, id_key};
 use tempfile::TempDir;
 
@@ -1296,23 +1297,30 @@ fn a_tampered_event_breaks_the_chain_at_its_sequence_number() {
     c.add("Bo", "Chan", "bo@riverside.example", &[]);
     assert!(c.verify().ok);
     let store = c.svc.store();
+    let key = audit_log::chunk_key(target.seq);
     let raw = store
-        .get_raw(TreeId::Audit, &id_key(target.seq))
+        .get_raw(TreeId::Audit, &key)
         .unwrap()
-        .expect("event exists");
-    let original: AuditEvent = codec::decode(&raw).unwrap();
-    assert_eq!(original, target);
+        .expect("chunk exists");
+    let chunk: AuditChunk = codec::decode(&raw).unwrap();
+    let at = chunk
+        .0
+        .iter()
+        .position(|e| e.seq == target.seq)
+        .expect("the chunk holds the event");
+    assert_eq!(chunk.0[at], target);
+    let rewrite = |event: AuditEvent| {
+        let mut forged = chunk.clone();
+        forged.0[at] = event;
+        store
+            .put_raw_unchecked(TreeId::Audit, &key, &codec::encode(&forged).unwrap())
+            .unwrap();
+    };
 
     // Rewrite who did it, leaving the hash alone.
-    let mut forged = original.clone();
+    let mut forged = target.clone();
     forged.actor = Actor::System;
-    store
-        .put_raw_unchecked(
-            TreeId::Audit,
-            &id_key(target.seq),
-            &codec::encode(&forged).unwrap(),
-        )
-        .unwrap();
+    rewrite(forged.clone());
     let report = c.verify();
     assert!(!report.ok);
     let (seq, why) = report.broken.clone().expect("broken");
@@ -1321,17 +1329,10 @@ fn a_tampered_event_breaks_the_chain_at_its_sequence_number() {
     assert_eq!(report.checked, target.seq - 1);
 
     // Re-sealing the forgery moves the break to the next event, which no longer links.
-    let resealed = AuditEvent {
+    rewrite(AuditEvent {
         hash: forged.compute_hash(),
         ..forged
-    };
-    store
-        .put_raw_unchecked(
-            TreeId::Audit,
-            &id_key(target.seq),
-            &codec::encode(&resealed).unwrap(),
-        )
-        .unwrap();
+    });
     let report = c.verify();
     assert!(!report.ok);
     let (seq, why) = report.broken.expect("broken");
@@ -1339,9 +1340,22 @@ fn a_tampered_event_breaks_the_chain_at_its_sequence_number() {
     assert!(why.contains("does not link"), "{why}");
 
     // Restoring the original bytes heals it.
+    store.put_raw_unchecked(TreeId::Audit, &key, &raw).unwrap();
+    assert!(c.verify().ok);
+
+    // A whole chunk removed is a gap; bytes that no longer decode are named.
     store
-        .put_raw_unchecked(TreeId::Audit, &id_key(target.seq), &raw)
+        .put_raw_unchecked(TreeId::Audit, &key, b"\0\x01junk")
         .unwrap();
+    let report = c.verify();
+    let (seq, why) = report.broken.expect("broken");
+    assert_eq!(
+        seq,
+        audit_log::first_seq(audit_log::chunk_number(target.seq)),
+        "{why}"
+    );
+    assert!(why.contains("unreadable"), "{why}");
+    store.put_raw_unchecked(TreeId::Audit, &key, &raw).unwrap();
     assert!(c.verify().ok);
 }
 

@@ -10,7 +10,7 @@ use crate::audit::export::{self, CsvExporter, Format};
 use crate::audit::{AuditEvent, Change, EventDraft, Outcome, Target};
 use crate::error::{Error, Result};
 use crate::model::Id;
-use crate::store::{CorruptRecord, TreeId, codec, id_key, key_id, meta, target_index};
+use crate::store::{CorruptRecord, TreeId, audit_log, id_key, meta, target_index};
 
 /// A query with references resolved, ready to test events against.
 struct Matcher {
@@ -104,9 +104,9 @@ fn parse_target(svc: &Service, text: &str) -> Result<(String, Id)> {
 }
 
 /// Visits matching events in sequence order (oldest first), or newest first when `reverse`.
-/// Uses the per-target index when the query names a target. Events are decoded as borrowed
-/// views of the stored bytes (no string is copied); an event in an older layout is decoded
-/// (upgraded) as an owned event and viewed.
+/// Uses the per-target index when the query names a target. Chunks are read one point lookup
+/// at a time (see `store::audit_log`) and decoded as borrowed views of the stored bytes (no
+/// string is copied); a chunk in an older layout is decoded (upgraded) as owned events.
 fn each_event(
     svc: &Service,
     q: &AuditQuery,
@@ -119,64 +119,84 @@ fn each_event(
         if reverse {
             seqs.reverse();
         }
+        // Consecutive events about one target often share a chunk: read each chunk once.
+        let mut chunk: Option<(u64, sled::IVec)> = None;
         for seq in seqs {
-            let key = id_key(seq);
-            let Some(bytes) = svc.store.get_raw(TreeId::Audit, &key)? else {
-                continue;
-            };
-            let owned: AuditEvent;
-            let e = match codec::decode_borrowed::<AuditEvent, EventView<'_>>(&bytes) {
-                Some(view) => view,
+            let number = audit_log::chunk_number(seq);
+            if chunk.as_ref().is_none_or(|(n, _)| *n != number) {
+                chunk = svc
+                    .store
+                    .get_raw(TreeId::Audit, &audit_log::chunk_key(seq))?
+                    .map(|bytes| (number, bytes));
+            }
+            let Some((_, bytes)) = &chunk else { continue };
+            let owned: Vec<AuditEvent>;
+            let views = match audit_log::decode_view(bytes) {
+                Some(view) => view.0,
                 None => {
                     // As `Store::get` reports it: a record behind the index must be readable.
-                    owned = codec::decode(&bytes).map_err(|problem| {
-                        Error::Integrity(unreadable(&key, problem).to_string())
-                    })?;
-                    owned.view()
+                    owned = audit_log::decode(bytes)
+                        .map_err(|problem| audit_log::unreadable(number, &problem))?;
+                    owned.iter().map(AuditEvent::view).collect()
                 }
             };
-            if m.matches(&e) && !visit(Ok(&e))? {
+            if let Some(e) = views.iter().find(|e| e.seq == seq)
+                && m.matches(e)
+                && !visit(Ok(e))?
+            {
                 break;
             }
         }
         return Ok(());
     }
-    let items: Box<dyn Iterator<Item = _>> = if reverse {
-        Box::new(svc.store.scan_rev_raw(TreeId::Audit))
-    } else {
-        Box::new(svc.store.scan_raw(TreeId::Audit))
-    };
-    for item in items {
-        let (key, bytes) = item?;
-        let owned: AuditEvent;
-        let e = match codec::decode_borrowed::<AuditEvent, EventView<'_>>(&bytes) {
-            Some(view) => view,
-            None => match codec::decode(&bytes) {
-                Ok(event) => {
-                    owned = event;
-                    owned.view()
+    let last = head(svc)?.seq;
+    for item in audit_log::chunks(&svc.store, last, reverse) {
+        let (number, bytes) = item?;
+        let owned: Vec<AuditEvent>;
+        let views = match audit_log::decode_view(&bytes) {
+            Some(view) => view.0,
+            None => match audit_log::decode(&bytes) {
+                Ok(events) => {
+                    owned = events;
+                    owned.iter().map(AuditEvent::view).collect()
                 }
                 Err(problem) => {
-                    if visit(Err(unreadable(&key, problem)))? {
+                    if visit(Err(unreadable(number, problem)))? {
                         continue;
                     }
                     break;
                 }
             },
         };
-        if m.matches(&e) && !visit(Ok(&e))? {
+        let mut keep_going = true;
+        let mut each = |e: &EventView<'_>| -> Result<()> {
+            if keep_going && m.matches(e) {
+                keep_going = visit(Ok(e))?;
+            }
+            Ok(())
+        };
+        if reverse {
+            views.iter().rev().try_for_each(&mut each)?;
+        } else {
+            views.iter().try_for_each(&mut each)?;
+        }
+        if !keep_going {
             break;
         }
     }
     Ok(())
 }
 
-/// An audit record that does not decode, as `Store::scan` reports it.
-fn unreadable(key: &[u8], problem: String) -> CorruptRecord {
+/// An audit chunk that does not decode, as `Store::scan` reports a record.
+fn unreadable(chunk: u64, problem: String) -> CorruptRecord {
     CorruptRecord {
         tree: TreeId::Audit.name().into(),
-        key: hex::encode(key),
-        problem,
+        key: hex::encode(id_key(chunk)),
+        problem: format!(
+            "events #{}-#{}: {problem}",
+            audit_log::first_seq(chunk),
+            audit_log::first_seq(chunk) + audit_log::CHUNK - 1
+        ),
     }
 }
 
@@ -217,58 +237,63 @@ pub fn verify(svc: &Service, expect: Option<&str>) -> Result<VerifyReport> {
     let mut broken: Option<(u64, String)> = None;
     let mut expected_found: Option<bool> = None;
     let wanted = expect.map(parse_expect).transpose()?;
-    let mut last_seq = 0;
-    for item in svc.store.scan_raw(TreeId::Audit) {
-        let (k, bytes) = item?;
-        let seq = key_id(&k).unwrap_or(0);
-        last_seq = seq;
-        // Fast path for a sound event: a borrowed view passes exactly the checks below without
-        // allocating. Anything it does not accept goes through the owned path, which words the
-        // report.
-        if let Some(e) = codec::decode_borrowed::<AuditEvent, EventView<'_>>(&bytes)
-            && e.seq == seq
-            && v.check_view(&e).is_ok()
+    let stored_head = head(svc)?;
+    let mut note_expected = |seq: u64, hash: &[u8; 32]| {
+        if let Some((wseq, whash)) = &wanted
+            && seq == *wseq
         {
-            if let Some((wseq, whash)) = &wanted
-                && e.seq == *wseq
-            {
-                expected_found = Some(hex::encode(e.hash) == *whash);
+            expected_found = Some(hex::encode(hash) == *whash);
+        }
+    };
+    'chunks: for item in audit_log::chunks(&svc.store, stored_head.seq, false) {
+        let (number, bytes) = item?;
+        // Fast path: borrowed views, checked without allocating. The owned path words the
+        // report for a chunk that does not decode in the current layout.
+        if let Some(chunk) = audit_log::decode_view(&bytes) {
+            for e in &chunk.0 {
+                if let Err(problem) = v.check_view(e) {
+                    broken = Some((v.checked + 1, problem));
+                    break 'chunks;
+                }
+                note_expected(e.seq, &e.hash);
             }
             continue;
         }
-        match codec::decode::<AuditEvent>(&bytes) {
+        match audit_log::decode(&bytes) {
             Err(problem) => {
-                broken = Some((seq, format!("event #{seq} is unreadable: {problem}")));
+                let first = audit_log::first_seq(number);
+                broken = Some((
+                    first.max(v.checked + 1),
+                    format!(
+                        "events #{first}-#{} are unreadable: {problem}",
+                        first + audit_log::CHUNK - 1
+                    ),
+                ));
                 break;
             }
-            Ok(e) => {
-                if e.seq != seq {
-                    broken = Some((
-                        seq,
-                        format!("event stored under #{seq} says it is #{}", e.seq),
-                    ));
-                    break;
-                }
-                if let Err(problem) = v.check(&e) {
-                    broken = Some((v.checked + 1, problem));
-                    break;
-                }
-                if let Some((wseq, whash)) = &wanted
-                    && e.seq == *wseq
-                {
-                    expected_found = Some(e.hash_hex() == *whash);
+            Ok(events) => {
+                for e in &events {
+                    if let Err(problem) = v.check(e) {
+                        broken = Some((v.checked + 1, problem));
+                        break 'chunks;
+                    }
+                    note_expected(e.seq, &e.hash);
                 }
             }
         }
     }
-    let stored_head = head(svc)?;
+    let last_checked = v.checked;
+    let past_head = audit_log::last_chunk(&svc.store)?
+        .is_some_and(|c| stored_head.seq == 0 || c > audit_log::chunk_number(stored_head.seq));
     if broken.is_none()
-        && (stored_head.seq != v.checked || stored_head.hash != hex::encode(v.head_hash()))
+        && (stored_head.seq != v.checked
+            || stored_head.hash != hex::encode(v.head_hash())
+            || past_head)
     {
         broken = Some((
             stored_head.seq,
             format!(
-                "the recorded head #{} does not match the last event in the log (#{last_seq}); events were removed or added",
+                "the recorded head #{} does not match the last event in the log (#{last_checked}); events were removed or added",
                 stored_head.seq
             ),
         ));

@@ -40,7 +40,7 @@ use crate::model::{
     NotificationPrefs, ProviderProfile, User, UserStatus,
 };
 use crate::security::password;
-use crate::store::{Store, TreeId, codec, id_key, meta, pair_key};
+use crate::store::{Store, TreeId, audit_log, codec, id_key, meta, pair_key};
 
 /// Password of every generated user who has activated, when [`BulkSpec::staff_password`] is
 /// left at its default. Generated stores are fixtures: never use one for a real practice.
@@ -624,6 +624,9 @@ struct Chain {
     sink: Sink,
     seq: u64,
     prev: [u8; 32],
+    /// Events of the newest chunk, not yet complete (`store::audit_log`).
+    open: Vec<AuditEvent>,
+    /// Complete chunks on their way to the writer.
     audit: Vec<Entry>,
     batch: usize,
     appended: u64,
@@ -633,20 +636,33 @@ impl Chain {
     /// Seals `draft` as the next event, as `append_event` does.
     fn push(&mut self, draft: EventDraft) -> Result<()> {
         let event = AuditEvent::seal(draft, self.seq + 1, self.prev);
-        self.audit.push((
-            id_key(event.seq).to_vec(),
-            codec::encode(&event).map_err(Error::Storage)?,
-        ));
         self.seq = event.seq;
         self.prev = event.hash;
         self.appended += 1;
-        if self.audit.len() >= self.batch {
-            self.flush()?;
+        self.open.push(event);
+        if self.seq.is_multiple_of(audit_log::CHUNK) {
+            self.audit.push((
+                audit_log::chunk_key(self.seq).to_vec(),
+                audit_log::encode(&self.open)?,
+            ));
+            self.open.clear();
+            if self.audit.len() as u64 * audit_log::CHUNK >= self.batch as u64 {
+                self.sink
+                    .send(TreeId::Audit, std::mem::take(&mut self.audit))?;
+            }
         }
         Ok(())
     }
 
+    /// Queues every complete chunk and the newest, incomplete one (which a later flush or
+    /// the service may rewrite).
     fn flush(&mut self) -> Result<()> {
+        if !self.open.is_empty() {
+            self.audit.push((
+                audit_log::chunk_key(self.seq).to_vec(),
+                audit_log::encode(&self.open)?,
+            ));
+        }
         self.sink
             .send(TreeId::Audit, std::mem::take(&mut self.audit))
     }
@@ -741,13 +757,23 @@ impl<'a> Gen<'a> {
             Some(raw) => decode_head(&raw)?,
             None => (0, ZERO_HASH),
         };
-        let head_time = if seq == 0 {
-            Timestamp::now()
+        // The newest chunk, when incomplete, is carried on rather than overwritten.
+        let open: Vec<AuditEvent> = match store
+            .get_raw(TreeId::Audit, &audit_log::chunk_key(seq))?
+        {
+            Some(bytes) if seq > 0 => audit_log::decode(&bytes)
+                .map_err(|problem| audit_log::unreadable(audit_log::chunk_number(seq), &problem))?,
+            _ => Vec::new(),
+        };
+        let head_time = match open.last() {
+            _ if seq == 0 => Timestamp::now(),
+            Some(e) if e.seq == seq => e.at(),
+            _ => return Err(Error::Integrity(format!("audit head #{seq} is missing"))),
+        };
+        let open = if seq.is_multiple_of(audit_log::CHUNK) {
+            Vec::new()
         } else {
-            store
-                .get::<AuditEvent>(TreeId::Audit, &id_key(seq))?
-                .map(|e| e.at())
-                .ok_or_else(|| Error::Integrity(format!("audit head #{seq} is missing")))?
+            open
         };
         let mut roles = HashMap::new();
         for (_, name, _) in KINDS {
@@ -825,6 +851,7 @@ impl<'a> Gen<'a> {
                 sink,
                 seq,
                 prev,
+                open,
                 audit: Vec::new(),
                 batch: spec.batch.max(1),
                 appended: 0,

@@ -395,7 +395,7 @@ pub(crate) fn append_event(tx: &Tx<'_>, draft: &EventDraft) -> TxResult<AuditEve
         None => (0, ZERO_HASH),
     };
     let event = AuditEvent::seal(draft.clone(), seq + 1, prev);
-    tx.put(TreeId::Audit, &id_key(event.seq), &event)?;
+    store::audit_log::append(tx, &event)?;
     if let Some(target) = &event.target {
         store::target_index::append(tx, &target.kind, target.id, event.seq)?;
     }

@@ -8,14 +8,14 @@ use super::{
     HistoryEntry, Listing, Op, Service, UserDetail, UserField, UserFields, UserFilter, UserSummary,
     append_event, diff::diff,
 };
-use crate::audit::{AuditEvent, Change, Target, export::changes_text};
+use crate::audit::{Change, Target, export::changes_text};
 use crate::error::{Error, FieldError, Result};
 use crate::model::permission::AIDE_FORBIDDEN;
 use crate::model::{
     BillingCategory, DataScope, Facility, FacilityAccess, Id, Invite, InviteStatus, LoginMethod,
     NotificationPrefs, ProviderProfile, Role, User, UserStatus,
 };
-use crate::store::{TreeId, Tx, TxResult, id_key, key_id, meta, pair_key, target_index};
+use crate::store::{TreeId, Tx, TxResult, audit_log, id_key, key_id, meta, pair_key, target_index};
 
 /// Lowercase text the `/` filter and `--search` look in.
 pub fn search_text(u: &User) -> String {
@@ -773,7 +773,7 @@ pub fn list(svc: &Service, filter: &UserFilter) -> Result<Listing<UserSummary>> 
 pub fn history(svc: &Service, kind: &str, id: Id) -> Result<Vec<HistoryEntry>> {
     let mut out = Vec::new();
     for seq in target_index::seqs(&svc.store, kind, id)? {
-        if let Some(e) = svc.store.get::<AuditEvent>(TreeId::Audit, &id_key(seq))? {
+        if let Some(e) = audit_log::get(&svc.store, seq)? {
             out.push(HistoryEntry {
                 seq: e.seq,
                 time: e.at(),

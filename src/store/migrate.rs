@@ -24,8 +24,8 @@ const STEPS: &[Step] = &[
     },
     Step {
         from: 2,
-        describe: "index audit events per target in blocks",
-        apply: super::target_index::rebuild,
+        describe: "store audit events in chunks and index them per target in blocks",
+        apply: chunk_audit_log,
     },
 ];
 
@@ -55,6 +55,13 @@ pub fn rebuild_head_counts(store: &Store) -> Result<()> {
         meta_tree.insert(k, &super::id_key(n)).map_err(storage)?;
     }
     store.flush()
+}
+
+/// Schema 2 -> 3: the audit log moves to chunked records, then the per-target index is
+/// rebuilt in blocks from it. Both parts may be re-run after an interruption.
+fn chunk_audit_log(store: &Store) -> Result<()> {
+    super::audit_log::convert_legacy(store)?;
+    super::target_index::rebuild(store)
 }
 
 /// Reads the schema version, writes it on a new store, and migrates an older store.

@@ -4,6 +4,7 @@
 //! Values are versioned bincode envelopes ([`codec`]); keys are big-endian ids or lowercased
 //! index strings, so sled's byte order is numeric order.
 
+pub mod audit_log;
 pub mod codec;
 pub mod lock;
 pub mod migrate;
@@ -47,15 +48,18 @@ pub enum TreeId {
     Invites,
     /// Device id -> Device.
     Devices,
-    /// sequence (BE) -> AuditEvent.
+    /// Chunk number (BE) -> a chunk of consecutive audit events ([`audit_log`]).
     Audit,
     /// `kind:id` ++ block -> sequence numbers of the events about it ([`target_index`]).
     AuditByTarget,
+    /// Audit bytes that could not stay in the log (damaged or out of place), kept for
+    /// investigators; never read by staffctl and never deleted.
+    AuditQuarantine,
 }
 
 impl TreeId {
     /// All trees, in transaction order.
-    pub const ALL: [TreeId; 15] = [
+    pub const ALL: [TreeId; 16] = [
         TreeId::Meta,
         TreeId::Users,
         TreeId::UsersByLogin,
@@ -71,6 +75,7 @@ impl TreeId {
         TreeId::Devices,
         TreeId::Audit,
         TreeId::AuditByTarget,
+        TreeId::AuditQuarantine,
     ];
 
     /// The sled tree name.
@@ -89,8 +94,9 @@ impl TreeId {
             Self::FacilitiesByName => "facilities_by_name",
             Self::Invites => "invites",
             Self::Devices => "devices",
-            Self::Audit => "audit",
+            Self::Audit => "audit_log",
             Self::AuditByTarget => "audit_by_target",
+            Self::AuditQuarantine => "audit_quarantine",
         }
     }
 

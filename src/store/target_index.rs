@@ -13,8 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Store, TreeId, Tx, TxResult, storage};
-use crate::audit::event::{AuditEvent, EventView};
+use super::{Store, TreeId, Tx, TxResult, audit_log, storage};
 use crate::error::{Error, Result};
 use crate::model::Id;
 
@@ -89,19 +88,24 @@ pub fn seqs(store: &Store, kind: &str, id: Id) -> Result<Vec<u64>> {
 /// loads). Safe to run again after an interruption: the log is the only input.
 pub fn rebuild(store: &Store) -> Result<()> {
     let mut by_target: BTreeMap<Vec<u8>, Vec<u64>> = BTreeMap::new();
+    let mut add =
+        |kind: &str, id: Id, seq: u64| by_target.entry(prefix(kind, id)).or_default().push(seq);
     for item in store.scan_raw(TreeId::Audit) {
         let (_, bytes) = item?;
-        let target = match super::codec::decode_borrowed::<AuditEvent, EventView<'_>>(&bytes) {
-            Some(view) => view.target.map(|t| (prefix(t.kind, t.id), view.seq)),
-            None => match super::codec::decode::<AuditEvent>(&bytes) {
-                Ok(e) => e.target.map(|t| (prefix(&t.kind, t.id), e.seq)),
-                // An unreadable event has no target to index; `audit verify` names it.
-                Err(_) => None,
-            },
-        };
-        if let Some((prefix, seq)) = target {
-            by_target.entry(prefix).or_default().push(seq);
+        if let Some(chunk) = audit_log::decode_view(&bytes) {
+            for e in &chunk.0 {
+                if let Some(t) = &e.target {
+                    add(t.kind, t.id, e.seq);
+                }
+            }
+        } else if let Ok(events) = audit_log::decode(&bytes) {
+            for e in &events {
+                if let Some(t) = &e.target {
+                    add(&t.kind, t.id, e.seq);
+                }
+            }
         }
+        // An unreadable chunk has no targets to index; `audit verify` names it.
     }
     let tree = store.tree(TreeId::AuditByTarget);
     tree.clear().map_err(storage)?;
@@ -129,8 +133,8 @@ pub fn records(store: &Store) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::event::{Actor, EventDraft, Origin, Outcome, Target, ZERO_HASH};
-    use crate::store::{OpenOptions, id_key};
+    use crate::audit::event::{Actor, AuditEvent, EventDraft, Origin, Outcome, Target, ZERO_HASH};
+    use crate::store::OpenOptions;
 
     fn event(seq: u64, target: Option<(&str, Id)>) -> AuditEvent {
         AuditEvent::seal(
@@ -172,7 +176,7 @@ mod tests {
             let e = event(seq, target);
             store
                 .transact(|tx| {
-                    tx.put(TreeId::Audit, &id_key(seq), &e)?;
+                    audit_log::append(tx, &e)?;
                     if let Some((kind, id)) = target {
                         append(tx, kind, id, seq)?;
                     }

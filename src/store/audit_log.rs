@@ -1,0 +1,357 @@
+//! How the audit log is laid out in sled: events in chunks of [`CHUNK`] consecutive sequence
+//! numbers per record, read back with point lookups.
+//!
+//! Why chunks: sled keeps a page-table entry in memory for every leaf of 8 to 16 records, and
+//! builds the table when the store opens. A million one-event records made the page table of
+//! a large practice's store the biggest cost of every staffctl process (tens of megabytes, and
+//! most of the open time). Four events per record cut that by four.
+//!
+//! Why point lookups rather than sled's range iterator: sled's cache only learns which pages
+//! were used in batches per shard, so a single pass over a large tree leaves most of the pages
+//! it touched in memory. Reading chunk by chunk with `get` keeps a scan of the whole log within
+//! a few tens of megabytes whatever its length.
+//!
+//! Layout: key = chunk number (u64 BE, `(seq - 1) / CHUNK`) -> [`AuditChunk`], the chunk's
+//! events in sequence order. The newest chunk may hold fewer than [`CHUNK`] events; appending
+//! rewrites it (at most [`CHUNK`] - 1 events read back).
+
+use serde::{Deserialize, Serialize};
+
+use super::codec::{self, Record};
+use super::{Store, TreeId, Tx, TxResult, id_key, key_id, storage};
+use crate::audit::event::{AuditEvent, EventView};
+use crate::error::{Error, Result};
+
+/// Events per record.
+pub const CHUNK: u64 = 4;
+
+/// One audit log record: up to [`CHUNK`] consecutive events, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditChunk(pub Vec<AuditEvent>);
+
+impl Record for AuditChunk {
+    const VERSION: u16 = 1;
+    const KIND: &'static str = "audit chunk";
+}
+
+/// An [`AuditChunk`] decoded without copying its strings (see [`EventView`]).
+#[derive(Debug, Deserialize)]
+pub struct ChunkView<'a>(#[serde(borrow)] pub Vec<EventView<'a>>);
+
+/// The chunk that holds event `seq` (sequence numbers start at 1).
+pub fn chunk_number(seq: u64) -> u64 {
+    seq.saturating_sub(1) / CHUNK
+}
+
+/// The key of the record that holds event `seq`.
+pub fn chunk_key(seq: u64) -> [u8; 8] {
+    id_key(chunk_number(seq))
+}
+
+/// The first sequence number a chunk holds.
+pub fn first_seq(chunk: u64) -> u64 {
+    chunk * CHUNK + 1
+}
+
+/// Decodes a chunk record as borrowed views; `None` when only [`decode`] can say what is wrong.
+pub fn decode_view(bytes: &[u8]) -> Option<ChunkView<'_>> {
+    codec::decode_borrowed::<AuditChunk, ChunkView<'_>>(bytes)
+}
+
+/// Decodes a chunk record into owned events.
+pub fn decode(bytes: &[u8]) -> std::result::Result<Vec<AuditEvent>, String> {
+    codec::decode::<AuditChunk>(bytes).map(|c| c.0)
+}
+
+/// Encodes events (consecutive, in one chunk) as a record.
+pub fn encode(events: &[AuditEvent]) -> Result<Vec<u8>> {
+    codec::encode(&AuditChunk(events.to_vec())).map_err(Error::Storage)
+}
+
+/// Writes `event`, the next in the chain, inside its transaction.
+///
+/// Stored bytes that cannot be the chain's never block the practice's work and are never
+/// lost: a damaged newest chunk, or a record already where a new chunk starts (events past the
+/// recorded head), is kept byte for byte in the quarantine tree and the chunk starts again with
+/// this event. `audit verify` then reports the gap.
+pub fn append(tx: &Tx<'_>, event: &AuditEvent) -> TxResult<()> {
+    let key = chunk_key(event.seq);
+    let starts_chunk = event.seq.saturating_sub(1).is_multiple_of(CHUNK);
+    let mut events = match tx.get_raw(TreeId::Audit, &key)? {
+        None => Vec::with_capacity(1),
+        Some(bytes) => match decode(&bytes) {
+            Ok(events) if !starts_chunk => events,
+            _ => {
+                let mut q = if starts_chunk {
+                    b"past-head:".to_vec()
+                } else {
+                    b"damaged:".to_vec()
+                };
+                q.extend_from_slice(&key);
+                q.extend_from_slice(&id_key(event.seq));
+                tx.put_raw(TreeId::AuditQuarantine, &q, &bytes)?;
+                Vec::with_capacity(1)
+            }
+        },
+    };
+    events.push(event.clone());
+    let bytes = codec::encode(&AuditChunk(events)).map_err(Error::Storage)?;
+    tx.put_raw(TreeId::Audit, &key, &bytes)
+}
+
+/// The stored event `seq`, if its chunk holds it.
+pub fn get(store: &Store, seq: u64) -> Result<Option<AuditEvent>> {
+    let Some(bytes) = store.get_raw(TreeId::Audit, &chunk_key(seq))? else {
+        return Ok(None);
+    };
+    let events = decode(&bytes).map_err(|problem| unreadable(chunk_number(seq), &problem))?;
+    Ok(events.into_iter().find(|e| e.seq == seq))
+}
+
+/// The error for a chunk that does not decode.
+pub fn unreadable(chunk: u64, problem: &str) -> Error {
+    Error::Integrity(format!(
+        "audit record {}/{} (events #{}-#{}) is unreadable: {problem}",
+        TreeId::Audit.name(),
+        hex::encode(id_key(chunk)),
+        first_seq(chunk),
+        first_seq(chunk) + CHUNK - 1
+    ))
+}
+
+/// The raw chunk records of events 1..=`last_seq`, oldest first or newest first, as
+/// `(chunk number, bytes)`. Missing chunks are skipped (verification notices the gap).
+pub fn chunks(
+    store: &Store,
+    last_seq: u64,
+    newest_first: bool,
+) -> impl Iterator<Item = Result<(u64, sled::IVec)>> + '_ {
+    let count = if last_seq == 0 {
+        0
+    } else {
+        chunk_number(last_seq) + 1
+    };
+    (0..count)
+        .map(move |i| if newest_first { count - 1 - i } else { i })
+        .filter_map(
+            move |chunk| match store.get_raw(TreeId::Audit, &id_key(chunk)) {
+                Ok(Some(bytes)) => Some(Ok((chunk, bytes))),
+                Ok(None) => None,
+                Err(e) => Some(Err(e)),
+            },
+        )
+}
+
+/// The highest chunk number stored, if any (verification checks nothing lies past the head).
+pub fn last_chunk(store: &Store) -> Result<Option<u64>> {
+    let last = store.tree(TreeId::Audit).last().map_err(storage)?;
+    Ok(last.and_then(|(k, _)| key_id(&k)))
+}
+
+/// Name of the tree that held one record per event (schema 2 and earlier).
+const LEGACY_TREE: &str = "audit";
+
+/// Moves a schema-2 log (one record per event) into chunks. Safe to run again after an
+/// interruption: the old tree is dropped only once every chunk is on disk, and a run that finds
+/// it still there starts over. An old record that does not decode is kept, byte for byte, in
+/// the quarantine tree; verification then reports the gap it leaves.
+pub fn convert_legacy(store: &Store) -> Result<()> {
+    let legacy = store.db.open_tree(LEGACY_TREE).map_err(storage)?;
+    if legacy.is_empty() {
+        store.db.drop_tree(LEGACY_TREE).map_err(storage)?;
+        return Ok(());
+    }
+    let chunks = store.tree(TreeId::Audit);
+    chunks.clear().map_err(storage)?;
+    let quarantine = store.tree(TreeId::AuditQuarantine);
+    let mut open: Vec<AuditEvent> = Vec::with_capacity(CHUNK as usize);
+    let mut open_chunk = 0;
+    let write = |events: &mut Vec<AuditEvent>, chunk: u64| -> Result<()> {
+        if !events.is_empty() {
+            chunks
+                .insert(id_key(chunk), encode(events)?)
+                .map_err(storage)?;
+            events.clear();
+        }
+        Ok(())
+    };
+    for item in legacy.iter() {
+        let (key, bytes) = item.map_err(storage)?;
+        // The chunk follows where the event was stored, not what it says, so a tampered
+        // sequence number stays where it was and verification still finds it.
+        let stored_at = key_id(&key).filter(|_| key.len() == 8);
+        match (stored_at, codec::decode::<AuditEvent>(&bytes)) {
+            (Some(seq), Ok(event)) => {
+                let chunk = chunk_number(seq);
+                if chunk != open_chunk {
+                    write(&mut open, open_chunk)?;
+                    open_chunk = chunk;
+                }
+                open.push(event);
+            }
+            _ => {
+                let mut q = b"legacy:".to_vec();
+                q.extend_from_slice(&key);
+                quarantine.insert(q, bytes).map_err(storage)?;
+            }
+        }
+    }
+    write(&mut open, open_chunk)?;
+    store.flush()?;
+    store.db.drop_tree(LEGACY_TREE).map_err(storage)?;
+    store.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::event::{Actor, EventDraft, Origin, Outcome, ZERO_HASH};
+    use crate::store::OpenOptions;
+
+    /// A chain of `n` sealed events.
+    fn chain(n: u64) -> Vec<AuditEvent> {
+        let mut prev = ZERO_HASH;
+        (1..=n)
+            .map(|seq| {
+                let e = AuditEvent::seal(
+                    EventDraft {
+                        at: jiff::Timestamp::from_second(1_700_000_000 + seq as i64).unwrap(),
+                        actor: Actor::System,
+                        origin: Origin::default(),
+                        action: format!("test.{seq}"),
+                        target: None,
+                        changes: Vec::new(),
+                        outcome: Outcome::Success,
+                    },
+                    seq,
+                    prev,
+                );
+                prev = e.hash;
+                e
+            })
+            .collect()
+    }
+
+    fn stored(store: &Store, last: u64, newest_first: bool) -> Vec<u64> {
+        chunks(store, last, newest_first)
+            .flat_map(|c| decode(&c.unwrap().1).unwrap())
+            .map(|e| e.seq)
+            .collect()
+    }
+
+    #[test]
+    fn appends_fill_chunks_and_read_back_both_ways() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path(), &OpenOptions::default()).unwrap();
+        let events = chain(2 * CHUNK + 1);
+        for e in &events {
+            store.transact(|tx| append(tx, e)).unwrap();
+        }
+        assert_eq!(store.count(TreeId::Audit), 3);
+        assert_eq!(
+            stored(&store, 2 * CHUNK + 1, false),
+            (1..=2 * CHUNK + 1).collect::<Vec<_>>()
+        );
+        let mut newest_chunks_first: Vec<u64> = stored(&store, 2 * CHUNK + 1, true);
+        newest_chunks_first.truncate(1);
+        assert_eq!(newest_chunks_first, [2 * CHUNK + 1]);
+        for e in &events {
+            assert_eq!(get(&store, e.seq).unwrap().as_ref(), Some(e));
+        }
+        assert_eq!(get(&store, 99).unwrap(), None);
+        assert_eq!(last_chunk(&store).unwrap(), Some(2));
+        // Only events up to the given head are read.
+        assert_eq!(stored(&store, CHUNK, false).len() as u64, CHUNK);
+    }
+
+    #[test]
+    fn damaged_or_out_of_place_bytes_are_quarantined_not_lost() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path(), &OpenOptions::default()).unwrap();
+        let events = chain(CHUNK + 2);
+        for e in &events[..2] {
+            store.transact(|tx| append(tx, e)).unwrap();
+        }
+        // The newest chunk is damaged: the next append keeps the bytes aside and goes on.
+        store
+            .put_raw_unchecked(TreeId::Audit, &chunk_key(2), b"\x00\x01junk")
+            .unwrap();
+        store.transact(|tx| append(tx, &events[2])).unwrap();
+        assert_eq!(stored(&store, 3, false), [3]);
+        // Bytes already where the next chunk starts (past the head) are kept aside too.
+        let stray = encode(&events[CHUNK as usize..]).unwrap();
+        store
+            .put_raw_unchecked(TreeId::Audit, &chunk_key(CHUNK + 1), &stray)
+            .unwrap();
+        store
+            .transact(|tx| append(tx, &events[CHUNK as usize]))
+            .unwrap();
+        let kept: Vec<(Vec<u8>, Vec<u8>)> = store
+            .scan_raw(TreeId::AuditQuarantine)
+            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap())
+            .collect();
+        assert_eq!(kept.len(), 2);
+        assert!(
+            kept.iter()
+                .any(|(k, v)| k.starts_with(b"damaged:") && v == b"\x00\x01junk")
+        );
+        assert!(
+            kept.iter()
+                .any(|(k, v)| k.starts_with(b"past-head:") && *v == stray)
+        );
+    }
+
+    #[test]
+    fn a_one_record_per_event_log_converts_to_chunks_keeping_bad_records() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path(), &OpenOptions::default()).unwrap();
+        let events = chain(3 * CHUNK);
+        let legacy = store.db.open_tree(LEGACY_TREE).unwrap();
+        for e in &events {
+            legacy
+                .insert(id_key(e.seq), codec::encode(e).unwrap())
+                .unwrap();
+        }
+        // One record is damaged; another claims a sequence number it was not stored under.
+        legacy
+            .insert(id_key(5), b"\x00\x01junk".as_slice())
+            .unwrap();
+        let mut moved = events[6].clone();
+        moved.seq = 2;
+        legacy
+            .insert(id_key(7), codec::encode(&moved).unwrap())
+            .unwrap();
+        // A run interrupted before the old tree was dropped left partial chunks behind.
+        store
+            .put_raw_unchecked(TreeId::Audit, &id_key(9), b"partial")
+            .unwrap();
+
+        convert_legacy(&store).unwrap();
+        assert_eq!(last_chunk(&store).unwrap(), Some(2));
+        assert!(
+            !store
+                .db
+                .tree_names()
+                .iter()
+                .any(|n| n == LEGACY_TREE.as_bytes())
+        );
+        let seqs = stored(&store, 3 * CHUNK, false);
+        // Event 5 is missing (quarantined); the moved event stays in 7's place.
+        let mut want: Vec<u64> = (1..=3 * CHUNK).filter(|s| *s != 5).collect();
+        want[5] = 2;
+        assert_eq!(seqs, want);
+        let kept: Vec<_> = store
+            .scan_raw(TreeId::AuditQuarantine)
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(
+            kept[0].0.as_ref(),
+            [b"legacy:".as_slice(), &id_key(5)].concat()
+        );
+
+        // Running it again (as after an interruption once the old tree is gone) changes nothing.
+        convert_legacy(&store).unwrap();
+        assert_eq!(stored(&store, 3 * CHUNK, false), want);
+    }
+}
