@@ -10,7 +10,8 @@
 //! Generation initialises DIR (which must not hold a store yet) with the administrator `admin`,
 //! whose password is `$STAFFCTL_PASSWORD` or a default printed to stdout, then bulk-loads it
 //! (`staffctl::service::bulk`). Every generated staff member who has activated logs in with
-//! `bulk::DEFAULT_STAFF_PASSWORD`. `--cache-mib N` sets sled's page cache (default 16).
+//! `bulk::DEFAULT_STAFF_PASSWORD`. `--cache-mib N` sets sled's page cache (default: what
+//! `staffctl` itself opens a store with, 4).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -47,7 +48,7 @@ fn parse() -> Result<Args, String> {
     let mut dir = None;
     let mut spec = BulkSpec::default();
     let mut mode = Mode::Generate;
-    let mut cache_mib = 16;
+    let mut cache_mib = staffctl::store::OpenOptions::default().cache_bytes >> 20;
     while let Some(arg) = it.next() {
         let mut value = |name: &str| {
             it.next()

@@ -1118,6 +1118,15 @@ fn audit_head_and_verify_prove_the_log_still_holds_a_recorded_head() {
 }
 
 #[test]
+fn audit_export_writes_to_a_device_such_as_dev_null() {
+    let dir = store();
+    cmd(&dir, "audit export --format jsonl -o /dev/null")
+        .assert()
+        .success()
+        .stderr(contains("events to /dev/null"));
+}
+
+#[test]
 fn audit_export_csv_holds_every_event_at_that_moment() {
     let dir = store();
     add_alice(&dir, "");

@@ -107,7 +107,13 @@ fn open(cli: &Cli, create: bool) -> Result<Backend> {
 /// `staffctl serve`: owns the store until SIGTERM/SIGINT.
 fn serve(cli: &Cli) -> Result<()> {
     let dir = cli.data.clone().unwrap_or_else(default_data_dir);
-    let svc = std::sync::Arc::new(Service::open(&dir, &OpenOptions::default())?);
+    let svc = std::sync::Arc::new(Service::open(
+        &dir,
+        &OpenOptions {
+            cache_bytes: OpenOptions::SERVER_CACHE_BYTES,
+            ..OpenOptions::default()
+        },
+    )?);
     let socket = cli
         .socket
         .clone()
@@ -215,7 +221,7 @@ fn run(cli: Cli) -> Result<()> {
                 args::ExportFormat::Csv => Format::Csv,
                 args::ExportFormat::Jsonl => Format::Jsonl,
             };
-            let count = match file {
+            match file {
                 Some(path) => {
                     let f = std::fs::File::create(path).map_err(|e| {
                         Error::Storage(format!("cannot create {}: {e}", path.display()))
@@ -225,9 +231,15 @@ fn run(cli: Cli) -> Result<()> {
                     let f = w.into_inner().map_err(|e| {
                         Error::Storage(format!("cannot write {}: {e}", path.display()))
                     })?;
-                    f.sync_all()?;
+                    // A file the auditor takes away must be on disk; a device or a pipe
+                    // (`-o /dev/null`, a FIFO) has nothing to sync.
+                    let regular = f.metadata().map(|m| m.is_file()).unwrap_or(false);
+                    if regular {
+                        f.sync_all().map_err(|e| {
+                            Error::Storage(format!("cannot write {}: {e}", path.display()))
+                        })?;
+                    }
                     eprintln!("Exported {n} events to {}.", path.display());
-                    n
                 }
                 None => {
                     let stdout = std::io::stdout();
@@ -235,10 +247,9 @@ fn run(cli: Cli) -> Result<()> {
                         256 << 10,
                         output::ClosedPipeOk::new(stdout.lock()),
                     );
-                    svc.audit_export(&session, &query, format, &mut w)?
+                    svc.audit_export(&session, &query, format, &mut w)?;
                 }
-            };
-            let _ = count;
+            }
             Ok(())
         }
         _ => {

@@ -130,16 +130,23 @@ pub mod meta {
 /// Options for opening a store.
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
-    /// Page cache size in bytes (small keeps RSS low; sled's default is 1 GiB).
+    /// Page cache size in bytes (sled's default is 1 GiB). The default, 4 MiB, suits a process
+    /// that runs one command or one interface session; a long-running server that many clients
+    /// read through uses [`OpenOptions::SERVER_CACHE_BYTES`].
     pub cache_bytes: u64,
     /// Create the directory and store when missing.
     pub create: bool,
 }
 
+impl OpenOptions {
+    /// Page cache of `staffctl serve`.
+    pub const SERVER_CACHE_BYTES: u64 = 16 << 20;
+}
+
 impl Default for OpenOptions {
     fn default() -> Self {
         Self {
-            cache_bytes: 16 << 20,
+            cache_bytes: 4 << 20,
             create: true,
         }
     }
