@@ -13,7 +13,7 @@ use staffctl::service::{
     InitRequest, Request, Response, Service, Session, UserDetail, UserField, UserFilter,
 };
 use staffctl::store::audit_log::AuditChunk;
-use staffctl::store::{OpenOptions, TreeId, target_index};
+use staffctl::store::{OpenOptions, TreeId, search_index, target_index};
 
 const PRACTICE_EMAIL: &str = "office@riverside.example";
 
@@ -459,6 +459,19 @@ fn check_invariants(svc: &Service, s: &Session, model: &Model) {
         other => panic!("{other:?}"),
     };
     assert!(report.ok, "{report:?}");
+
+    // The search index holds exactly the users, each with its current text.
+    let indexed = search_index::matching(svc.store(), "").expect("search index readable");
+    let ids: Vec<Id> = details.iter().map(|d| d.user.id).collect();
+    assert_eq!(indexed, ids, "search index ids");
+    for d in &details {
+        assert_eq!(
+            search_index::get(svc.store(), d.user.id).expect("search index readable"),
+            Some(d.user.search_text()),
+            "search text of #{}",
+            d.user.id
+        );
+    }
 
     // The per-target audit index lists exactly the events about each target, in order.
     let mut by_target: BTreeMap<(String, Id), Vec<u64>> = BTreeMap::new();

@@ -526,6 +526,24 @@ impl User {
         format!("{} {}", self.first_name, self.last_name)
     }
 
+    /// Lowercase text the `/` filter and `--search` look in: name, email, username, public
+    /// name and NPI.
+    pub fn search_text(&self) -> String {
+        let mut s = format!("{} {} {}", self.first_name, self.last_name, self.email);
+        for extra in [
+            self.username.as_deref(),
+            self.public_name.as_deref(),
+            self.provider.npi.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            s.push(' ');
+            s.push_str(extra);
+        }
+        s.to_lowercase()
+    }
+
     /// Whether the user may use `facility`.
     pub fn can_access(&self, facility: Id) -> bool {
         facility == self.primary_facility
@@ -733,7 +751,7 @@ fn finish(errs: Vec<FieldError>) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn sample_user() -> User {

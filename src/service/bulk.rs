@@ -30,7 +30,7 @@ use std::sync::mpsc;
 use jiff::Timestamp;
 
 use super::resolve::{email_key, name_key, username_key};
-use super::user::{label, search_text};
+use super::user::label;
 use super::{AuditHead, Service, decode_head, diff::diff};
 use crate::audit::{Actor, AuditEvent, Change, EventDraft, Origin, Outcome, Target, ZERO_HASH};
 use crate::error::{Error, Result};
@@ -149,6 +149,8 @@ pub fn generate(svc: &Service, spec: &BulkSpec) -> Result<BulkReport> {
     crate::store::migrate::rebuild_head_counts(store)?;
     // The per-target audit index, from the events now stored (one pass, blocks written whole).
     crate::store::target_index::rebuild(store)?;
+    // And the search index, packed in blocks, from the users now stored.
+    crate::store::search_index::rebuild(store)?;
     // Counters and the head last, atomically, once everything they describe is written.
     store.batch_put(TreeId::Meta, meta_items)?;
     store.flush()?;
@@ -1764,7 +1766,6 @@ impl<'a> Gen<'a> {
             let mut login = Vec::with_capacity(chunk.len() * 2);
             let mut by_role = Vec::with_capacity(chunk.len());
             let mut by_facility = Vec::with_capacity(chunk.len());
-            let mut search = Vec::with_capacity(chunk.len());
             let mut credentials = Vec::new();
             for u in chunk {
                 u.validate()?;
@@ -1778,7 +1779,6 @@ impl<'a> Gen<'a> {
                 }
                 by_role.push((pair_key(u.role_id, u.id).to_vec(), Vec::new()));
                 by_facility.push((pair_key(u.primary_facility, u.id).to_vec(), Vec::new()));
-                search.push((id.clone(), search_text(u).into_bytes()));
                 if let (Some(h), Some(_)) = (&hash, u.activated_at) {
                     let c = Credential {
                         user_id: u.id,
@@ -1795,7 +1795,6 @@ impl<'a> Gen<'a> {
             sink.send(TreeId::UsersByLogin, login)?;
             sink.send(TreeId::UsersByRole, by_role)?;
             sink.send(TreeId::UsersByFacility, by_facility)?;
-            sink.send(TreeId::UsersSearch, search)?;
             sink.send(TreeId::Credentials, credentials)?;
         }
         let mut head = Vec::with_capacity(40);
@@ -1910,7 +1909,6 @@ mod tests {
         let store = svc.store();
         assert_eq!(store.count(TreeId::UsersByRole), 51);
         assert_eq!(store.count(TreeId::UsersByFacility), 51);
-        assert_eq!(store.count(TreeId::UsersSearch), 51);
         assert_eq!(store.count(TreeId::Facilities), 3);
         assert_eq!(store.count(TreeId::FacilitiesByName), 3);
 
@@ -1938,15 +1936,8 @@ mod tests {
                 };
                 assert_eq!(shown.user.id, u.id);
             }
-            let text = String::from_utf8(
-                store
-                    .get_raw(TreeId::UsersSearch, &id_key(u.id))
-                    .unwrap()
-                    .unwrap()
-                    .to_vec(),
-            )
-            .unwrap();
-            assert_eq!(text, search_text(&u));
+            let text = crate::store::search_index::get(store, u.id).unwrap();
+            assert_eq!(text, Some(u.search_text()));
         }
         assert_eq!(store.count(TreeId::UsersByLogin), logins);
         // Role and facility listings count what the users say.

@@ -15,24 +15,9 @@ use crate::model::{
     BillingCategory, DataScope, Facility, FacilityAccess, Id, Invite, InviteStatus, LoginMethod,
     NotificationPrefs, ProviderProfile, Role, User, UserStatus,
 };
-use crate::store::{TreeId, Tx, TxResult, audit_log, id_key, key_id, meta, pair_key, target_index};
-
-/// Lowercase text the `/` filter and `--search` look in.
-pub fn search_text(u: &User) -> String {
-    let mut s = format!("{} {} {}", u.first_name, u.last_name, u.email);
-    for extra in [
-        u.username.as_deref(),
-        u.public_name.as_deref(),
-        u.provider.npi.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        s.push(' ');
-        s.push_str(extra);
-    }
-    s.to_lowercase()
-}
+use crate::store::{
+    TreeId, Tx, TxResult, audit_log, id_key, meta, pair_key, search_index, target_index,
+};
 
 /// Rewrites a user's index entries: removes those of `old`, writes those of `new`.
 pub(crate) fn write_indexes(tx: &Tx<'_>, old: Option<&User>, new: Option<&User>) -> TxResult<()> {
@@ -45,7 +30,9 @@ pub(crate) fn write_indexes(tx: &Tx<'_>, old: Option<&User>, new: Option<&User>)
         }
         tx.remove(TreeId::UsersByRole, &pair_key(o.role_id, o.id))?;
         tx.remove(TreeId::UsersByFacility, &pair_key(o.primary_facility, o.id))?;
-        tx.remove(TreeId::UsersSearch, &id_key(o.id))?;
+        if new.is_none() {
+            search_index::set(tx, o.id, None)?;
+        }
         tx.bump(&meta::count_key("role", o.role_id), -1)?;
         tx.bump(&meta::count_key("facility", o.primary_facility), -1)?;
     }
@@ -64,11 +51,7 @@ pub(crate) fn write_indexes(tx: &Tx<'_>, old: Option<&User>, new: Option<&User>)
             &pair_key(n.primary_facility, n.id),
             &[],
         )?;
-        tx.put_raw(
-            TreeId::UsersSearch,
-            &id_key(n.id),
-            search_text(n).as_bytes(),
-        )?;
+        search_index::set(tx, n.id, Some(&n.search_text()))?;
     }
     Ok(())
 }
@@ -739,14 +722,8 @@ pub fn list(svc: &Service, filter: &UserFilter) -> Result<Listing<UserSummary>> 
         .map(|s| s.trim().to_lowercase())
         .filter(|s| !s.is_empty());
     if let Some(needle) = needle {
-        // Scan the small search index first and decode only the users that match.
-        let finder = memchr::memmem::Finder::new(needle.as_bytes());
-        for item in svc.store.scan_raw(TreeId::UsersSearch) {
-            let (k, text) = item?;
-            if finder.find(&text).is_none() {
-                continue;
-            }
-            let Some(id) = key_id(&k) else { continue };
+        // Scan the compact search index first and decode only the users that match.
+        for id in search_index::matching(&svc.store, &needle)? {
             match svc.store.get::<User>(TreeId::Users, &id_key(id)) {
                 Ok(Some(u)) if keep(&u) => out.items.push(summary(u, &names, now)),
                 Ok(_) => {}

@@ -24,8 +24,8 @@ const STEPS: &[Step] = &[
     },
     Step {
         from: 2,
-        describe: "store audit events in chunks and index them per target in blocks",
-        apply: chunk_audit_log,
+        describe: "pack the audit log, its per-target index and the search index into blocks",
+        apply: pack_records,
     },
 ];
 
@@ -58,10 +58,12 @@ pub fn rebuild_head_counts(store: &Store) -> Result<()> {
 }
 
 /// Schema 2 -> 3: the audit log moves to chunked records, then the per-target index is
-/// rebuilt in blocks from it. Both parts may be re-run after an interruption.
-fn chunk_audit_log(store: &Store) -> Result<()> {
+/// rebuilt in blocks from it, and the search index packed in blocks from the users. Every part
+/// may be re-run after an interruption.
+fn pack_records(store: &Store) -> Result<()> {
     super::audit_log::convert_legacy(store)?;
-    super::target_index::rebuild(store)
+    super::target_index::rebuild(store)?;
+    super::search_index::rebuild(store)
 }
 
 /// Reads the schema version, writes it on a new store, and migrates an older store.

@@ -8,6 +8,7 @@ pub mod audit_log;
 pub mod codec;
 pub mod lock;
 pub mod migrate;
+pub mod search_index;
 pub mod target_index;
 
 use std::path::{Path, PathBuf};
@@ -32,7 +33,7 @@ pub enum TreeId {
     UsersByRole,
     /// facility id ++ user id -> () (primary facility).
     UsersByFacility,
-    /// User id -> lowercase search text (name, email, username, NPI).
+    /// Block of 64 user ids -> their lowercase search texts ([`search_index`]).
     UsersSearch,
     /// User id -> Credential.
     Credentials,
