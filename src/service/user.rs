@@ -736,6 +736,18 @@ pub fn list(svc: &Service, filter: &UserFilter) -> Result<Listing<UserSummary>> 
         }
         return Ok(out);
     }
+    // Unfiltered, the list holds every user. Every user holds one role, so the per-role head
+    // counts add up to that number: sizing the list once avoids holding two copies of it
+    // while it grows.
+    if filter.status.is_none() && role.is_none() && facility.is_none() {
+        let users: u64 = svc
+            .store
+            .scan_prefix_raw(TreeId::Meta, b"count:role:")
+            .filter_map(|item| item.ok().and_then(|(_, v)| crate::store::key_id(&v)))
+            .sum();
+        out.items
+            .reserve(usize::try_from(users).unwrap_or(0).min(10_000_000));
+    }
     for item in svc.store.scan::<User>(TreeId::Users) {
         match item? {
             Ok(u) if keep(&u) => out.items.push(summary(u, &names, now)),

@@ -307,8 +307,8 @@ impl Store {
         t: TreeId,
         start: &[u8],
     ) -> impl Iterator<Item = Result<std::result::Result<T, CorruptRecord>>> + '_ {
-        self.tree(t).range(start.to_vec()..).map(move |item| {
-            let (k, v) = item.map_err(storage)?;
+        Reseek::new(self.tree(t), start).map(move |item| {
+            let (k, v) = item?;
             Ok(codec::decode::<T>(&v).map_err(|problem| CorruptRecord {
                 tree: t.name().into(),
                 key: hex::encode(&k),
@@ -317,22 +317,7 @@ impl Store {
         })
     }
 
-    /// Iterates records newest (highest key) first.
-    pub fn scan_rev<T: Record>(
-        &self,
-        t: TreeId,
-    ) -> impl Iterator<Item = Result<std::result::Result<T, CorruptRecord>>> + '_ {
-        self.tree(t).iter().rev().map(move |item| {
-            let (k, v) = item.map_err(storage)?;
-            Ok(codec::decode::<T>(&v).map_err(|problem| CorruptRecord {
-                tree: t.name().into(),
-                key: hex::encode(&k),
-                problem,
-            }))
-        })
-    }
-
-    /// Raw key/value pairs under a prefix.
+    /// Raw key/value pairs under a prefix (for short runs of keys: one target's index).
     pub fn scan_prefix_raw(
         &self,
         t: TreeId,
@@ -341,20 +326,12 @@ impl Store {
         self.tree(t).scan_prefix(prefix).map(|r| r.map_err(storage))
     }
 
-    /// Raw key/value pairs of a whole tree, highest key first.
-    pub fn scan_rev_raw(
-        &self,
-        t: TreeId,
-    ) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec)>> + '_ {
-        self.tree(t).iter().rev().map(|r| r.map_err(storage))
-    }
-
-    /// Raw key/value pairs of a whole tree.
+    /// Raw key/value pairs of a whole tree, in key order.
     pub fn scan_raw(
         &self,
         t: TreeId,
     ) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec)>> + '_ {
-        self.tree(t).iter().map(|r| r.map_err(storage))
+        Reseek::new(self.tree(t), &[])
     }
 
     /// Number of entries in a tree (a full scan: use on small trees).
@@ -443,6 +420,58 @@ fn create_private_dir(dir: &Path) -> Result<()> {
         })
 }
 
+/// Walks a tree in key order by looking each record up afresh from the one before, rather than
+/// with sled's iterator.
+///
+/// sled's cache learns which pages were used in batches of 64 accesses per shard (of 256), and
+/// its iterator touches each leaf once. A single pass over a large tree therefore leaves nearly
+/// every leaf it read in memory (tens of megabytes for 100,000 users). A lookup per record
+/// touches each leaf once per record in it, so the cache sees the pass and evicts as it goes,
+/// for about a fifth more time.
+struct Reseek<'a> {
+    tree: &'a sled::Tree,
+    from: std::ops::Bound<Vec<u8>>,
+    done: bool,
+}
+
+impl<'a> Reseek<'a> {
+    fn new(tree: &'a sled::Tree, start: &[u8]) -> Self {
+        Self {
+            tree,
+            from: std::ops::Bound::Included(start.to_vec()),
+            done: false,
+        }
+    }
+}
+
+impl Iterator for Reseek<'_> {
+    type Item = Result<(sled::IVec, sled::IVec)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let found = self
+            .tree
+            .range((self.from.clone(), std::ops::Bound::Unbounded))
+            .next();
+        match found {
+            Some(Ok((k, v))) => {
+                self.from = std::ops::Bound::Excluded(k.to_vec());
+                Some(Ok((k, v)))
+            }
+            Some(Err(e)) => {
+                self.done = true;
+                Some(Err(storage(e)))
+            }
+            None => {
+                self.done = true;
+                None
+            }
+        }
+    }
+}
+
 /// A transaction over every tree, with typed helpers.
 pub struct Tx<'a> {
     trees: &'a [TransactionalTree],
@@ -513,5 +542,54 @@ impl Tx<'_> {
         let next = self.get_id(TreeId::Meta, key.as_bytes())?.unwrap_or(1);
         self.put_raw(TreeId::Meta, key.as_bytes(), &id_key(next + 1))?;
         Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Facility;
+
+    #[test]
+    fn scans_walk_every_record_in_key_order_from_the_start_key() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path(), &OpenOptions::default()).unwrap();
+        assert_eq!(store.scan_raw(TreeId::Facilities).count(), 0);
+        let ids = [300u64, 2, 70, 1, 65_536];
+        store
+            .batch_put(
+                TreeId::Facilities,
+                ids.iter().map(|id| {
+                    let f = Facility {
+                        id: *id,
+                        name: format!("F{id}"),
+                        code: None,
+                        address: None,
+                        phone: None,
+                        archived: false,
+                        created_at: jiff::Timestamp::UNIX_EPOCH,
+                        updated_at: jiff::Timestamp::UNIX_EPOCH,
+                        revision: 1,
+                    };
+                    (id_key(*id).to_vec(), codec::encode(&f).unwrap())
+                }),
+            )
+            .unwrap();
+        store
+            .put_raw_unchecked(TreeId::Facilities, &id_key(71), b"\x00\x01junk")
+            .unwrap();
+        let keys: Vec<u64> = store
+            .scan_raw(TreeId::Facilities)
+            .map(|r| key_id(&r.unwrap().0).unwrap())
+            .collect();
+        assert_eq!(keys, [1, 2, 70, 71, 300, 65_536]);
+        let from_70: Vec<std::result::Result<u64, String>> = store
+            .scan_from::<Facility>(TreeId::Facilities, &id_key(70))
+            .map(|r| r.unwrap().map(|f| f.id).map_err(|bad| bad.key))
+            .collect();
+        assert_eq!(
+            from_70,
+            [Ok(70), Err(hex::encode(id_key(71))), Ok(300), Ok(65_536)]
+        );
     }
 }
