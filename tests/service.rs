@@ -284,6 +284,25 @@ fn add_user_is_invited_and_audited() {
 }
 
 #[test]
+fn a_full_name_shared_by_two_users_is_refused_naming_both() {
+    let c = clinic();
+    let one = c.add("Bo", "Chan", "bo1@riverside.example", &[]);
+    let two = c.add("Bo", "Chan", "bo2@riverside.example", &[]);
+    let err = c
+        .call(Request::UserShow("bo chan".into()))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("matches several users"), "{err}");
+    assert!(err.contains(&format!("#{} Bo Chan", one.user.id)), "{err}");
+    assert!(err.contains(&format!("#{} Bo Chan", two.user.id)), "{err}");
+    // Part of a name is not a name.
+    assert!(matches!(
+        c.call(Request::UserShow("Bo Cha".into())),
+        Err(Error::NotFound(_))
+    ));
+}
+
+#[test]
 fn duplicate_login_email_is_refused_naming_the_holder() {
     let c = clinic();
     let ann = c.add("Ann", "Lee", "ann@riverside.example", &[]);

@@ -67,11 +67,14 @@ pub fn user(svc: &Service, reference: &str) -> Result<User> {
     if let Some(id) = store.get_id(TreeId::UsersByLogin, &index_key)? {
         return store.get(TreeId::Users, &id_key(id))?.ok_or_else(not_found);
     }
-    // Contact email or full name: a scan, accepted only when exactly one user matches.
+    // Contact email or full name, accepted only when exactly one user matches. Both are in
+    // the search text, so only the users the search index finds are read.
     let wanted = r.to_lowercase();
     let mut matches = Vec::new();
-    for item in store.scan::<User>(TreeId::Users) {
-        let Ok(u) = item? else { continue };
+    for id in crate::store::search_index::matching(store, &wanted)? {
+        let Ok(Some(u)) = store.get::<User>(TreeId::Users, &id_key(id)) else {
+            continue;
+        };
         if u.email.to_lowercase() == wanted || u.full_name().to_lowercase() == wanted {
             matches.push(u);
         }
