@@ -8,7 +8,7 @@
 //! The big practice (100,000 users and 1,000,000 audit events by default; shrink it with
 //! `STAFFCTL_BENCH_USERS` and `STAFFCTL_BENCH_EVENTS`) is generated once per run, into a
 //! temporary directory, the first time a benchmark needs it; creating users runs on a smaller
-//! one (10,000 users). Both use a 16 MiB sled cache, the CLI's default.
+//! one (10,000 users). Both open the store as the CLI does (`OpenOptions::default()`).
 
 use std::cell::OnceCell;
 use std::hint::black_box;
@@ -43,14 +43,8 @@ fn env_number(name: &str, default: u64) -> u64 {
 
 fn fixture(users: usize, events: u64) -> Fixture {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let svc = Service::open(
-        &dir.path().join("store"),
-        &OpenOptions {
-            cache_bytes: 16 << 20,
-            create: true,
-        },
-    )
-    .expect("open store");
+    let svc =
+        Service::open(&dir.path().join("store"), &OpenOptions::default()).expect("open store");
     let session = svc
         .init(
             &InitRequest {

@@ -23,7 +23,7 @@ pub(crate) fn prepare(
     now: Timestamp,
 ) -> Result<(Invite, OneTimeCode)> {
     let clear = code::generate()?;
-    let hash = password::hash(&code::normalise(&clear))?;
+    let hash = password::hash_code(&code::normalise(&clear))?;
     let expires_at = now
         .checked_add(SignedDuration::from_hours(i64::from(
             practice.invite_expiry_hours,
