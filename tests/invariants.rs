@@ -13,6 +13,7 @@ use staffctl::service::{
     InitRequest, Request, Response, Service, Session, UserDetail, UserField, UserFilter,
 };
 use staffctl::store::audit_log::AuditChunk;
+use staffctl::store::member_index::{self, Group};
 use staffctl::store::{OpenOptions, TreeId, search_index, target_index};
 
 const PRACTICE_EMAIL: &str = "office@riverside.example";
@@ -471,6 +472,29 @@ fn check_invariants(svc: &Service, s: &Session, model: &Model) {
             "search text of #{}",
             d.user.id
         );
+    }
+
+    // The role and primary-facility indexes list exactly the users in each group.
+    let mut by_role: BTreeMap<Id, Vec<Id>> = BTreeMap::new();
+    let mut by_facility: BTreeMap<Id, Vec<Id>> = BTreeMap::new();
+    for d in &details {
+        by_role.entry(d.user.role_id).or_default().push(d.user.id);
+        by_facility
+            .entry(d.user.primary_facility)
+            .or_default()
+            .push(d.user.id);
+    }
+    for (group, expected) in [
+        (Group::Role, &by_role),
+        (Group::PrimaryFacility, &by_facility),
+    ] {
+        for (id, users) in expected {
+            assert_eq!(
+                &member_index::members(svc.store(), group, *id).expect("index readable"),
+                users,
+                "{group:?} {id}"
+            );
+        }
     }
 
     // The per-target audit index lists exactly the events about each target, in order.

@@ -40,7 +40,7 @@ use crate::model::{
     NotificationPrefs, ProviderProfile, User, UserStatus,
 };
 use crate::security::password;
-use crate::store::{Store, TreeId, audit_log, codec, id_key, meta, pair_key};
+use crate::store::{Store, TreeId, audit_log, codec, id_key, meta};
 
 /// Password of every generated user who has activated, when [`BulkSpec::staff_password`] is
 /// left at its default. Generated stores are fixtures: never use one for a real practice.
@@ -151,6 +151,8 @@ pub fn generate(svc: &Service, spec: &BulkSpec) -> Result<BulkReport> {
     crate::store::target_index::rebuild(store)?;
     // And the search index, packed in blocks, from the users now stored.
     crate::store::search_index::rebuild(store)?;
+    // And who holds each role and is attributed to each facility.
+    crate::store::member_index::rebuild(store)?;
     // Counters and the head last, atomically, once everything they describe is written.
     store.batch_put(TreeId::Meta, meta_items)?;
     store.flush()?;
@@ -1764,21 +1766,18 @@ impl<'a> Gen<'a> {
         for chunk in self.users.chunks(self.chain.batch) {
             let mut users = Vec::with_capacity(chunk.len());
             let mut login = Vec::with_capacity(chunk.len() * 2);
-            let mut by_role = Vec::with_capacity(chunk.len());
-            let mut by_facility = Vec::with_capacity(chunk.len());
             let mut credentials = Vec::new();
             for u in chunk {
                 u.validate()?;
                 let id = id_key(u.id).to_vec();
-                // The same entries `user::write_indexes` writes for a new user.
+                // The login entries `user::write_indexes` writes for a new user (the other
+                // indexes are rebuilt once everything is stored).
                 if let Some(e) = u.login_email() {
                     login.push((email_key(e), id.clone()));
                 }
                 if let Some(name) = &u.username {
                     login.push((username_key(name), id.clone()));
                 }
-                by_role.push((pair_key(u.role_id, u.id).to_vec(), Vec::new()));
-                by_facility.push((pair_key(u.primary_facility, u.id).to_vec(), Vec::new()));
                 if let (Some(h), Some(_)) = (&hash, u.activated_at) {
                     let c = Credential {
                         user_id: u.id,
@@ -1793,8 +1792,6 @@ impl<'a> Gen<'a> {
             // Users go down the audit writer's queue, which is idle by now.
             self.chain.sink.audit_queue_send(TreeId::Users, users)?;
             sink.send(TreeId::UsersByLogin, login)?;
-            sink.send(TreeId::UsersByRole, by_role)?;
-            sink.send(TreeId::UsersByFacility, by_facility)?;
             sink.send(TreeId::Credentials, credentials)?;
         }
         let mut head = Vec::with_capacity(40);
@@ -1907,8 +1904,6 @@ mod tests {
         assert_eq!(users.items.len(), 51);
         assert!(users.unreadable.is_empty());
         let store = svc.store();
-        assert_eq!(store.count(TreeId::UsersByRole), 51);
-        assert_eq!(store.count(TreeId::UsersByFacility), 51);
         assert_eq!(store.count(TreeId::Facilities), 3);
         assert_eq!(store.count(TreeId::FacilitiesByName), 3);
 

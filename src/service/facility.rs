@@ -8,7 +8,8 @@ use super::{
 use crate::audit::Target;
 use crate::error::{Error, FieldError, Result};
 use crate::model::{Facility, Id, User};
-use crate::store::{TreeId, id_key, key_id};
+use crate::store::member_index::{self, Group};
+use crate::store::{TreeId, id_key};
 
 /// Every facility with its head count.
 pub fn list(svc: &Service, include_archived: bool) -> Result<Listing<FacilitySummary>> {
@@ -31,10 +32,7 @@ pub fn list(svc: &Service, include_archived: bool) -> Result<Listing<FacilitySum
 
 /// Ids of users whose primary facility is `id`.
 pub fn primary_user_ids(svc: &Service, id: Id) -> Result<Vec<Id>> {
-    svc.store
-        .scan_prefix_raw(TreeId::UsersByFacility, &id_key(id))
-        .map(|r| r.map(|(k, _)| k.get(8..).and_then(key_id).unwrap_or_default()))
-        .collect()
+    member_index::members(&svc.store, Group::PrimaryFacility, id)
 }
 
 /// One facility, who is attributed to it and who can access it.

@@ -10,7 +10,8 @@ use crate::audit::{Change, Target};
 use crate::error::{Error, FieldError, Result};
 use crate::model::permission::{self, AIDE_FORBIDDEN};
 use crate::model::{Id, Role, User};
-use crate::store::{TreeId, id_key, key_id};
+use crate::store::member_index::{self, Group};
+use crate::store::{TreeId, id_key};
 
 /// The catalogue as response rows.
 pub fn permissions() -> Vec<PermissionInfo> {
@@ -19,10 +20,7 @@ pub fn permissions() -> Vec<PermissionInfo> {
 
 /// Ids of the users holding role `id`.
 pub fn user_ids(svc: &Service, id: Id) -> Result<Vec<Id>> {
-    svc.store
-        .scan_prefix_raw(TreeId::UsersByRole, &id_key(id))
-        .map(|r| r.map(|(k, _)| k.get(8..).and_then(key_id).unwrap_or_default()))
-        .collect()
+    member_index::members(&svc.store, Group::Role, id)
 }
 
 /// Users holding role `id` / attributed to facility `id`, from the counters kept beside them.

@@ -16,7 +16,9 @@ use crate::model::{
     NotificationPrefs, ProviderProfile, Role, User, UserStatus,
 };
 use crate::store::{
-    TreeId, Tx, TxResult, audit_log, id_key, meta, pair_key, search_index, target_index,
+    TreeId, Tx, TxResult, audit_log, id_key,
+    member_index::{self, Group},
+    meta, search_index, target_index,
 };
 
 /// Rewrites a user's index entries: removes those of `old`, writes those of `new`.
@@ -28,8 +30,8 @@ pub(crate) fn write_indexes(tx: &Tx<'_>, old: Option<&User>, new: Option<&User>)
         if let Some(u) = &o.username {
             tx.remove(TreeId::UsersByLogin, &username_key(u))?;
         }
-        tx.remove(TreeId::UsersByRole, &pair_key(o.role_id, o.id))?;
-        tx.remove(TreeId::UsersByFacility, &pair_key(o.primary_facility, o.id))?;
+        member_index::set(tx, Group::Role, o.role_id, o.id, false)?;
+        member_index::set(tx, Group::PrimaryFacility, o.primary_facility, o.id, false)?;
         if new.is_none() {
             search_index::set(tx, o.id, None)?;
         }
@@ -45,12 +47,8 @@ pub(crate) fn write_indexes(tx: &Tx<'_>, old: Option<&User>, new: Option<&User>)
         }
         tx.bump(&meta::count_key("role", n.role_id), 1)?;
         tx.bump(&meta::count_key("facility", n.primary_facility), 1)?;
-        tx.put_raw(TreeId::UsersByRole, &pair_key(n.role_id, n.id), &[])?;
-        tx.put_raw(
-            TreeId::UsersByFacility,
-            &pair_key(n.primary_facility, n.id),
-            &[],
-        )?;
+        member_index::set(tx, Group::Role, n.role_id, n.id, true)?;
+        member_index::set(tx, Group::PrimaryFacility, n.primary_facility, n.id, true)?;
         search_index::set(tx, n.id, Some(&n.search_text()))?;
     }
     Ok(())

@@ -24,7 +24,7 @@ const STEPS: &[Step] = &[
     },
     Step {
         from: 2,
-        describe: "pack the audit log, its per-target index and the search index into blocks",
+        describe: "pack the audit log and the indexes into blocks",
         apply: pack_records,
     },
 ];
@@ -58,12 +58,13 @@ pub fn rebuild_head_counts(store: &Store) -> Result<()> {
 }
 
 /// Schema 2 -> 3: the audit log moves to chunked records, then the per-target index is
-/// rebuilt in blocks from it, and the search index packed in blocks from the users. Every part
-/// may be re-run after an interruption.
+/// rebuilt in blocks from it, and the search and role/facility indexes packed from the users.
+/// Every part may be re-run after an interruption.
 fn pack_records(store: &Store) -> Result<()> {
     super::audit_log::convert_legacy(store)?;
     super::target_index::rebuild(store)?;
-    super::search_index::rebuild(store)
+    super::search_index::rebuild(store)?;
+    super::member_index::rebuild(store)
 }
 
 /// Reads the schema version, writes it on a new store, and migrates an older store.

@@ -7,6 +7,7 @@
 pub mod audit_log;
 pub mod codec;
 pub mod lock;
+pub mod member_index;
 pub mod migrate;
 pub mod search_index;
 pub mod target_index;
@@ -29,9 +30,9 @@ pub enum TreeId {
     Users,
     /// `e:<email>` / `u:<username>` (lowercase) -> user id.
     UsersByLogin,
-    /// role id ++ user id -> ().
+    /// role id ++ block of 64 user ids -> bitmap of holders ([`member_index`]).
     UsersByRole,
-    /// facility id ++ user id -> () (primary facility).
+    /// primary facility id ++ block of 64 user ids -> bitmap ([`member_index`]).
     UsersByFacility,
     /// Block of 64 user ids -> their lowercase search texts ([`search_index`]).
     UsersSearch,
