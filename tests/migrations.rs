@@ -29,9 +29,19 @@ fn store_written_by_schema_v1_opens_with_data_and_chain_intact() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("store");
     copy_dir(Path::new(FIXTURE), &dir);
+    // An earlier upgrade attempt was interrupted while writing the new database.
+    std::fs::create_dir_all(dir.join("db.rewrite-tmp")).unwrap();
+    std::fs::write(dir.join("db.rewrite-tmp").join("db"), b"half-written").unwrap();
 
     let svc = Service::open(&dir, &OpenOptions::default()).unwrap();
     assert_eq!(migrate::version(svc.store()).unwrap(), migrate::CURRENT);
+    // The rewritten database replaced the old one, and nothing else is left behind.
+    let mut entries: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert_eq!(entries, ["README.md", "db", "staffctl.lock"]);
     let session = svc
         .login("admin", "fixture passphrase for v1", &Origin::default())
         .unwrap();

@@ -149,21 +149,17 @@ pub fn last_chunk(store: &Store) -> Result<Option<u64>> {
 }
 
 /// Name of the tree that held one record per event (schema 2 and earlier).
-const LEGACY_TREE: &str = "audit";
+pub(crate) const LEGACY_TREE: &str = "audit";
 
-/// Moves a schema-2 log (one record per event) into chunks. Safe to run again after an
-/// interruption: the old tree is dropped only once every chunk is on disk, and a run that finds
-/// it still there starts over. An old record that does not decode is kept, byte for byte, in
-/// the quarantine tree; verification then reports the gap it leaves.
-pub fn convert_legacy(store: &Store) -> Result<()> {
-    let legacy = store.db.open_tree(LEGACY_TREE).map_err(storage)?;
-    if legacy.is_empty() {
-        store.db.drop_tree(LEGACY_TREE).map_err(storage)?;
-        return Ok(());
-    }
-    let chunks = store.tree(TreeId::Audit);
+/// Writes a schema-2 log (`legacy`, one record per event) into `target` as chunks (the schema
+/// 3 migration, which writes a fresh database). The chunk follows where an event was stored,
+/// not what it says, so a tampered sequence number stays where it was and verification still
+/// finds it. An old record that does not decode is kept, byte for byte, in the quarantine
+/// tree; verification then reports the gap it leaves.
+pub fn convert_legacy(legacy: &sled::Tree, target: &Store) -> Result<()> {
+    let chunks = target.tree(TreeId::Audit);
     chunks.clear().map_err(storage)?;
-    let quarantine = store.tree(TreeId::AuditQuarantine);
+    let quarantine = target.tree(TreeId::AuditQuarantine);
     let mut open: Vec<AuditEvent> = Vec::with_capacity(CHUNK as usize);
     let mut open_chunk = 0;
     let write = |events: &mut Vec<AuditEvent>, chunk: u64| -> Result<()> {
@@ -175,10 +171,14 @@ pub fn convert_legacy(store: &Store) -> Result<()> {
         }
         Ok(())
     };
-    for item in legacy.iter() {
+    // Record by record from the previous key, as `Store::scan_raw` walks (see `Reseek`).
+    let mut from = std::ops::Bound::Unbounded;
+    while let Some(item) = legacy
+        .range((from.clone(), std::ops::Bound::Unbounded))
+        .next()
+    {
         let (key, bytes) = item.map_err(storage)?;
-        // The chunk follows where the event was stored, not what it says, so a tampered
-        // sequence number stays where it was and verification still finds it.
+        from = std::ops::Bound::Excluded(key.to_vec());
         let stored_at = key_id(&key).filter(|_| key.len() == 8);
         match (stored_at, codec::decode::<AuditEvent>(&bytes)) {
             (Some(seq), Ok(event)) => {
@@ -197,9 +197,7 @@ pub fn convert_legacy(store: &Store) -> Result<()> {
         }
     }
     write(&mut open, open_chunk)?;
-    store.flush()?;
-    store.db.drop_tree(LEGACY_TREE).map_err(storage)?;
-    store.flush()
+    target.flush()
 }
 
 #[cfg(test)]
@@ -303,6 +301,8 @@ mod tests {
 
     #[test]
     fn a_one_record_per_event_log_converts_to_chunks_keeping_bad_records() {
+        // The old tree and the new chunks live in one database here; the migration reads the
+        // old database and writes a fresh one.
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::open(tmp.path(), &OpenOptions::default()).unwrap();
         let events = chain(3 * CHUNK);
@@ -321,20 +321,13 @@ mod tests {
         legacy
             .insert(id_key(7), codec::encode(&moved).unwrap())
             .unwrap();
-        // A run interrupted before the old tree was dropped left partial chunks behind.
+        // Whatever the target held before is replaced.
         store
             .put_raw_unchecked(TreeId::Audit, &id_key(9), b"partial")
             .unwrap();
 
-        convert_legacy(&store).unwrap();
+        convert_legacy(&legacy, &store).unwrap();
         assert_eq!(last_chunk(&store).unwrap(), Some(2));
-        assert!(
-            !store
-                .db
-                .tree_names()
-                .iter()
-                .any(|n| n == LEGACY_TREE.as_bytes())
-        );
         let seqs = stored(&store, 3 * CHUNK, false);
         // Event 5 is missing (quarantined); the moved event stays in 7's place.
         let mut want: Vec<u64> = (1..=3 * CHUNK).filter(|s| *s != 5).collect();
@@ -350,8 +343,8 @@ mod tests {
             [b"legacy:".as_slice(), &id_key(5)].concat()
         );
 
-        // Running it again (as after an interruption once the old tree is gone) changes nothing.
-        convert_legacy(&store).unwrap();
+        // Running it again (as after an interruption) gives the same log.
+        convert_legacy(&legacy, &store).unwrap();
         assert_eq!(stored(&store, 3 * CHUNK, false), want);
     }
 }

@@ -1,17 +1,30 @@
 //! Schema versions and migrations. A store written by an older staffctl always opens in a newer
-//! one: [`run`] brings it up to [`CURRENT`] step by step, in one transaction per step.
+//! one: [`run`] brings it up to [`CURRENT`] step by step. A step either changes records in
+//! place (and can re-run if interrupted: the version is bumped only after it) or rewrites the
+//! store into a fresh database that replaces the old one only once complete.
 
-use super::{Store, TreeId, meta, storage};
+use std::path::Path;
+
+use super::{OpenOptions, Store, TreeId, meta, storage};
 use crate::error::{Error, Result};
 
 /// Schema version this build writes.
 pub const CURRENT: u16 = 3;
 
+/// How a step changes the store.
+enum Apply {
+    /// Changes records where they are.
+    InPlace(fn(&Store) -> Result<()>),
+    /// Writes a new database beside the old one and swaps them (see [`rewrite`]): for steps
+    /// that replace most records, so the new store does not carry the old one's freed pages.
+    Rewrite(fn(&Store, &Store) -> Result<()>),
+}
+
 /// One migration step from `from` to `from + 1`.
 struct Step {
     from: u16,
     describe: &'static str,
-    apply: fn(&Store) -> Result<()>,
+    apply: Apply,
 }
 
 /// Migrations in order; a change to a record layout adds a step here (and an `upgrade` in
@@ -20,14 +33,127 @@ const STEPS: &[Step] = &[
     Step {
         from: 1,
         describe: "count users per role and per primary facility",
-        apply: rebuild_head_counts,
+        apply: Apply::InPlace(rebuild_head_counts),
     },
     Step {
         from: 2,
         describe: "pack the audit log and the indexes into blocks",
-        apply: pack_records,
+        apply: Apply::Rewrite(pack_records),
     },
 ];
+
+/// Directory the rewritten database is built in.
+const REWRITE_TMP: &str = "db.rewrite-tmp";
+/// The rewritten database, complete, waiting to replace `db`.
+const REWRITE_DONE: &str = "db.rewritten";
+/// The database a rewrite replaced, removed once the new one is in place.
+const REWRITE_OLD: &str = "db.replaced";
+
+/// Completes the directory swap of a rewrite that was interrupted, before sled opens `db`.
+/// Every state a crash can leave is handled: a complete rewrite replaces `db`; a partial one
+/// (still in [`REWRITE_TMP`]) is removed by the next attempt.
+pub fn finish_interrupted_rewrite(dir: &Path) -> Result<()> {
+    let io = |what: &str, e: std::io::Error| {
+        Error::Storage(format!(
+            "cannot finish the store upgrade in {} ({what}: {e}); check the directory's permissions and free space",
+            dir.display()
+        ))
+    };
+    let (db, done, old) = (
+        dir.join("db"),
+        dir.join(REWRITE_DONE),
+        dir.join(REWRITE_OLD),
+    );
+    if done.exists() {
+        if db.exists() {
+            if old.exists() {
+                std::fs::remove_dir_all(&old).map_err(|e| io("remove the replaced copy", e))?;
+            }
+            std::fs::rename(&db, &old).map_err(|e| io("set the old copy aside", e))?;
+        }
+        std::fs::rename(&done, &db).map_err(|e| io("put the new copy in place", e))?;
+    }
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(|e| io("remove the replaced copy", e))?;
+    }
+    Ok(())
+}
+
+/// Runs `step` into a fresh database beside `store`, then swaps it in and reopens.
+fn rewrite(
+    store: Store,
+    opts: &OpenOptions,
+    step: fn(&Store, &Store) -> Result<()>,
+    to: u16,
+) -> Result<Store> {
+    let dir = store.dir.clone();
+    let tmp = dir.join(REWRITE_TMP);
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| {
+            Error::Storage(format!(
+                "cannot remove the unfinished upgrade {}: {e}",
+                tmp.display()
+            ))
+        })?;
+    }
+    let lock = std::sync::Arc::clone(&store.lock);
+    let fresh = Store::open_db(&dir, &tmp, opts, std::sync::Arc::clone(&lock))?;
+    step(&store, &fresh)?;
+    fresh
+        .tree(TreeId::Meta)
+        .insert(meta::SCHEMA, &to.to_be_bytes())
+        .map_err(storage)?;
+    fresh.flush()?;
+    drop(fresh);
+    drop(store);
+    std::fs::rename(&tmp, dir.join(REWRITE_DONE)).map_err(|e| {
+        Error::Storage(format!(
+            "cannot complete the store upgrade in {}: {e}",
+            dir.display()
+        ))
+    })?;
+    finish_interrupted_rewrite(&dir)?;
+    Store::open_db(&dir, &dir.join("db"), opts, lock)
+}
+
+/// Copies every record of `tree` from one store to the other, unchanged.
+fn copy_tree(from: &Store, to: &Store, tree: TreeId) -> Result<()> {
+    let target = to.tree(tree);
+    for item in from.scan_raw(tree) {
+        let (k, v) = item?;
+        target.insert(k, v).map_err(storage)?;
+    }
+    Ok(())
+}
+
+/// Schema 2 -> 3, into a fresh database: records whose layout did not change are copied, the
+/// one-record-per-event audit log is rewritten in chunks, and the per-target, search, role
+/// and facility indexes are built packed from the copied users and log.
+fn pack_records(old: &Store, new: &Store) -> Result<()> {
+    for tree in [
+        TreeId::Meta,
+        TreeId::Users,
+        TreeId::UsersByLogin,
+        TreeId::Credentials,
+        TreeId::Roles,
+        TreeId::RolesByName,
+        TreeId::Facilities,
+        TreeId::FacilitiesByName,
+        TreeId::Invites,
+        TreeId::Devices,
+        TreeId::AuditQuarantine,
+    ] {
+        copy_tree(old, new, tree)?;
+    }
+    let legacy = old
+        .db
+        .open_tree(super::audit_log::LEGACY_TREE)
+        .map_err(storage)?;
+    super::audit_log::convert_legacy(&legacy, new)?;
+    super::target_index::rebuild(new)?;
+    super::search_index::rebuild(new)?;
+    super::member_index::rebuild(new)
+}
 
 /// Rebuilds the head counts per role and per primary facility in `meta`, which role and
 /// facility listings read instead of walking every user. Used by the v1 -> v2 migration and by
@@ -57,25 +183,20 @@ pub fn rebuild_head_counts(store: &Store) -> Result<()> {
     store.flush()
 }
 
-/// Schema 2 -> 3: the audit log moves to chunked records, then the per-target index is
-/// rebuilt in blocks from it, and the search and role/facility indexes packed from the users.
-/// Every part may be re-run after an interruption.
-fn pack_records(store: &Store) -> Result<()> {
-    super::audit_log::convert_legacy(store)?;
-    super::target_index::rebuild(store)?;
-    super::search_index::rebuild(store)?;
-    super::member_index::rebuild(store)
-}
-
 /// Reads the schema version, writes it on a new store, and migrates an older store.
-pub fn run(store: &Store) -> Result<()> {
-    let tree = store.tree(TreeId::Meta);
-    let found = match tree.get(meta::SCHEMA).map_err(storage)? {
+pub fn run(mut store: Store, opts: &OpenOptions) -> Result<Store> {
+    let found = match store
+        .tree(TreeId::Meta)
+        .get(meta::SCHEMA)
+        .map_err(storage)?
+    {
         None => {
-            tree.insert(meta::SCHEMA, &CURRENT.to_be_bytes())
+            store
+                .tree(TreeId::Meta)
+                .insert(meta::SCHEMA, &CURRENT.to_be_bytes())
                 .map_err(storage)?;
             store.flush()?;
-            return Ok(());
+            return Ok(store);
         }
         Some(v) => v
             .as_ref()
@@ -95,14 +216,23 @@ pub fn run(store: &Store) -> Result<()> {
                 "no migration from schema {version}; this build cannot open the store"
             ))
         })?;
-        (step.apply)(store)
-            .map_err(|e| Error::Storage(format!("migration '{}' failed: {e}", step.describe)))?;
+        let failed =
+            |e: Error| Error::Storage(format!("migration '{}' failed: {e}", step.describe));
         version += 1;
-        tree.insert(meta::SCHEMA, &version.to_be_bytes())
-            .map_err(storage)?;
-        store.flush()?;
+        store = match step.apply {
+            Apply::InPlace(apply) => {
+                apply(&store).map_err(failed)?;
+                store
+                    .tree(TreeId::Meta)
+                    .insert(meta::SCHEMA, &version.to_be_bytes())
+                    .map_err(storage)?;
+                store.flush()?;
+                store
+            }
+            Apply::Rewrite(apply) => rewrite(store, opts, apply, version).map_err(failed)?,
+        };
     }
-    Ok(())
+    Ok(store)
 }
 
 /// The schema version recorded in the store.
@@ -112,4 +242,53 @@ pub fn version(store: &Store) -> Result<u16> {
         .and_then(|v| v.try_into().ok())
         .map(u16::from_be_bytes)
         .ok_or_else(|| Error::Integrity("meta/schema_version is missing".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mark(dir: &Path, name: &str, content: &str) {
+        std::fs::create_dir_all(dir.join(name)).unwrap();
+        std::fs::write(dir.join(name).join("mark"), content).unwrap();
+    }
+
+    fn db_mark(dir: &Path) -> String {
+        std::fs::read_to_string(dir.join("db").join("mark")).unwrap()
+    }
+
+    #[test]
+    fn an_interrupted_swap_is_finished_from_any_point() {
+        // Crash after the rewrite completed, before the swap began.
+        let tmp = tempfile::tempdir().unwrap();
+        mark(tmp.path(), "db", "old");
+        mark(tmp.path(), REWRITE_DONE, "new");
+        finish_interrupted_rewrite(tmp.path()).unwrap();
+        assert_eq!(db_mark(tmp.path()), "new");
+        assert!(!tmp.path().join(REWRITE_OLD).exists());
+        assert!(!tmp.path().join(REWRITE_DONE).exists());
+
+        // Crash after the old copy was set aside.
+        let tmp = tempfile::tempdir().unwrap();
+        mark(tmp.path(), REWRITE_OLD, "old");
+        mark(tmp.path(), REWRITE_DONE, "new");
+        finish_interrupted_rewrite(tmp.path()).unwrap();
+        assert_eq!(db_mark(tmp.path()), "new");
+        assert!(!tmp.path().join(REWRITE_OLD).exists());
+
+        // Crash after the new copy was in place, before the old one was removed.
+        let tmp = tempfile::tempdir().unwrap();
+        mark(tmp.path(), "db", "new");
+        mark(tmp.path(), REWRITE_OLD, "old");
+        finish_interrupted_rewrite(tmp.path()).unwrap();
+        assert_eq!(db_mark(tmp.path()), "new");
+        assert!(!tmp.path().join(REWRITE_OLD).exists());
+
+        // A rewrite that never completed leaves `db` alone (the next attempt starts over).
+        let tmp = tempfile::tempdir().unwrap();
+        mark(tmp.path(), "db", "old");
+        mark(tmp.path(), REWRITE_TMP, "partial");
+        finish_interrupted_rewrite(tmp.path()).unwrap();
+        assert_eq!(db_mark(tmp.path()), "old");
+    }
 }

@@ -159,7 +159,8 @@ pub struct Store {
     db: sled::Db,
     trees: Vec<sled::Tree>,
     dir: PathBuf,
-    _lock: lock::OwnerLock,
+    /// Shared so that a migration can hold the lock across the old and the rewritten database.
+    lock: std::sync::Arc<lock::OwnerLock>,
 }
 
 /// A record that could not be decoded, reported instead of aborting a listing.
@@ -226,9 +227,22 @@ impl Store {
             }
             create_private_dir(dir)?;
         }
-        let lock = lock::OwnerLock::acquire(dir)?;
+        let lock = std::sync::Arc::new(lock::OwnerLock::acquire(dir)?);
+        migrate::finish_interrupted_rewrite(dir)?;
+        let store = Self::open_db(dir, &dir.join("db"), opts, lock)?;
+        migrate::run(store, opts)
+    }
+
+    /// Opens the sled database at `db_path` for the data directory `dir`, whose owner lock the
+    /// caller holds.
+    fn open_db(
+        dir: &Path,
+        db_path: &Path,
+        opts: &OpenOptions,
+        lock: std::sync::Arc<lock::OwnerLock>,
+    ) -> Result<Self> {
         let db = sled::Config::new()
-            .path(dir.join("db"))
+            .path(db_path)
             .cache_capacity(opts.cache_bytes)
             .mode(sled::Mode::HighThroughput)
             .open()
@@ -240,14 +254,12 @@ impl Store {
             .map(|t| db.open_tree(t.name()))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(storage)?;
-        let store = Self {
+        Ok(Self {
             db,
             trees,
             dir: dir.to_path_buf(),
-            _lock: lock,
-        };
-        migrate::run(&store)?;
-        Ok(store)
+            lock,
+        })
     }
 
     /// The data directory.
