@@ -1301,6 +1301,47 @@ fn a_tampered_audit_event_fails_verification() {
     assert!(err.contains("event #3"), "{err}");
 }
 
+#[test]
+fn verify_says_when_audit_records_were_set_aside() {
+    let dir = store();
+    {
+        let svc = Service::open(&data(&dir), &OpenOptions::default()).expect("open the store");
+        let head = svc
+            .store()
+            .get_raw(TreeId::Meta, b"audit_head")
+            .expect("read the head")
+            .and_then(|h| staffctl::store::key_id(&h))
+            .expect("a head");
+        // Bytes where the chunk after the head's would start, as a crashed load might leave.
+        let past = (audit_log::chunk_number(head) + 1) * audit_log::CHUNK + 1;
+        svc.store()
+            .put_raw_unchecked(TreeId::Audit, &audit_log::chunk_key(past), b"stray")
+            .expect("write stray bytes");
+    }
+    let a = cmd(&dir, "audit verify").assert().code(INTEGRITY);
+    assert!(
+        stdout(&a).contains("events were removed or added"),
+        "{}",
+        stdout(&a)
+    );
+    // Appending until the log reaches them sets them aside; the chain is whole again.
+    for n in 0..audit_log::CHUNK * 2 {
+        add_user(
+            &dir,
+            &format!(
+                "--first F{n} --last L --email f{n}@x.example --role Provider --facility Downtown"
+            ),
+        );
+    }
+    let a = cmd(&dir, "audit verify").assert().success();
+    let out = stdout(&a);
+    assert!(out.contains("audit log OK"), "{out}");
+    assert!(
+        out.contains("1 damaged or out-of-place audit record(s) are kept"),
+        "{out}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // locking, authentication, recovery
 // ---------------------------------------------------------------------------------------------

@@ -1379,6 +1379,36 @@ fn a_tampered_event_breaks_the_chain_at_its_sequence_number() {
 }
 
 #[test]
+fn a_damaged_newest_chunk_is_quarantined_and_work_goes_on() {
+    let c = clinic();
+    assert_eq!(c.verify().quarantined, 0);
+    let head = || match c.ok(Request::AuditHead) {
+        Response::Head(h) => h.seq,
+        other => panic!("{other:?}"),
+    };
+    // Until the newest chunk is part-filled, so that the next event is appended to it.
+    let mut n = 0;
+    while head() % audit_log::CHUNK == 0 {
+        n += 1;
+        c.add("Ann", "Lee", &format!("ann{n}@riverside.example"), &[]);
+    }
+    let store = c.svc.store();
+    let key = audit_log::chunk_key(head());
+    store
+        .put_raw_unchecked(TreeId::Audit, &key, b"\x00\x01damaged")
+        .unwrap();
+
+    // The next change is still accepted and audited; the damaged bytes are kept aside.
+    let bo = c.add("Bo", "Chan", "bo@riverside.example", &[]);
+    assert!(bo.history.iter().any(|h| h.action == "user.create"));
+    let report = c.verify();
+    assert!(!report.ok);
+    assert_eq!(report.quarantined, 1);
+    let (_, why) = report.broken.expect("the lost events leave a gap");
+    assert!(why.contains("was expected"), "{why}");
+}
+
+#[test]
 fn verify_against_a_recorded_head() {
     let c = clinic();
     let head = match c.ok(Request::AuditHead) {

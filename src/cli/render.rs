@@ -398,10 +398,20 @@ pub fn response(command: &Command, response: &Response, format: OutputFormat) ->
                     r.checked, r.head_seq, r.head_hash
                 );
                 if let Some((seq, why)) = &r.broken {
-                    text.push_str(&format!("BROKEN at event #{seq}: {}\n", cell(why)));
+                    // The whole reason, however long: it is what an auditor acts on.
+                    text.push_str(&format!(
+                        "BROKEN at event #{seq}: {}\n",
+                        output::cell_long(why)
+                    ));
                 }
                 if let Some(x) = &r.expectation {
                     text.push_str(&format!("{x}\n"));
+                }
+                if r.quarantined > 0 {
+                    text.push_str(&format!(
+                        "{} damaged or out-of-place audit record(s) are kept unchanged in the store's audit_quarantine tree for investigation\n",
+                        r.quarantined
+                    ));
                 }
                 text.push_str(if r.ok {
                     "audit log OK\n"

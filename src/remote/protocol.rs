@@ -14,7 +14,7 @@ use crate::model::Id;
 use crate::service::{AuditQuery, InitRequest, Request, Response};
 
 /// Protocol version; bump on any change to the message types below.
-pub const PROTOCOL: u32 = 1;
+pub const PROTOCOL: u32 = 2;
 
 /// Largest request frame the server accepts (bytes); a bigger one closes the connection.
 pub const MAX_FRAME: u32 = 8 << 20;

@@ -743,6 +743,10 @@ pub struct VerifyReport {
     pub broken: Option<(u64, String)>,
     /// Result of `--expect`, if given.
     pub expectation: Option<String>,
+    /// Audit records kept aside, unchanged, because they could not stay in the log (damaged,
+    /// or found past the head). Each also leaves a gap that `broken` reports, unless it lay
+    /// past the head.
+    pub quarantined: u64,
     /// Whether everything checked out.
     pub ok: bool,
 }

@@ -142,6 +142,11 @@ pub fn chunks(
         )
 }
 
+/// Number of records kept in the quarantine tree.
+pub fn quarantined(store: &Store) -> u64 {
+    store.count(TreeId::AuditQuarantine) as u64
+}
+
 /// The highest chunk number stored, if any (verification checks nothing lies past the head).
 pub fn last_chunk(store: &Store) -> Result<Option<u64>> {
     let last = store.tree(TreeId::Audit).last().map_err(storage)?;

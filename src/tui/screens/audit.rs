@@ -100,6 +100,12 @@ impl AuditScreen {
             (None, false) => Span::styled(" chain: not verified (v) ", theme.dim()),
         };
         let mut spans = vec![verify];
+        if let Some(r) = self.verify.as_ref().filter(|r| r.quarantined > 0) {
+            spans.push(Span::styled(
+                format!(" {} record(s) quarantined ", r.quarantined),
+                theme.error(),
+            ));
+        }
         let q = &self.query;
         for (label, v) in [
             ("actor", q.actor.clone()),
