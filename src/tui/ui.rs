@@ -320,20 +320,19 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
                 area.height.saturating_sub(2),
             );
             let section = app.tab.section();
+            let width = usize::from(r.width.saturating_sub(2));
             let mut lines = vec![format!("Keymap: {}. Keys of this screen:", app.keymap.name)];
             for s in section.chain().into_iter().chain([Section::Form]) {
                 for (keys, action) in app.keymap.section_bindings(s) {
-                    lines.push(format!(
-                        "  {keys:<12} {:<20} {}",
-                        action.name(),
-                        action.doc()
-                    ));
+                    let head = format!("  {keys:<12} {:<20} ", action.name());
+                    lines.extend(wrap_entry(&head, action.doc(), width));
                 }
             }
             lines.push(String::new());
             lines.push("Every action (run any of them from the palette with :)".into());
             for a in Action::ALL {
-                lines.push(format!("  {:<20} {}", a.name(), a.doc()));
+                let head = format!("  {:<20} ", a.name());
+                lines.extend(wrap_entry(&head, a.doc(), width));
             }
             lines.push(String::new());
             lines.push("Inside tmux, set `escape-time 10` so Esc responds at once.".into());
@@ -428,6 +427,45 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
     }
 }
 
+/// `head` followed by `text`, wrapped at word boundaries to `width` columns with continuation
+/// lines indented under the text (or, when `head` leaves too little room, under `head`), so
+/// that nothing is cut off in a narrow terminal.
+fn wrap_entry(head: &str, text: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthStr;
+    let head_width = head.width();
+    let indent = if width.saturating_sub(head_width) >= 24 {
+        head_width
+    } else {
+        6
+    };
+    let room = width.saturating_sub(indent).max(10);
+    let mut lines = Vec::new();
+    let mut current = if indent == head_width {
+        head.to_string()
+    } else {
+        // Too narrow for text beside the head: it starts on the next line.
+        lines.push(head.trim_end().to_string());
+        " ".repeat(indent)
+    };
+    let mut used = 0;
+    for word in text.split_whitespace() {
+        let w = word.width();
+        if used > 0 && used + 1 + w > room {
+            lines.push(current);
+            current = " ".repeat(indent);
+            used = 0;
+        }
+        if used > 0 {
+            current.push(' ');
+            used += 1;
+        }
+        current.push_str(word);
+        used += w;
+    }
+    lines.push(current);
+    lines
+}
+
 fn draw_scrolling(
     frame: &mut Frame<'_>,
     app: &App,
@@ -463,4 +501,28 @@ fn draw_scrolling(
         ))),
         r,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap_entry;
+
+    #[test]
+    fn help_entries_wrap_instead_of_being_cut() {
+        let head = format!("  {:<12} {:<20} ", "c", "user.access");
+        let doc = "Edit which facilities the selected user may work at";
+        // Wide enough: one line.
+        assert_eq!(wrap_entry(&head, doc, 120), [format!("{head}{doc}")]);
+        // 78 columns inside the 80-column frame: the rest goes on an indented line.
+        let lines = wrap_entry(&head, doc, 78);
+        assert!(lines.len() > 1, "{lines:?}");
+        assert!(lines.iter().all(|l| l.chars().count() <= 78), "{lines:?}");
+        assert!(lines[1].starts_with(&" ".repeat(head.len())));
+        let rejoined: Vec<&str> = lines.iter().flat_map(|l| l.split_whitespace()).collect();
+        assert!(rejoined.join(" ").ends_with(doc));
+        // Too narrow for text beside the head: it moves below it.
+        let lines = wrap_entry(&head, doc, 40);
+        assert_eq!(lines[0], head.trim_end());
+        assert!(lines.iter().all(|l| l.chars().count() <= 40), "{lines:?}");
+    }
 }
