@@ -887,11 +887,27 @@ fn narrow_terminal_stacks_the_detail_pane_below_the_table() {
     let (npi_row, _) = find(&narrow, "admin no  NPI").expect("admin/NPI line");
     assert!(pane_row < status_row && status_row < npi_row, "{narrow}");
 
-    let wide = ui.render(120, 40);
+    // At 120 columns every column of the table fits only without the pane beside it: the
+    // pane goes below and Billing and Last login stay visible.
+    let medium = ui.render(120, 40);
+    let (users_row, _) = find(&medium, "┌ Users ").expect("table");
+    let (pane_row, _) = find(&medium, "┌ Selected ").expect("detail pane");
+    assert!(pane_row > users_row, "pane below the table:\n{medium}");
+    assert!(
+        medium.contains("Billing") && medium.contains("Last login"),
+        "{medium}"
+    );
+
+    // From 128 columns the pane sits beside a table that still shows every column.
+    let wide = ui.render(140, 40);
     let (users_row, _) = find(&wide, "┌ Users ").expect("table");
     let (pane_row, pane_col) = find(&wide, "┌ Selected ").expect("detail pane");
     assert_eq!(pane_row, users_row, "pane beside the table:\n{wide}");
-    assert!(pane_col > 60, "{wide}");
+    assert!(pane_col > 90, "{wide}");
+    assert!(
+        wide.contains("Billing") && wide.contains("Last login"),
+        "{wide}"
+    );
 
     let neutral = neutralise(&narrow, ui.dir.path());
     insta::assert_snapshot!("users_narrow_stacked_80x24", neutral);

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell as TCell, Paragraph, Row, Table, TableState};
 use tui_input::Input;
 
-use super::{Effect, page_rows, wide};
+use super::{Effect, page_rows};
 use crate::model::{Id, UserStatus};
 use crate::security::sanitize::for_terminal;
 use crate::service::{Request, Response, UserFilter, UserSummary};
@@ -65,6 +65,12 @@ struct Row_ {
     user: UserSummary,
     haystack: String,
 }
+
+/// Narrowest table that shows every column (name, role, facility, status, billing, last
+/// login) without crushing the names.
+const FULL_TABLE_WIDTH: u16 = 90;
+/// Width of the detail pane beside the table.
+const DETAIL_WIDTH: u16 = 38;
 
 /// State of the Users tab.
 #[derive(Debug, Default)]
@@ -436,9 +442,14 @@ impl UsersScreen {
             ));
         }
         frame.render_widget(Paragraph::new(Line::from(chips)), bar);
-        let (table_area, detail_area) = if wide(body) {
-            let [t, d] =
-                Layout::horizontal([Constraint::Min(60), Constraint::Length(38)]).areas(body);
+        // The detail pane goes beside the table only when the table keeps every column there;
+        // otherwise below it, as long as the table keeps room for rows.
+        let (table_area, detail_area) = if body.width >= FULL_TABLE_WIDTH + DETAIL_WIDTH {
+            let [t, d] = Layout::horizontal([
+                Constraint::Min(FULL_TABLE_WIDTH),
+                Constraint::Length(DETAIL_WIDTH),
+            ])
+            .areas(body);
             (t, Some(d))
         } else if body.height >= 16 {
             let [t, d] = Layout::vertical([Constraint::Min(6), Constraint::Length(8)]).areas(body);
@@ -447,7 +458,7 @@ impl UsersScreen {
             (body, None)
         };
         self.page.set(page_rows(table_area));
-        let narrow = table_area.width < 90;
+        let narrow = table_area.width < FULL_TABLE_WIDTH;
         let header: Vec<String> = Column::ALL
             .iter()
             .filter(|c| !(narrow && matches!(c, Column::Billing | Column::LastLogin)))
