@@ -360,7 +360,6 @@ impl Form {
             theme.heading(),
         ));
         let inner = block.inner(area);
-        frame.render_widget(block, area);
         let label_w = self
             .fields
             .iter()
@@ -487,6 +486,20 @@ impl Form {
         let body_h = usize::from(inner.height.saturating_sub(1));
         // Scroll just enough that the focused field and its message are visible.
         let top = focus_end.saturating_sub(body_h).min(focus_line);
+        // Say so when fields are out of view, on the frame's bottom edge.
+        let more = match (top > 0, top + body_h < lines.len()) {
+            (true, true) => Some(" ▲▼ more fields above and below "),
+            (true, false) => Some(" ▲ more fields above "),
+            (false, true) => Some(" ▼ more fields below "),
+            (false, false) => None,
+        };
+        let block = match more {
+            Some(text) => {
+                block.title_bottom(Line::from(Span::styled(text, theme.key())).right_aligned())
+            }
+            None => block,
+        };
+        frame.render_widget(block, area);
         let visible: Vec<Line<'_>> = lines.into_iter().skip(top).take(body_h).collect();
         let body = Rect {
             height: inner.height.saturating_sub(1),
@@ -550,6 +563,53 @@ mod tests {
             kind: KeyEventKind::Press,
             state: KeyEventState::NONE,
         }
+    }
+
+    /// The form drawn in a `width` x `height` terminal, as text.
+    fn drawn(form: &Form, width: u16, height: u16) -> String {
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height)).unwrap();
+        terminal
+            .draw(|frame| {
+                form.draw(
+                    frame,
+                    frame.area(),
+                    crate::tui::theme::Theme { mono: true },
+                    "Tab next",
+                )
+            })
+            .unwrap();
+        let buffer = terminal.backend().buffer();
+        (0..height)
+            .map(|y| {
+                (0..width)
+                    .map(|x| buffer[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn a_form_taller_than_its_frame_says_where_more_fields_are() {
+        let fields: Vec<Field> = (0..12)
+            .map(|i| Field::text(&format!("f{i}"), &format!("Field {i}"), ""))
+            .collect();
+        let mut f = Form::new("Long", fields);
+        let screen = drawn(&f, 40, 8);
+        assert!(screen.contains("▼ more fields below"), "{screen}");
+        for _ in 0..11 {
+            f.handle(Some(Action::FormNext), &key(KeyCode::Tab));
+        }
+        let screen = drawn(&f, 40, 8);
+        assert!(screen.contains("▲ more fields above"), "{screen}");
+        assert!(screen.contains("Field 11"), "{screen}");
+        for _ in 0..5 {
+            f.handle(Some(Action::FormPrev), &key(KeyCode::BackTab));
+        }
+        assert!(drawn(&f, 40, 8).contains("▲▼"));
+        // Everything fits: no marker.
+        assert!(!drawn(&f, 40, 20).contains("more fields"));
     }
 
     #[test]
