@@ -130,19 +130,14 @@ fn copy_tree(from: &Store, to: &Store, tree: TreeId) -> Result<()> {
 /// one-record-per-event audit log is rewritten in chunks, and the per-target, search, role
 /// and facility indexes are built packed from the copied users and log.
 fn pack_records(old: &Store, new: &Store) -> Result<()> {
-    for tree in [
-        TreeId::Meta,
-        TreeId::Users,
-        TreeId::UsersByLogin,
-        TreeId::Credentials,
-        TreeId::Roles,
-        TreeId::RolesByName,
-        TreeId::Facilities,
-        TreeId::FacilitiesByName,
-        TreeId::Invites,
-        TreeId::Devices,
-        TreeId::AuditQuarantine,
-    ] {
+    let packed = [
+        TreeId::Audit,
+        TreeId::AuditByTarget,
+        TreeId::UsersSearch,
+        TreeId::UsersByRole,
+        TreeId::UsersByFacility,
+    ];
+    for tree in TreeId::ALL.into_iter().filter(|t| !packed.contains(t)) {
         copy_tree(old, new, tree)?;
     }
     let legacy = old
