@@ -10,7 +10,7 @@ use crate::audit::export::{self, CsvExporter, Format};
 use crate::audit::{AuditEvent, Change, EventDraft, Outcome, Target};
 use crate::error::{Error, Result};
 use crate::model::Id;
-use crate::store::{CorruptRecord, TreeId, audit_log, id_key, meta, target_index};
+use crate::store::{Bytes, CorruptRecord, TreeId, audit_log, id_key, meta, target_index};
 
 /// A query with references resolved, ready to test events against.
 struct Matcher {
@@ -120,7 +120,7 @@ fn each_event(
             seqs.reverse();
         }
         // Consecutive events about one target often share a chunk: read each chunk once.
-        let mut chunk: Option<(u64, sled::IVec)> = None;
+        let mut chunk: Option<(u64, Bytes)> = None;
         for seq in seqs {
             let number = audit_log::chunk_number(seq);
             if chunk.as_ref().is_none_or(|(n, _)| *n != number) {

@@ -125,7 +125,7 @@ pub fn chunks(
     store: &Store,
     last_seq: u64,
     newest_first: bool,
-) -> impl Iterator<Item = Result<(u64, sled::IVec)>> + '_ {
+) -> impl Iterator<Item = Result<(u64, super::Bytes)>> + '_ {
     let count = if last_seq == 0 {
         0
     } else {

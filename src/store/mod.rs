@@ -184,6 +184,9 @@ impl std::fmt::Display for CorruptRecord {
     }
 }
 
+/// Raw stored bytes as the store hands them out (reference-counted: cheap to clone and keep).
+pub type Bytes = sled::IVec;
+
 /// Result type inside a transaction closure.
 pub type TxResult<T> = std::result::Result<T, ConflictableTransactionError<Error>>;
 
@@ -279,7 +282,7 @@ impl Store {
     }
 
     /// Reads a raw value.
-    pub fn get_raw(&self, t: TreeId, key: &[u8]) -> Result<Option<sled::IVec>> {
+    pub fn get_raw(&self, t: TreeId, key: &[u8]) -> Result<Option<Bytes>> {
         self.tree(t).get(key).map_err(storage)
     }
 
@@ -335,15 +338,12 @@ impl Store {
         &self,
         t: TreeId,
         prefix: &[u8],
-    ) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec)>> + '_ {
+    ) -> impl Iterator<Item = Result<(Bytes, Bytes)>> + '_ {
         self.tree(t).scan_prefix(prefix).map(|r| r.map_err(storage))
     }
 
     /// Raw key/value pairs of a whole tree, in key order.
-    pub fn scan_raw(
-        &self,
-        t: TreeId,
-    ) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec)>> + '_ {
+    pub fn scan_raw(&self, t: TreeId) -> impl Iterator<Item = Result<(Bytes, Bytes)>> + '_ {
         Reseek::new(self.tree(t), &[])
     }
 
@@ -458,7 +458,7 @@ impl<'a> Reseek<'a> {
 }
 
 impl Iterator for Reseek<'_> {
-    type Item = Result<(sled::IVec, sled::IVec)>;
+    type Item = Result<(Bytes, Bytes)>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
@@ -521,7 +521,7 @@ impl Tx<'_> {
     }
 
     /// Reads a raw value.
-    pub fn get_raw(&self, t: TreeId, key: &[u8]) -> TxResult<Option<sled::IVec>> {
+    pub fn get_raw(&self, t: TreeId, key: &[u8]) -> TxResult<Option<Bytes>> {
         Ok(self.tree(t).get(key)?)
     }
 
