@@ -139,7 +139,9 @@ pub fn print(text: &str) -> Result<()> {
 
 /// Writes a value as pretty JSON to stdout.
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+    // Buffered: stdout alone is line-buffered, and pretty JSON of a few thousand users would
+    // otherwise take tens of thousands of write calls.
+    let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
     match serde_json::to_writer_pretty(&mut out, value) {
         Err(e) if e.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) => return Ok(()),
         Err(e) => return Err(Error::Storage(format!("cannot write JSON: {e}"))),
