@@ -17,6 +17,7 @@ use crate::tui::app::Ctx;
 use crate::tui::forms::{self, Purpose};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::list::Selection;
+use crate::tui::widgets::{ellipsize, table_column_widths};
 
 /// Events loaded per refresh.
 const LOADED: usize = 500;
@@ -121,6 +122,17 @@ impl AuditScreen {
         frame.render_widget(Paragraph::new(Line::from(spans)), head);
         self.page.set(page_rows(body));
         let narrow = body.width < 100;
+        let widths = [
+            Constraint::Length(7),
+            Constraint::Length(if narrow { 11 } else { 19 }),
+            Constraint::Fill(2),
+            Constraint::Fill(2),
+            Constraint::Fill(2),
+            Constraint::Length(8),
+        ];
+        // Text columns are cut with "…" where they do not fit, so nothing looks whole that is not.
+        let fit = table_column_widths(body, &widths, 2);
+        let fit = |col: usize, text: &str| ellipsize(text, fit.get(col).copied().unwrap_or(0));
         let rows: Vec<Row<'_>> = self
             .events
             .iter()
@@ -138,22 +150,14 @@ impl AuditScreen {
                             "%Y-%m-%d %H:%M:%S"
                         })
                         .to_string(),
-                    for_terminal(&e.actor.label()).into_owned(),
-                    e.action.clone(),
-                    for_terminal(&target).into_owned(),
+                    fit(2, &for_terminal(&e.actor.label())),
+                    fit(3, &e.action),
+                    fit(4, &for_terminal(&target)),
                 ];
                 cells.push(e.outcome.kind().to_string());
                 Row::new(cells)
             })
             .collect();
-        let widths = [
-            Constraint::Length(7),
-            Constraint::Length(if narrow { 11 } else { 19 }),
-            Constraint::Fill(2),
-            Constraint::Fill(2),
-            Constraint::Fill(2),
-            Constraint::Length(8),
-        ];
         let table = Table::new(rows, widths)
             .header(
                 Row::new(vec![

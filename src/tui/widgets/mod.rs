@@ -15,3 +15,96 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
         .areas(v);
     r
 }
+
+/// `text` cut to `width` display columns, ending in "…" when cut, so a table cell never hides
+/// that it was shortened.
+pub fn ellipsize(text: &str, width: usize) -> String {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if text.width() <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out
+}
+
+/// The widths ratatui's `Table` gives `constraints` inside a bordered block of `area`, with a
+/// selection symbol `highlight` columns wide (one column between cells, columns from the left).
+pub fn table_column_widths(area: Rect, constraints: &[Constraint], highlight: u16) -> Vec<usize> {
+    let inner = area.width.saturating_sub(2);
+    let [_, columns] = Layout::horizontal([Constraint::Length(highlight), Constraint::Fill(0)])
+        .areas(Rect::new(0, 0, inner, 1));
+    Layout::horizontal(constraints.iter().copied())
+        .flex(Flex::Start)
+        .spacing(1)
+        .split(columns)
+        .iter()
+        .map(|r| usize::from(r.width))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ellipsize_marks_what_it_cuts() {
+        assert_eq!(ellipsize("user:41 alice", 20), "user:41 alice");
+        assert_eq!(
+            ellipsize("user:41 alice.kim39@riverside", 12),
+            "user:41 ali…"
+        );
+        assert_eq!(
+            ellipsize("user:41 alice.kim39@riverside", 12)
+                .chars()
+                .count(),
+            12
+        );
+        // Wide characters count as two columns.
+        assert_eq!(ellipsize("日本語テキスト", 7), "日本語…");
+        assert_eq!(ellipsize("abc", 0), "");
+    }
+
+    #[test]
+    fn column_widths_match_what_the_table_draws() {
+        use ratatui::widgets::{Block, Borders, Row, Table, TableState};
+        let constraints = [
+            Constraint::Length(5),
+            Constraint::Fill(1),
+            Constraint::Fill(2),
+        ];
+        let area = Rect::new(0, 0, 40, 4);
+        let widths = table_column_widths(area, &constraints, 2);
+        // Fill the columns exactly; the drawn row must show every cell whole.
+        let cells: Vec<String> = widths.iter().map(|w| "x".repeat(*w)).collect();
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(40, 4)).unwrap();
+        terminal
+            .draw(|f| {
+                let table = Table::new([Row::new(cells.clone())], constraints)
+                    .block(Block::default().borders(Borders::ALL))
+                    .highlight_symbol("› ");
+                let mut state = TableState::default().with_selected(Some(0));
+                f.render_stateful_widget(table, area, &mut state);
+            })
+            .unwrap();
+        let buffer = terminal.backend().buffer();
+        let row: String = (0..40).map(|x| buffer[(x, 1)].symbol()).collect();
+        assert_eq!(
+            row.matches('x').count(),
+            widths.iter().sum::<usize>(),
+            "{row:?}"
+        );
+    }
+}
