@@ -1340,6 +1340,24 @@ fn verify_says_when_audit_records_were_set_aside() {
         out.contains("1 damaged or out-of-place audit record(s) are kept"),
         "{out}"
     );
+
+    let table = stdout(&cmd(&dir, "audit quarantine").assert().success());
+    assert!(table.contains("past-head"), "{table}");
+    assert!(table.contains("none"), "{table}");
+    let listed = json(&dir, "audit quarantine");
+    assert_eq!(listed[0]["reason"], "past-head");
+    assert_eq!(listed[0]["data_hex"], hex::encode(b"stray"));
+}
+
+#[test]
+fn audit_quarantine_says_when_it_is_empty() {
+    let dir = store();
+    let out = stdout(&cmd(&dir, "audit quarantine").assert().success());
+    assert!(
+        out.contains("No audit records are kept in quarantine."),
+        "{out}"
+    );
+    assert_eq!(json(&dir, "audit quarantine"), j!([]));
 }
 
 // ---------------------------------------------------------------------------------------------

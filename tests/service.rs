@@ -1406,6 +1406,17 @@ fn a_damaged_newest_chunk_is_quarantined_and_work_goes_on() {
     assert_eq!(report.quarantined, 1);
     let (_, why) = report.broken.expect("the lost events leave a gap");
     assert!(why.contains("was expected"), "{why}");
+
+    // The bytes can be taken out for investigation, as they were.
+    let kept = match c.ok(Request::AuditQuarantine) {
+        Response::Quarantine(q) => q,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].reason, "damaged");
+    assert_eq!(kept[0].stored_under, hex::encode(key));
+    assert_eq!(kept[0].data_hex, hex::encode(b"\x00\x01damaged"));
+    assert!(kept[0].readable_events.is_empty());
 }
 
 #[test]

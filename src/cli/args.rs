@@ -601,6 +601,9 @@ pub enum AuditCmd {
     },
     /// Print the newest sequence number and hash (keep a copy off the server)
     Head,
+    /// List audit records kept aside because they could not stay in the log (damaged, or
+    /// found past the head), with their bytes in --output json
+    Quarantine,
 }
 
 /// `staffctl recover`.

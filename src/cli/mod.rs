@@ -642,6 +642,7 @@ fn request_for(command: &Command) -> Result<Request> {
                 expect: expect.clone(),
             },
             AuditCmd::Head => Request::AuditHead,
+            AuditCmd::Quarantine => Request::AuditQuarantine,
             AuditCmd::Export { .. } => {
                 return Err(Error::Storage("internal: export streams".into()));
             }

@@ -429,6 +429,47 @@ pub fn response(command: &Command, response: &Response, format: OutputFormat) ->
                 }))
             }
         }
+        Response::Quarantine(entries) => {
+            if json {
+                return output::json(entries);
+            }
+            if entries.is_empty() {
+                return output::print("No audit records are kept in quarantine.\n");
+            }
+            let rows: Vec<Vec<String>> = entries
+                .iter()
+                .map(|q| {
+                    vec![
+                        cell(&q.reason),
+                        q.stored_under.clone(),
+                        q.displaced_by
+                            .map_or_else(|| "-".into(), |s| format!("#{s}")),
+                        q.size.to_string(),
+                        if q.readable_events.is_empty() {
+                            "none".into()
+                        } else {
+                            q.readable_events
+                                .iter()
+                                .map(|s| format!("#{s}"))
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        },
+                    ]
+                })
+                .collect();
+            let mut text = table(
+                &[
+                    "REASON",
+                    "STORED UNDER",
+                    "SET ASIDE BY",
+                    "BYTES",
+                    "READABLE EVENTS",
+                ],
+                &rows,
+            );
+            text.push_str("The bytes of each record are in --output json (data_hex).\n");
+            output::print(&text)
+        }
         Response::Head(h) => {
             if json {
                 return output::json(h);

@@ -429,6 +429,8 @@ pub enum Request {
     },
     /// The newest sequence number and hash.
     AuditHead,
+    /// The audit records kept aside in quarantine, for investigation.
+    AuditQuarantine,
     /// Runs `request` only if its target record still has `revision` (optimistic concurrency:
     /// an edit made from a stale form is refused, never silently overwrites).
     Expect {
@@ -751,6 +753,24 @@ pub struct VerifyReport {
     pub ok: bool,
 }
 
+/// An audit record kept aside, unchanged, because it could not stay in the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantineEntry {
+    /// `damaged`, `past-head` or `legacy`.
+    pub reason: String,
+    /// The audit key it was stored under, hex.
+    pub stored_under: String,
+    /// The event being appended when it was set aside.
+    pub displaced_by: Option<u64>,
+    /// Its size in bytes.
+    pub size: usize,
+    /// Sequence numbers of the events that can still be read from it (none if it does not
+    /// decode at all).
+    pub readable_events: Vec<u64>,
+    /// The bytes, hex-encoded.
+    pub data_hex: String,
+}
+
 /// The newest audit event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditHead {
@@ -795,6 +815,8 @@ pub enum Response {
     Verify(VerifyReport),
     /// Audit head.
     Head(AuditHead),
+    /// Audit records kept in quarantine.
+    Quarantine(Vec<QuarantineEntry>),
     /// Invitations.
     Invites(Listing<InviteView>),
     /// Devices.

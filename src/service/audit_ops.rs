@@ -4,7 +4,10 @@ use std::io::Write;
 
 use jiff::Timestamp;
 
-use super::{AuditHead, AuditQuery, Listing, Service, Session, VerifyReport, decode_head, resolve};
+use super::{
+    AuditHead, AuditQuery, Listing, QuarantineEntry, Service, Session, VerifyReport, decode_head,
+    resolve,
+};
 use crate::audit::event::{ActorView, ChainVerifier, EventView};
 use crate::audit::export::{self, CsvExporter, Format};
 use crate::audit::{AuditEvent, Change, EventDraft, Outcome, Target};
@@ -212,6 +215,29 @@ pub fn list(svc: &Service, q: &AuditQuery) -> Result<Listing<AuditEvent>> {
         Ok(out.items.len() < limit)
     })?;
     Ok(out)
+}
+
+/// The records kept in quarantine, with what can still be read from each.
+pub fn quarantine(svc: &Service) -> Result<Vec<QuarantineEntry>> {
+    Ok(audit_log::quarantine(&svc.store)?
+        .into_iter()
+        .map(|q| {
+            let readable_events = match audit_log::decode(&q.bytes) {
+                Ok(events) => events.iter().map(|e| e.seq).collect(),
+                Err(_) => crate::store::codec::decode::<AuditEvent>(&q.bytes)
+                    .map(|e| vec![e.seq])
+                    .unwrap_or_default(),
+            };
+            QuarantineEntry {
+                reason: q.reason,
+                stored_under: q.stored_under,
+                displaced_by: q.displaced_by,
+                size: q.bytes.len(),
+                readable_events,
+                data_hex: hex::encode(&q.bytes),
+            }
+        })
+        .collect())
 }
 
 /// The newest sequence number and hash.

@@ -267,6 +267,7 @@ impl Service {
                 audit_ops::verify(self, expect.as_deref()).map(Response::Verify)
             }
             R::AuditHead => audit_ops::head(self).map(Response::Head),
+            R::AuditQuarantine => audit_ops::quarantine(self).map(Response::Quarantine),
             R::Expect { revision, request } => {
                 self.check_revision(&request, revision)?;
                 self.dispatch(session, op.operator, *request)

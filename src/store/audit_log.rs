@@ -142,6 +142,43 @@ pub fn chunks(
         )
 }
 
+/// One record kept in the quarantine tree, as found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    /// Why it was set aside: `damaged` (the newest chunk did not decode), `past-head` (found
+    /// where a new chunk was to start) or `legacy` (an old record the upgrade could not read).
+    pub reason: String,
+    /// The audit key it was stored under (chunk number, or sequence for `legacy`), hex.
+    pub stored_under: String,
+    /// The sequence number being appended when it was set aside (not for `legacy`).
+    pub displaced_by: Option<u64>,
+    /// The bytes, unchanged.
+    pub bytes: Vec<u8>,
+}
+
+/// Every record kept in the quarantine tree, in key order.
+pub fn quarantine(store: &Store) -> Result<Vec<Quarantined>> {
+    let mut out = Vec::new();
+    for item in store.scan_raw(TreeId::AuditQuarantine) {
+        let (key, bytes) = item?;
+        let colon = key.iter().position(|b| *b == b':').unwrap_or(key.len());
+        let reason = String::from_utf8_lossy(&key[..colon]).into_owned();
+        let rest = key.get(colon + 1..).unwrap_or_default();
+        let (stored_under, displaced_by) = if rest.len() == 16 {
+            (hex::encode(&rest[..8]), key_id(&rest[8..]))
+        } else {
+            (hex::encode(rest), None)
+        };
+        out.push(Quarantined {
+            reason,
+            stored_under,
+            displaced_by,
+            bytes: bytes.to_vec(),
+        });
+    }
+    Ok(out)
+}
+
 /// Number of records kept in the quarantine tree.
 pub fn quarantined(store: &Store) -> u64 {
     store.count(TreeId::AuditQuarantine) as u64
@@ -302,6 +339,17 @@ mod tests {
             kept.iter()
                 .any(|(k, v)| k.starts_with(b"past-head:") && *v == stray)
         );
+
+        // The listing names why, where and when each was set aside.
+        let listed = quarantine(&store).unwrap();
+        assert_eq!(listed.len(), 2);
+        let damaged = listed.iter().find(|q| q.reason == "damaged").unwrap();
+        assert_eq!(damaged.stored_under, hex::encode(chunk_key(2)));
+        assert_eq!(damaged.displaced_by, Some(3));
+        assert_eq!(damaged.bytes, b"\x00\x01junk");
+        let past = listed.iter().find(|q| q.reason == "past-head").unwrap();
+        assert_eq!(past.displaced_by, Some(CHUNK + 1));
+        assert_eq!(decode(&past.bytes).unwrap(), events[CHUNK as usize..]);
     }
 
     #[test]
