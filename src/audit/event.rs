@@ -594,32 +594,10 @@ impl ChainVerifier {
 
     /// Checks the next event; the error says what is wrong with it.
     pub fn check(&mut self, event: &AuditEvent) -> Result<(), String> {
-        if event.seq != self.expected_seq {
-            return Err(format!(
-                "event #{} found where #{} was expected (an event is missing or was inserted)",
-                event.seq, self.expected_seq
-            ));
-        }
-        if event.prev_hash != self.prev_hash {
-            return Err(format!(
-                "event #{} does not link to the event before it (prev_hash mismatch)",
-                event.seq
-            ));
-        }
-        if event.compute_hash() != event.hash {
-            return Err(format!(
-                "event #{} was altered after it was written (hash mismatch)",
-                event.seq
-            ));
-        }
-        self.prev_hash = event.hash;
-        self.expected_seq += 1;
-        self.checked += 1;
-        Ok(())
+        self.check_view(&event.view())
     }
 
-    /// [`ChainVerifier::check`] for a borrowed view: the same checks in the same order with the
-    /// same messages, without allocating.
+    /// [`ChainVerifier::check`] for a borrowed view, without allocating.
     pub fn check_view(&mut self, event: &EventView<'_>) -> Result<(), String> {
         if event.seq != self.expected_seq {
             return Err(format!(

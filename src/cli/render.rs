@@ -260,7 +260,7 @@ pub fn response(command: &Command, response: &Response, format: OutputFormat) ->
                         d.id.to_string(),
                         cell(&v.user),
                         cell(&d.fingerprint),
-                        format!("{:?}", d.status).to_lowercase(),
+                        d.status.as_str().to_string(),
                         when(Some(d.first_seen)),
                         when(d.decided_at),
                     ]
@@ -280,7 +280,7 @@ pub fn response(command: &Command, response: &Response, format: OutputFormat) ->
                 v.device.id,
                 cell(&v.device.fingerprint),
                 cell(&v.user),
-                format!("{:?}", v.device.status).to_lowercase()
+                v.device.status.as_str()
             ))
         }
         Response::Invites(l) => {
@@ -296,7 +296,7 @@ pub fn response(command: &Command, response: &Response, format: OutputFormat) ->
                         i.user_id.to_string(),
                         cell(&i.name),
                         cell(&i.email),
-                        format!("{:?}", i.status).to_lowercase(),
+                        i.status.as_str().to_string(),
                         i.send_count.to_string(),
                         when(Some(i.last_sent_at)),
                         when(Some(i.expires_at)),

@@ -642,6 +642,25 @@ pub struct Credential {
     pub failed_window_start: Option<Timestamp>,
 }
 
+impl Credential {
+    /// The credential of a user whose password (or none yet) is `password_hash`, with no failed
+    /// logins counted.
+    pub fn new(user_id: Id, password_hash: Option<String>) -> Self {
+        Self {
+            user_id,
+            password_hash,
+            failed_logins: 0,
+            failed_window_start: None,
+        }
+    }
+
+    /// Forgets counted failed logins (after a success, an unlock or a new password).
+    pub fn clear_failures(&mut self) {
+        self.failed_logins = 0;
+        self.failed_window_start = None;
+    }
+}
+
 impl std::fmt::Debug for Credential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Credential")
@@ -667,6 +686,18 @@ pub enum InviteStatus {
     Expired,
     /// Withdrawn by an administrator or by deactivation.
     Revoked,
+}
+
+impl InviteStatus {
+    /// Lowercase name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Accepted => "accepted",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
 }
 
 /// An invitation to activate an account. The clear code is never stored.
@@ -713,6 +744,17 @@ pub enum DeviceStatus {
     Approved,
     /// Refused.
     Declined,
+}
+
+impl DeviceStatus {
+    /// Lowercase name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Declined => "declined",
+        }
+    }
 }
 
 /// A device a user logged in from.

@@ -13,7 +13,7 @@ use crate::audit::export::{self, CsvExporter, Format};
 use crate::audit::{AuditEvent, Change, EventDraft, Outcome, Target};
 use crate::error::{Error, Result};
 use crate::model::Id;
-use crate::store::{Bytes, CorruptRecord, TreeId, audit_log, id_key, meta, target_index};
+use crate::store::{Bytes, CorruptRecord, TreeId, audit_log, meta, target_index};
 
 /// A query with references resolved, ready to test events against.
 struct Matcher {
@@ -133,20 +133,14 @@ fn each_event(
                     .map(|bytes| (number, bytes));
             }
             let Some((_, bytes)) = &chunk else { continue };
-            let owned: Vec<AuditEvent>;
-            let views = match audit_log::decode_view(bytes) {
-                Some(view) => view.0,
-                None => {
-                    // As `Store::get` reports it: a record behind the index must be readable.
-                    owned = audit_log::decode(bytes)
-                        .map_err(|problem| audit_log::unreadable(number, &problem))?;
-                    owned.iter().map(AuditEvent::view).collect()
-                }
-            };
-            if let Some(e) = views.iter().find(|e| e.seq == seq)
-                && m.matches(e)
-                && !visit(Ok(e))?
-            {
+            let keep_going =
+                audit_log::with_views(bytes, |events| match events.iter().find(|e| e.seq == seq) {
+                    Some(e) if m.matches(e) => visit(Ok(e)),
+                    _ => Ok(true),
+                })
+                // As `Store::get` reports it: a record behind the index must be readable.
+                .map_err(|problem| audit_log::unreadable(number, &problem))??;
+            if !keep_going {
                 break;
             }
         }
@@ -155,52 +149,26 @@ fn each_event(
     let last = head(svc)?.seq;
     for item in audit_log::chunks(&svc.store, last, reverse) {
         let (number, bytes) = item?;
-        let owned: Vec<AuditEvent>;
-        let views = match audit_log::decode_view(&bytes) {
-            Some(view) => view.0,
-            None => match audit_log::decode(&bytes) {
-                Ok(events) => {
-                    owned = events;
-                    owned.iter().map(AuditEvent::view).collect()
-                }
-                Err(problem) => {
-                    if visit(Err(unreadable(number, problem)))? {
-                        continue;
-                    }
-                    break;
-                }
-            },
-        };
-        let mut keep_going = true;
-        let mut each = |e: &EventView<'_>| -> Result<()> {
-            if keep_going && m.matches(e) {
-                keep_going = visit(Ok(e))?;
-            }
-            Ok(())
-        };
-        if reverse {
-            views.iter().rev().try_for_each(&mut each)?;
-        } else {
-            views.iter().try_for_each(&mut each)?;
-        }
+        let keep_going = audit_log::with_views(&bytes, |events| -> Result<bool> {
+            let mut ordered: Box<dyn Iterator<Item = &EventView<'_>>> = if reverse {
+                Box::new(events.iter().rev())
+            } else {
+                Box::new(events.iter())
+            };
+            ordered.try_fold(true, |going, e| {
+                Ok(if going && m.matches(e) {
+                    visit(Ok(e))?
+                } else {
+                    going
+                })
+            })
+        })
+        .unwrap_or_else(|problem| visit(Err(audit_log::unreadable_record(number, &problem))))?;
         if !keep_going {
             break;
         }
     }
     Ok(())
-}
-
-/// An audit chunk that does not decode, as `Store::scan` reports a record.
-fn unreadable(chunk: u64, problem: String) -> CorruptRecord {
-    CorruptRecord {
-        tree: TreeId::Audit.name().into(),
-        key: hex::encode(id_key(chunk)),
-        problem: format!(
-            "events #{}-#{}: {problem}",
-            audit_log::first_seq(chunk),
-            audit_log::first_seq(chunk) + audit_log::CHUNK - 1
-        ),
-    }
 }
 
 /// Events matching the query, newest first.
@@ -222,12 +190,13 @@ pub fn quarantine(svc: &Service) -> Result<Vec<QuarantineEntry>> {
     Ok(audit_log::quarantine(&svc.store)?
         .into_iter()
         .map(|q| {
-            let readable_events = match audit_log::decode(&q.bytes) {
-                Ok(events) => events.iter().map(|e| e.seq).collect(),
-                Err(_) => crate::store::codec::decode::<AuditEvent>(&q.bytes)
-                    .map(|e| vec![e.seq])
-                    .unwrap_or_default(),
-            };
+            // A chunk, or a single event from a pre-chunk log (`legacy`).
+            let readable_events =
+                audit_log::with_views(&q.bytes, |events| events.iter().map(|e| e.seq).collect())
+                    .or_else(|_| {
+                        crate::store::codec::decode::<AuditEvent>(&q.bytes).map(|e| vec![e.seq])
+                    })
+                    .unwrap_or_default();
             QuarantineEntry {
                 reason: q.reason,
                 stored_under: q.stored_under,
@@ -271,21 +240,22 @@ pub fn verify(svc: &Service, expect: Option<&str>) -> Result<VerifyReport> {
             expected_found = Some(hex::encode(hash) == *whash);
         }
     };
-    'chunks: for item in audit_log::chunks(&svc.store, stored_head.seq, false) {
+    for item in audit_log::chunks(&svc.store, stored_head.seq, false) {
         let (number, bytes) = item?;
-        // Fast path: borrowed views, checked without allocating. The owned path words the
-        // report for a chunk that does not decode in the current layout.
-        if let Some(chunk) = audit_log::decode_view(&bytes) {
-            for e in &chunk.0 {
-                if let Err(problem) = v.check_view(e) {
-                    broken = Some((v.checked + 1, problem));
-                    break 'chunks;
-                }
+        // Borrowed views, checked without allocating.
+        let checked = audit_log::with_views(&bytes, |events| {
+            events.iter().try_for_each(|e| {
+                v.check_view(e)?;
                 note_expected(e.seq, &e.hash);
+                Ok(())
+            })
+        });
+        match checked {
+            Ok(Ok(())) => {}
+            Ok(Err(problem)) => {
+                broken = Some((v.checked + 1, problem));
+                break;
             }
-            continue;
-        }
-        match audit_log::decode(&bytes) {
             Err(problem) => {
                 let first = audit_log::first_seq(number);
                 broken = Some((
@@ -296,15 +266,6 @@ pub fn verify(svc: &Service, expect: Option<&str>) -> Result<VerifyReport> {
                     ),
                 ));
                 break;
-            }
-            Ok(events) => {
-                for e in &events {
-                    if let Err(problem) = v.check(e) {
-                        broken = Some((v.checked + 1, problem));
-                        break 'chunks;
-                    }
-                    note_expected(e.seq, &e.hash);
-                }
             }
         }
     }

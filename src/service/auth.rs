@@ -218,12 +218,7 @@ impl Service {
             admin.primary_facility = facility.id;
             user::write_indexes(tx, None, Some(&admin))?;
             tx.put(TreeId::Users, &id_key(admin.id), &admin)?;
-            let cred = Credential {
-                user_id: admin.id,
-                password_hash: Some(hash.clone()),
-                failed_logins: 0,
-                failed_window_start: None,
-            };
+            let cred = Credential::new(admin.id, Some(hash.clone()));
             tx.put(TreeId::Credentials, &id_key(admin.id), &cred)?;
             let mut changes = diff(None, Some(&admin));
             changes.push(Change::secret("password"));
@@ -303,8 +298,7 @@ impl Service {
                         if let Some(h) = &rehash {
                             c.password_hash = Some(h.clone());
                         }
-                        c.failed_logins = 0;
-                        c.failed_window_start = None;
+                        c.clear_failures();
                         tx.put(TreeId::Credentials, &id_key(c.user_id), &c)?;
                     }
                     append_event(tx, &draft)?;
@@ -389,8 +383,7 @@ impl Service {
                     }
                 });
                 if lock {
-                    c.failed_logins = 0;
-                    c.failed_window_start = None;
+                    c.clear_failures();
                 }
                 self.store.transact(|tx| {
                     tx.put(TreeId::Credentials, &id_key(c.user_id), &c)?;
@@ -455,12 +448,7 @@ impl Service {
         };
         self.store.transact(|tx| {
             tx.put(TreeId::Users, &id_key(updated.id), &updated)?;
-            let cred = Credential {
-                user_id: updated.id,
-                password_hash: Some(hash.clone()),
-                failed_logins: 0,
-                failed_window_start: None,
-            };
+            let cred = Credential::new(updated.id, Some(hash.clone()));
             tx.put(TreeId::Credentials, &id_key(updated.id), &cred)?;
             append_event(tx, &draft)?;
             Ok(())

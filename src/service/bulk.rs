@@ -1779,12 +1779,7 @@ impl<'a> Gen<'a> {
                     login.push((username_key(name), id.clone()));
                 }
                 if let (Some(h), Some(_)) = (&hash, u.activated_at) {
-                    let c = Credential {
-                        user_id: u.id,
-                        password_hash: Some(h.clone()),
-                        failed_logins: 0,
-                        failed_window_start: None,
-                    };
+                    let c = Credential::new(u.id, Some(h.clone()));
                     credentials.push((id.clone(), codec::encode(&c).map_err(Error::Storage)?));
                 }
                 users.push((id, codec::encode(u).map_err(Error::Storage)?));

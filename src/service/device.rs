@@ -101,11 +101,12 @@ pub fn decide(op: &Op<'_>, id: Id, status: DeviceStatus) -> Result<DeviceView> {
         )));
     };
     if d.status == status {
-        return Err(Error::Conflict(
-            format!("device #{id} is already {:?}", status).to_lowercase(),
-        ));
+        return Err(Error::Conflict(format!(
+            "device #{id} is already {}",
+            status.as_str()
+        )));
     }
-    let old = format!("{:?}", d.status).to_lowercase();
+    let old = d.status.as_str().to_string();
     d.status = status;
     d.decided_by = Some(op.operator.id);
     d.decided_at = Some(op.now);
@@ -122,7 +123,7 @@ pub fn decide(op: &Op<'_>, id: Id, status: DeviceStatus) -> Result<DeviceView> {
         vec![Change::new(
             &format!("device {}", d.fingerprint),
             Some(old),
-            Some(format!("{status:?}").to_lowercase()),
+            Some(status.as_str().to_string()),
         )],
     );
     svc.store.transact(|tx| {

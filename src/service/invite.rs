@@ -314,7 +314,7 @@ impl Service {
             }
             (Some(_), None) => Some("no invitation".to_string()),
             (Some(_), Some(i)) if effective(i, now) != InviteStatus::Pending => {
-                Some(format!("invitation is {:?}", effective(i, now)).to_lowercase())
+                Some(format!("invitation is {}", effective(i, now).as_str()))
             }
             (Some(_), Some(_)) if !code_ok => Some("wrong code".to_string()),
             _ => None,
@@ -363,12 +363,7 @@ impl Service {
         self.store.transact(|tx| {
             user::write_indexes(tx, Some(&u), Some(&active))?;
             tx.put(TreeId::Users, &id_key(active.id), &active)?;
-            let cred = Credential {
-                user_id: u.id,
-                password_hash: Some(hash.clone()),
-                failed_logins: 0,
-                failed_window_start: None,
-            };
+            let cred = Credential::new(u.id, Some(hash.clone()));
             tx.put(TreeId::Credentials, &id_key(u.id), &cred)?;
             store(tx, &inv)?;
             append_event(tx, &draft)?;

@@ -853,8 +853,7 @@ pub fn unlock(op: &Op<'_>, reference: &str) -> Result<UserDetail> {
         tx.put(TreeId::Users, &id_key(u.id), &u)?;
         if let Some(c) = &cred {
             let mut c = c.clone();
-            c.failed_logins = 0;
-            c.failed_window_start = None;
+            c.clear_failures();
             tx.put(TreeId::Credentials, &id_key(c.user_id), &c)?;
         }
         append_event(tx, &draft)?;

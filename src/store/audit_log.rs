@@ -58,6 +58,21 @@ pub fn decode_view(bytes: &[u8]) -> Option<ChunkView<'_>> {
     codec::decode_borrowed::<AuditChunk, ChunkView<'_>>(bytes)
 }
 
+/// Runs `f` on the events of a chunk record as borrowed views: decoded in place when the record
+/// has the current layout (nothing copied), else decoded (upgraded) into owned events first.
+/// `Err` says what is wrong with a record that does not decode at all.
+pub fn with_views<R>(
+    bytes: &[u8],
+    f: impl FnOnce(&[EventView<'_>]) -> R,
+) -> std::result::Result<R, String> {
+    if let Some(chunk) = decode_view(bytes) {
+        return Ok(f(&chunk.0));
+    }
+    let events = decode(bytes)?;
+    let views: Vec<EventView<'_>> = events.iter().map(AuditEvent::view).collect();
+    Ok(f(&views))
+}
+
 /// Decodes a chunk record into owned events.
 pub fn decode(bytes: &[u8]) -> std::result::Result<Vec<AuditEvent>, String> {
     codec::decode::<AuditChunk>(bytes).map(|c| c.0)
@@ -106,6 +121,19 @@ pub fn get(store: &Store, seq: u64) -> Result<Option<AuditEvent>> {
     };
     let events = decode(&bytes).map_err(|problem| unreadable(chunk_number(seq), &problem))?;
     Ok(events.into_iter().find(|e| e.seq == seq))
+}
+
+/// A chunk that does not decode, as `Store::scan` reports a record.
+pub fn unreadable_record(chunk: u64, problem: &str) -> super::CorruptRecord {
+    super::CorruptRecord {
+        tree: TreeId::Audit.name().into(),
+        key: hex::encode(id_key(chunk)),
+        problem: format!(
+            "events #{}-#{}: {problem}",
+            first_seq(chunk),
+            first_seq(chunk) + CHUNK - 1
+        ),
+    }
 }
 
 /// The error for a chunk that does not decode.

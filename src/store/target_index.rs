@@ -92,20 +92,14 @@ pub fn rebuild(store: &Store) -> Result<()> {
         |kind: &str, id: Id, seq: u64| by_target.entry(prefix(kind, id)).or_default().push(seq);
     for item in store.scan_raw(TreeId::Audit) {
         let (_, bytes) = item?;
-        if let Some(chunk) = audit_log::decode_view(&bytes) {
-            for e in &chunk.0 {
+        // An unreadable chunk has no targets to index; `audit verify` names it.
+        let _ = audit_log::with_views(&bytes, |events| {
+            for e in events {
                 if let Some(t) = &e.target {
                     add(t.kind, t.id, e.seq);
                 }
             }
-        } else if let Ok(events) = audit_log::decode(&bytes) {
-            for e in &events {
-                if let Some(t) = &e.target {
-                    add(&t.kind, t.id, e.seq);
-                }
-            }
-        }
-        // An unreadable chunk has no targets to index; `audit verify` names it.
+        });
     }
     let tree = store.tree(TreeId::AuditByTarget);
     tree.clear().map_err(storage)?;

@@ -7,7 +7,6 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Block, Borders, Row, Table, TableState};
 
 use super::{Effect, page_rows};
-use crate::model::DeviceStatus;
 use crate::security::sanitize::for_terminal;
 use crate::service::{DeviceView, Request, Response};
 use crate::tui::action::Action;
@@ -21,14 +20,6 @@ pub struct DevicesScreen {
     rows: Vec<DeviceView>,
     sel: Selection,
     page: Cell<usize>,
-}
-
-fn status(s: DeviceStatus) -> &'static str {
-    match s {
-        DeviceStatus::Pending => "pending",
-        DeviceStatus::Approved => "approved",
-        DeviceStatus::Declined => "declined",
-    }
 }
 
 impl DevicesScreen {
@@ -95,7 +86,7 @@ impl DevicesScreen {
                 Row::new(vec![
                     for_terminal(&v.user).into_owned(),
                     for_terminal(&d.fingerprint).into_owned(),
-                    status(d.status).to_string(),
+                    d.status.as_str().to_string(),
                     when(Some(d.first_seen)),
                     when(d.decided_at),
                 ])

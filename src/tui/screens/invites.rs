@@ -8,7 +8,6 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Block, Borders, Row, Table, TableState};
 
 use super::{Effect, page_rows};
-use crate::model::InviteStatus;
 use crate::security::sanitize::for_terminal;
 use crate::service::{InviteView, Request, Response};
 use crate::tui::action::Action;
@@ -23,15 +22,6 @@ pub struct InvitesScreen {
     rows: Vec<InviteView>,
     sel: Selection,
     page: Cell<usize>,
-}
-
-fn status(s: InviteStatus) -> &'static str {
-    match s {
-        InviteStatus::Pending => "pending",
-        InviteStatus::Accepted => "accepted",
-        InviteStatus::Expired => "expired",
-        InviteStatus::Revoked => "revoked",
-    }
 }
 
 impl InvitesScreen {
@@ -97,7 +87,7 @@ impl InvitesScreen {
                 Row::new(vec![
                     for_terminal(&i.name).into_owned(),
                     for_terminal(&i.email).into_owned(),
-                    status(i.status).to_string(),
+                    i.status.as_str().to_string(),
                     i.send_count.to_string(),
                     when(i.last_sent_at),
                     when(i.expires_at),
