@@ -132,9 +132,6 @@ pub fn populate(svc: &Service) -> Result<Session> {
             fields.push((UserField::DefaultDoctor, "yes".into()));
             fields.push((UserField::CanSignForms, "yes".into()));
         }
-        if i == 4 {
-            fields.push((UserField::Admin, "yes".into()));
-        }
         svc.call(&s, Request::UserAdd(fields))?;
     }
     // Some history: edits, access changes, people who left.

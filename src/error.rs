@@ -58,6 +58,9 @@ pub enum Error {
     /// The program was started the wrong way (e.g. the interface without a terminal).
     #[error("{0}")]
     Usage(String),
+    /// The request waits for an administrator (a login from a device awaiting approval).
+    #[error("{0}")]
+    Pending(String),
 }
 
 fn join_fields(fields: &[FieldError]) -> String {
@@ -84,6 +87,7 @@ impl Error {
             Self::Integrity(_) => exit::INTEGRITY,
             Self::Storage(_) => exit::FAILURE,
             Self::Usage(_) => exit::USAGE,
+            Self::Pending(_) => exit::PENDING,
         }
     }
 
@@ -114,6 +118,8 @@ pub mod exit {
     pub const BUSY: u8 = 6;
     /// The audit chain or a record failed verification.
     pub const INTEGRITY: u8 = 7;
+    /// Waiting for an administrator's approval (a new device).
+    pub const PENDING: u8 = 8;
 }
 
 impl From<std::io::Error> for Error {

@@ -67,6 +67,10 @@ impl Store {
             "admin",
             "--admin-email",
             "it@riverside.example",
+            "--admin-first",
+            "Ada",
+            "--admin-last",
+            "Admin",
         ]);
         assert_ok(&out, "init");
         store

@@ -7,214 +7,14 @@ use staffctl::audit::{Actor, AuditEvent, Origin, Outcome};
 use staffctl::error::Error;
 use staffctl::model::{Credential, FacilityAccess, Id, LoginMethod, UserStatus};
 use staffctl::service::{
-    AccessView, AuditQuery, FacilityDetail, FacilityField, InitRequest, Listing, Request, Response,
-    RoleDetail, Service, Session, UserDetail, UserField, UserFilter, UserSummary, VerifyReport,
+    AccessView, AuditQuery, FacilityField, Request, Response, Service, UserDetail, UserField,
+    UserFilter,
 };
 use staffctl::store::audit_log::{self, AuditChunk};
 use staffctl::store::{OpenOptions, TreeId, codec, id_key};
-use tempfile::TempDir;
 
-const ADMIN_PW: &str = "correct horse battery staple";
-const BOB_PW: &str = "purple elephants marching slowly";
-const PRACTICE_EMAIL: &str = "office@riverside.example";
-
-// ---------------------------------------------------------------------------------------------
-// Fixture and helpers
-// ---------------------------------------------------------------------------------------------
-
-struct Clinic {
-    // Field order matters: the service (and its store) must drop before the directory.
-    svc: Service,
-    admin: Session,
-    dir: TempDir,
-}
-
-fn init_request() -> InitRequest {
-    InitRequest {
-        practice_name: "Riverside Physio".into(),
-        practice_email: PRACTICE_EMAIL.into(),
-        facility: "Downtown".into(),
-        admin_username: "admin".into(),
-        admin_email: "it@riverside.example".into(),
-        admin_first: "Ada".into(),
-        admin_last: "Admin".into(),
-        admin_password: ADMIN_PW.into(),
-    }
-}
-
-fn clinic() -> Clinic {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let svc = Service::open(dir.path(), &OpenOptions::default()).expect("open store");
-    let admin = svc.init(&init_request(), &Origin::default()).expect("init");
-    Clinic { svc, admin, dir }
-}
-
-fn fields(pairs: &[(UserField, &str)]) -> Vec<(UserField, String)> {
-    pairs.iter().map(|(f, v)| (*f, v.to_string())).collect()
-}
-
-/// A valid front-desk user logging in by email, plus any overrides (later entries win).
-fn staff(first: &str, last: &str, email: &str, extra: &[(UserField, &str)]) -> Request {
-    let mut f = fields(&[
-        (UserField::FirstName, first),
-        (UserField::LastName, last),
-        (UserField::Email, email),
-        (UserField::Role, "Front Desk"),
-        (UserField::Facility, "Downtown"),
-    ]);
-    f.extend(fields(extra));
-    Request::UserAdd(f)
-}
-
-fn user(r: Response) -> UserDetail {
-    match r {
-        Response::User(d) => *d,
-        other => panic!("expected a user, got {other:?}"),
-    }
-}
-
-fn users(r: Response) -> Listing<UserSummary> {
-    match r {
-        Response::Users(l) => l,
-        other => panic!("expected users, got {other:?}"),
-    }
-}
-
-fn role(r: Response) -> RoleDetail {
-    match r {
-        Response::Role(d) => d,
-        other => panic!("expected a role, got {other:?}"),
-    }
-}
-
-fn facility(r: Response) -> FacilityDetail {
-    match r {
-        Response::Facility(d) => d,
-        other => panic!("expected a facility, got {other:?}"),
-    }
-}
-
-fn access(r: Response) -> AccessView {
-    match r {
-        Response::Access(a) => a,
-        other => panic!("expected access, got {other:?}"),
-    }
-}
-
-fn verify_report(r: Response) -> VerifyReport {
-    match r {
-        Response::Verify(v) => v,
-        other => panic!("expected a verify report, got {other:?}"),
-    }
-}
-
-impl Clinic {
-    fn call(&self, req: Request) -> Result<Response, Error> {
-        self.svc.call(&self.admin, req)
-    }
-
-    fn ok(&self, req: Request) -> Response {
-        let shown = format!("{req:?}");
-        self.call(req)
-            .unwrap_or_else(|e| panic!("{shown} failed: {e:?}"))
-    }
-
-    fn add(&self, first: &str, last: &str, email: &str, extra: &[(UserField, &str)]) -> UserDetail {
-        user(self.ok(staff(first, last, email, extra)))
-    }
-
-    fn show(&self, reference: &str) -> UserDetail {
-        user(self.ok(Request::UserShow(reference.into())))
-    }
-
-    fn user_list(&self) -> Listing<UserSummary> {
-        users(self.ok(Request::UserList(UserFilter::default())))
-    }
-
-    fn user_ids(&self) -> Vec<Id> {
-        self.user_list().items.iter().map(|u| u.id).collect()
-    }
-
-    /// Audit events whose action starts with `action`, newest first.
-    fn events(&self, action: &str) -> Vec<AuditEvent> {
-        match self.ok(Request::AuditList(AuditQuery {
-            action: Some(action.into()),
-            limit: Some(100_000),
-            ..AuditQuery::default()
-        })) {
-            Response::Audit(l) => l.items,
-            other => panic!("expected audit events, got {other:?}"),
-        }
-    }
-
-    fn newest_event(&self) -> AuditEvent {
-        match self.ok(Request::AuditList(AuditQuery {
-            limit: Some(1),
-            ..AuditQuery::default()
-        })) {
-            Response::Audit(l) => l.items.into_iter().next().expect("an event"),
-            other => panic!("expected audit events, got {other:?}"),
-        }
-    }
-
-    fn verify(&self) -> VerifyReport {
-        verify_report(self.ok(Request::AuditVerify { expect: None }))
-    }
-
-    fn head_seq(&self) -> u64 {
-        match self.ok(Request::AuditHead) {
-            Response::Head(h) => h.seq,
-            other => panic!("expected the head, got {other:?}"),
-        }
-    }
-
-    /// A second administrator "bob" with a password (via break-glass recovery) and a session.
-    fn bob(&self) -> (Id, Session) {
-        let bob = self.add(
-            "Bob",
-            "Builder",
-            "bob@riverside.example",
-            &[
-                (UserField::Username, "bob"),
-                (UserField::Admin, "yes"),
-                (UserField::Role, "Administrator"),
-            ],
-        );
-        self.svc
-            .recover("bob", BOB_PW, &Origin::default())
-            .expect("recover bob");
-        let session = self
-            .svc
-            .login("bob", BOB_PW, &Origin::default())
-            .expect("bob logs in");
-        assert_eq!(session.user_id(), bob.user.id);
-        (bob.user.id, session)
-    }
-}
-
-fn has_action(d: &UserDetail, action: &str) -> bool {
-    d.history.iter().any(|h| h.action == action)
-}
-
-fn field_names(e: &Error) -> Vec<&str> {
-    e.field_errors().iter().map(|f| f.field.as_str()).collect()
-}
-
-fn message_of(e: &Error, field: &str) -> String {
-    e.field_errors()
-        .iter()
-        .find(|f| f.field == field)
-        .map(|f| f.message.clone())
-        .unwrap_or_else(|| panic!("no error for field {field} in {e:?}"))
-}
-
-fn assert_rejected(ev: &AuditEvent, action: &str, reason_part: &str) {
-    assert_eq!(ev.action, action);
-    match &ev.outcome {
-        Outcome::Rejected(r) => assert!(r.contains(reason_part), "reason {r:?}"),
-        other => panic!("expected a rejected {action}, got {other:?}"),
-    }
-}
+mod common;
+use common::*;
 
 // ---------------------------------------------------------------------------------------------
 // Initialisation
@@ -225,7 +25,7 @@ fn init_creates_an_active_admin_and_a_verifiable_log() {
     let c = clinic();
     let admin = c.show("admin");
     assert_eq!(admin.status, UserStatus::Active);
-    assert!(admin.user.is_admin);
+    assert!(admin.permissions.iter().any(|p| p == "admin.users"));
     assert!(admin.user.activated_at.is_some());
     assert_eq!(admin.role, "Administrator");
     assert_eq!(admin.facility, "Downtown");
@@ -987,13 +787,13 @@ fn the_last_administrator_cannot_deactivate_or_demote_themselves() {
     let err = c
         .call(Request::UserEdit(
             "admin".into(),
-            fields(&[(UserField::Admin, "no")]),
+            fields(&[(UserField::Role, "Front Desk")]),
         ))
         .unwrap_err();
-    assert_eq!(field_names(&err), ["admin"]);
-    assert!(message_of(&err, "admin").contains("last active administrator"));
+    assert_eq!(field_names(&err), ["role"]);
+    assert!(message_of(&err, "role").contains("last active administrator"));
     let admin = c.show("admin");
-    assert!(admin.user.is_admin);
+    assert_eq!(admin.role, "Administrator");
     assert_eq!(admin.status, UserStatus::Active);
 
     // Bob cannot deactivate himself either, but with two administrators he can deactivate Ada,
@@ -1031,10 +831,10 @@ fn the_last_administrator_cannot_deactivate_or_demote_themselves() {
         .svc
         .call(
             &bob,
-            Request::UserEdit("bob".into(), fields(&[(UserField::Admin, "no")])),
+            Request::UserEdit("bob".into(), fields(&[(UserField::Role, "Provider")])),
         )
         .unwrap_err();
-    assert_eq!(field_names(&err), ["admin"]);
+    assert_eq!(field_names(&err), ["role"]);
 }
 
 #[test]
@@ -1224,9 +1024,9 @@ fn a_non_admin_operator_is_denied_and_the_refusal_is_audited() {
     let (bob_id, bob) = c.bob();
     c.ok(Request::UserEdit(
         "bob".into(),
-        fields(&[(UserField::Admin, "no")]),
+        fields(&[(UserField::Role, "Front Desk")]),
     ));
-    assert!(!c.show("bob").user.is_admin);
+    assert_eq!(c.show("bob").role, "Front Desk");
     let before = c.user_list();
 
     let err = c
@@ -1234,7 +1034,10 @@ fn a_non_admin_operator_is_denied_and_the_refusal_is_audited() {
         .call(&bob, staff("Eve", "Sneak", "eve@riverside.example", &[]))
         .unwrap_err();
     assert!(matches!(err, Error::Denied(_)), "{err:?}");
-    assert!(err.to_string().contains("not an administrator"), "{err}");
+    assert!(
+        err.to_string().contains("gives no access to staffctl"),
+        "{err}"
+    );
     assert_eq!(c.user_list(), before);
 
     let ev = c.newest_event();
@@ -1301,7 +1104,7 @@ fn wrong_password_is_denied_and_audited() {
             .count(),
         1
     );
-    assert!(c.show("admin").user.last_login_at.is_some());
+    assert!(c.show("admin").login.last_login_at.is_some());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1564,7 +1367,7 @@ fn audit_export_csv_parses_back_and_is_neutralised() {
         .find(|r| &r[col("outcome")] == "rejected")
         .expect("the refused user row");
     assert_eq!(&escape_row[col("target_label")], "x\\u{1b}[2J@evil.example");
-    assert!(escape_row[col("reason")].contains("\\u{1b}[2J"));
+    assert!(escape_row[col("reason")].contains("control character"));
 
     // The export itself is audited, with the number of events written.
     let ev = c.newest_event();
@@ -1837,7 +1640,7 @@ fn repeated_wrong_passwords_lock_the_account_until_an_administrator_unlocks_it()
         "Ann",
         "Lee",
         "ann@riverside.example",
-        &[(UserField::Admin, "yes")],
+        &[(UserField::Role, "Administrator")],
     );
     c.svc
         .recover("ann@riverside.example", BOB_PW, &Origin::default())
@@ -1860,7 +1663,7 @@ fn repeated_wrong_passwords_lock_the_account_until_an_administrator_unlocks_it()
         assert!(matches!(err, Error::Denied(_)));
     }
     let locked = c.show("ann@riverside.example");
-    assert!(locked.user.locked_until.is_some(), "{:?}", locked.user);
+    assert!(locked.login.locked_until.is_some(), "{:?}", locked.login);
     assert!(has_action(&locked, "auth.lock"), "{:?}", locked.history);
     // ...so even the right password is refused, and the caller only learns "denied".
     let err = c
@@ -1885,7 +1688,7 @@ fn repeated_wrong_passwords_lock_the_account_until_an_administrator_unlocks_it()
             .call(&c.admin, Request::UserUnlock(ann.user.id.to_string()))
             .unwrap(),
     );
-    assert_eq!(unlocked.user.locked_until, None);
+    assert_eq!(unlocked.login.locked_until, None);
     assert!(has_action(&unlocked, "user.unlock"));
     assert!(
         c.svc
@@ -2015,29 +1818,25 @@ fn resend_within_cooldown_is_refused_and_a_resend_rotates_the_code() {
 
 #[test]
 fn invitations_are_mailed_through_the_mail_command_and_a_failing_command_loses_nothing() {
-    let c = clinic();
-    let record = c.dir.path().join("mail.txt");
-    let script = c.dir.path().join("sendmail.sh");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\ncat > '{}'\n", record.display()),
-    )
-    .unwrap();
-    std::os::unix::fs::PermissionsExt::set_mode(
-        &mut std::fs::metadata(&script).unwrap().permissions(),
-        0o755,
+    let tmp = tempfile::tempdir().unwrap();
+    let record = tmp.path().join("mail.txt");
+    let c = clinic_with_mail(&format!("cat > '{}'", record.display()));
+    let ann = c.add(
+        "Ann",
+        "Lee",
+        "ann@riverside.example",
+        &[
+            (UserField::Username, "ann"),
+            (UserField::LoginMethod, "username"),
+            (UserField::ContactEmail, "ann.lee@home.example"),
+        ],
     );
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    c.ok(Request::PracticeEdit(vec![(
-        staffctl::service::PracticeField::MailCommand,
-        script.display().to_string(),
-    )]));
-    let ann = c.add("Ann", "Lee", "ann@riverside.example", &[]);
     let inv = ann.invitation.clone().unwrap();
     assert_eq!(inv.mail, Some(Ok(())));
     let mail = std::fs::read_to_string(&record).unwrap();
+    // The contact email gets the mail.
     assert!(
-        mail.contains("To: \"Ann Lee\" <ann@riverside.example>"),
+        mail.contains("To: \"Ann Lee\" <ann.lee@home.example>"),
         "{mail}"
     );
     assert!(
@@ -2045,15 +1844,13 @@ fn invitations_are_mailed_through_the_mail_command_and_a_failing_command_loses_n
         "{mail}"
     );
     assert!(mail.contains(&inv.code.0), "{mail}");
+    assert!(mail.contains("F2"), "{mail}");
 
-    c.ok(Request::PracticeEdit(vec![(
-        staffctl::service::PracticeField::MailCommand,
-        "exit 3".into(),
-    )]));
+    let c = clinic_with_mail("echo broken >&2; exit 3");
     let bob = c.add("Bob", "Ray", "bob@riverside.example", &[]);
     let inv = bob.invitation.clone().unwrap();
     assert!(
-        matches!(&inv.mail, Some(Err(e)) if e.contains("exit 3")),
+        matches!(&inv.mail, Some(Err(e)) if e.contains("exit") && e.contains("broken")),
         "{:?}",
         inv.mail
     );
@@ -2066,6 +1863,38 @@ fn invitations_are_mailed_through_the_mail_command_and_a_failing_command_loses_n
             &Origin::default(),
         )
         .unwrap();
+}
+
+#[test]
+fn no_request_can_choose_a_program_for_the_server_to_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let record = tmp.path().join("mail.txt");
+    let planted = tmp.path().join("planted");
+    let c = clinic_with_mail(&format!("cat > '{}'", record.display()));
+    let hostile = format!("touch '{}'", planted.display());
+    // Every practice setting, set to a command: none of them is one staffctl runs.
+    for field in staffctl::service::PracticeField::ALL {
+        let _ = c.call(Request::PracticeEdit(vec![(field, hostile.clone())]));
+    }
+    for field in UserField::ALL {
+        let _ = c.call(Request::UserEdit(
+            "admin".into(),
+            vec![(field, hostile.clone())],
+        ));
+    }
+    let view = match c.ok(Request::PracticeShow) {
+        Response::Practice(v) => v,
+        other => panic!("expected the practice, got {other:?}"),
+    };
+    assert_eq!(
+        view.mail.command.as_deref(),
+        Some(format!("cat > '{}'", record.display()).as_str())
+    );
+    assert_eq!(view.mail.source, "test configuration");
+    let ann = c.add("Ann", "Lee", "ann@riverside.example", &[]);
+    assert_eq!(ann.invitation.unwrap().mail, Some(Ok(())));
+    assert!(record.exists());
+    assert!(!planted.exists(), "a request made the server run a command");
 }
 
 #[test]

@@ -86,6 +86,19 @@ impl Origin {
         }
     }
 
+    /// Where a person sits, without the process: `os_user ssh=ADDR tty=DEV`. Two commands
+    /// typed at the same terminal have the same place.
+    pub fn place(&self) -> String {
+        let mut s = self.os_user.clone();
+        if let Some(a) = &self.ssh_client {
+            s.push_str(&format!(" ssh={a}"));
+        }
+        if let Some(t) = &self.tty {
+            s.push_str(&format!(" tty={t}"));
+        }
+        s
+    }
+
     /// One-line form: `os_user pid=N ssh=ADDR tty=DEV`.
     pub fn label(&self) -> String {
         let mut s = format!("{} pid={}", self.os_user, self.pid);

@@ -255,8 +255,8 @@ impl<'a> JsonEvent<'a> {
     }
 }
 
-/// Writes one event as a JSON object followed by a newline. Control characters are escaped as
-/// JSON requires (`\u001b`), so the file is safe to `cat`.
+/// Writes one event as a JSON object followed by a newline. Control, bidi and zero-width
+/// characters are escaped (`\u001b`, `\u202e`), so the file is safe to `cat`.
 pub fn write_jsonl<W: Write>(out: &mut W, e: &AuditEvent) -> Result<()> {
     write_json_record(out, &JsonEvent::of(e))
 }
@@ -267,7 +267,7 @@ pub fn write_jsonl_view<W: Write>(out: &mut W, e: &EventView<'_>) -> Result<()> 
 }
 
 fn write_json_record<W: Write>(out: &mut W, record: &JsonEvent<'_>) -> Result<()> {
-    serde_json::to_writer(&mut *out, record)
+    crate::security::json::to_writer(&mut *out, record)
         .map_err(|err| Error::Storage(format!("could not write the JSON export: {err}")))?;
     out.write_all(b"\n")?;
     Ok(())

@@ -213,10 +213,10 @@ pub struct InitArgs {
     #[arg(long, value_name = "EMAIL")]
     pub admin_email: String,
     /// First administrator's first name
-    #[arg(long, value_name = "F", default_value = "")]
+    #[arg(long, value_name = "F")]
     pub admin_first: String,
     /// First administrator's last name
-    #[arg(long, value_name = "L", default_value = "")]
+    #[arg(long, value_name = "L")]
     pub admin_last: String,
 }
 
@@ -227,8 +227,9 @@ pub enum PracticeCmd {
     Show,
     /// Change settings: --set FIELD=VALUE (name, email, invite_expiry_hours,
     /// invite_cooldown_minutes, lockout_threshold, lockout_window_minutes,
-    /// lockout_duration_minutes, idle_timeout_minutes, password_min_length, mail_command,
-    /// device_approval)
+    /// lockout_duration_minutes, idle_timeout_minutes, password_min_length, time_zone,
+    /// device_approval). The mail command is not a practice setting: the server's
+    /// administrator sets it in /etc/staffctl/config.toml
     Edit {
         /// FIELD=VALUE, repeatable
         #[arg(long = "set", value_name = "FIELD=VALUE", required = true)]
@@ -400,7 +401,7 @@ pub struct UserProfileArgs {
     /// pms_provider_id, capacity, scheduling_step, default_doctor, can_sign_forms, show_in_app,
     /// extension, rtm_default, location_popup, secure_messaging, billable_codes_email, new_lead,
     /// new_intake, low_score_alert, passive_score_alert, promoter_score_alert, dos_threshold,
-    /// default_location, note, admin, part_time, aide)
+    /// default_location, note, part_time, aide, chat_user, contact_email)
     #[arg(long = "set", value_name = "FIELD=VALUE")]
     pub set: Vec<String>,
 }
@@ -448,8 +449,8 @@ pub enum UserCmd {
         /// Works part-time
         #[arg(long)]
         part_time: bool,
-        /// Administrator (may operate staffctl)
-        #[arg(long)]
+        /// Gone: what a user may do in staffctl comes from their role (--role Administrator)
+        #[arg(long, hide = true)]
         admin: bool,
         /// Aide: unlicensed, never assigned patients, no patient messaging
         #[arg(long)]

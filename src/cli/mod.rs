@@ -62,7 +62,19 @@ fn main_inner() -> ExitCode {
             } else {
                 exit::OK
             };
-            let _ = e.print();
+            // clap echoes what was typed ("invalid value '...'"): never let an escape sequence
+            // in an argument reach the terminal.
+            let text = e.render().to_string();
+            let safe: Vec<String> = text
+                .lines()
+                .map(|l| crate::security::sanitize::for_terminal(l).into_owned())
+                .collect();
+            let safe = safe.join("\n");
+            if e.use_stderr() {
+                eprintln!("{safe}");
+            } else {
+                let _ = output::print(&format!("{safe}\n"));
+            }
             return ExitCode::from(code);
         }
     };
@@ -256,6 +268,12 @@ fn run(cli: Cli) -> Result<()> {
             let request = request_for(command)?;
             let svc = open(&cli, false)?;
             let session = login(&svc, &cli)?;
+            if !is_json(cli.output)
+                && let Ok(crate::service::Response::Operator(me)) =
+                    svc.call(&session, Request::WhoAmI)
+            {
+                output::set_local_time(crate::service::LocalTime::new(Some(&me.time_zone)));
+            }
             let response = svc.call(&session, request)?;
             render::response(command, &response, cli.output)
         }
@@ -435,15 +453,29 @@ fn user_fields(
     ];
     fields.extend(extra.into_iter().filter_map(|(f, v)| v.map(|v| (f, v))));
     for (k, v) in set_pairs(&p.set)? {
+        if k.trim().eq_ignore_ascii_case("admin") {
+            return Err(admin_flag_is_a_role());
+        }
         let field = UserField::parse(&k).ok_or_else(|| {
             Error::invalid(
                 "set",
-                format!("unknown user field '{k}'; `staffctl user add --help` lists the fields"),
+                format!(
+                    "unknown user field '{}'; `staffctl user add --help` lists the fields",
+                    output::cell_long(&k)
+                ),
             )
         })?;
         fields.push((field, v));
     }
     Ok(fields)
+}
+
+/// The answer to `--admin` / `--set admin=...`, which older releases had.
+fn admin_flag_is_a_role() -> Error {
+    Error::invalid(
+        "admin",
+        "there is no administrator flag: what a user may do in staffctl comes from their role (admin.users, admin.settings, audit.export); give them the Administrator role (--role Administrator) or a role with those permissions",
+    )
 }
 
 fn facility_fields(
@@ -480,11 +512,25 @@ fn request_for(command: &Command) -> Result<Request> {
         Command::Practice(PracticeCmd::Edit { set }) => {
             let mut fields = Vec::new();
             for (k, v) in set_pairs(set)? {
+                if k.trim()
+                    .replace('-', "_")
+                    .eq_ignore_ascii_case("mail_command")
+                {
+                    return Err(Error::invalid(
+                        "set",
+                        format!(
+                            "the mail command is set by the server's administrator, not in staffctl: `[mail] command = \"...\"` in {} (or {} in the service's environment)",
+                            crate::service::mail::SYSTEM_CONFIG,
+                            crate::service::mail::MAIL_ENV
+                        ),
+                    ));
+                }
                 let f = PracticeField::parse(&k).ok_or_else(|| {
                     Error::invalid(
                         "set",
                         format!(
-                            "unknown setting '{k}'; `staffctl practice edit --help` lists them"
+                            "unknown setting '{}'; `staffctl practice edit --help` lists them",
+                            output::cell_long(&k)
                         ),
                     )
                 })?;
@@ -563,6 +609,9 @@ fn request_for(command: &Command) -> Result<Request> {
                 aide,
                 profile,
             } => {
+                if *admin {
+                    return Err(admin_flag_is_a_role());
+                }
                 let flag = |b: bool| b.then(|| "yes".to_string());
                 Request::UserAdd(user_fields(
                     profile,
@@ -573,7 +622,6 @@ fn request_for(command: &Command) -> Result<Request> {
                         (UserField::Role, Some(role.clone())),
                         (UserField::Facility, Some(facility.clone())),
                         (UserField::PartTime, flag(*part_time)),
-                        (UserField::Admin, flag(*admin)),
                         (UserField::Aide, flag(*aide)),
                     ],
                 )?)

@@ -142,7 +142,7 @@ pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     // Buffered: stdout alone is line-buffered, and pretty JSON of a few thousand users would
     // otherwise take tens of thousands of write calls.
     let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
-    match serde_json::to_writer_pretty(&mut out, value) {
+    match crate::security::json::to_writer_pretty(&mut out, value) {
         Err(e) if e.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) => return Ok(()),
         Err(e) => return Err(Error::Storage(format!("cannot write JSON: {e}"))),
         Ok(()) => {}
@@ -160,12 +160,40 @@ pub fn or_dash(v: Option<&str>) -> String {
     v.map_or_else(|| "-".to_string(), cell)
 }
 
-/// A timestamp as `YYYY-MM-DD HH:MM` UTC, or "-".
+/// How tables show times: the practice's zone, set once per process after login (UTC until
+/// then, and in JSON always).
+static LOCAL_TIME: std::sync::OnceLock<crate::service::LocalTime> = std::sync::OnceLock::new();
+
+/// Sets the zone tables show times in (first call wins).
+pub fn set_local_time(local: crate::service::LocalTime) {
+    let _ = LOCAL_TIME.set(local);
+}
+
+/// The zone tables show times in.
+pub fn local_time() -> crate::service::LocalTime {
+    LOCAL_TIME
+        .get()
+        .cloned()
+        .unwrap_or_else(crate::service::LocalTime::utc)
+}
+
+/// A table header for a time column: `TIME (Europe/Berlin)`.
+pub fn time_header(label: &str) -> String {
+    format!("{label} ({})", local_time().name())
+}
+
+/// A timestamp as `YYYY-MM-DD HH:MM` in the practice's zone, or "-".
 pub fn when(t: Option<jiff::Timestamp>) -> String {
+    let local = local_time();
     t.map_or_else(
         || "-".to_string(),
-        |t| t.strftime("%Y-%m-%d %H:%M").to_string(),
+        |t| local.second(t).get(..16).unwrap_or_default().to_string(),
     )
+}
+
+/// A timestamp to the second in the practice's zone.
+pub fn when_exact(t: jiff::Timestamp) -> String {
+    local_time().second(t)
 }
 
 #[cfg(test)]

@@ -40,10 +40,37 @@ fn listing_json<T: serde::Serialize>(l: &Listing<T>) -> Result<()> {
 pub fn response(command: &Command, response: &Response, format: OutputFormat) -> Result<()> {
     let json = is_json(format);
     match response {
-        Response::Practice(p) => {
+        Response::Operator(o) => {
             if json {
-                return output::json(p);
+                return output::json(o);
             }
+            output::print(&fields(&[
+                (
+                    "user",
+                    format!("#{} {} ({})", o.id, cell(&o.name), cell(&o.login)),
+                ),
+                ("role", cell(&o.role)),
+                ("permissions", o.permissions.join(", ")),
+                ("times in", o.time_zone.clone()),
+            ]))
+        }
+        Response::Practice(v) => {
+            if json {
+                return output::json(v);
+            }
+            let p = &v.settings;
+            let mail = match (&v.mail.command, &v.mail.problem) {
+                (_, Some(problem)) => format!("none ({})", cell(problem)),
+                (Some(cmd), None) => format!(
+                    "{} (set by the server's administrator in {})",
+                    cell(cmd),
+                    cell(&v.mail.source)
+                ),
+                (None, None) => format!(
+                    "none (the server's administrator sets it in {})",
+                    cell(&v.mail.source)
+                ),
+            };
             output::print(&fields(&[
                 ("practice", p.name.clone()),
                 ("email", p.email.clone()),
@@ -64,10 +91,24 @@ pub fn response(command: &Command, response: &Response, format: OutputFormat) ->
                 ("idle_timeout_minutes", p.idle_timeout_minutes.to_string()),
                 ("password_min_length", p.password_min_length.to_string()),
                 (
-                    "mail_command",
-                    p.mail_command.clone().unwrap_or_else(|| "-".into()),
+                    "time_zone",
+                    match &p.time_zone {
+                        Some(z) => z.clone(),
+                        None => format!("{} (the server's)", v.time_zone),
+                    },
                 ),
                 ("device_approval", yes_no(p.device_approval)),
+                ("mail command", mail),
+                (
+                    "billable seats",
+                    format!(
+                        "{} ({} provider, {} provider assistant; {} technician, free)",
+                        v.seats.billable(),
+                        v.seats.provider,
+                        v.seats.assistant,
+                        v.seats.technician
+                    ),
+                ),
             ]))
         }
         Response::Facilities(l) => {
@@ -208,7 +249,11 @@ pub fn response(command: &Command, response: &Response, format: OutputFormat) ->
                 ],
                 &rows,
             );
-            text.push_str(&format!("{} user(s)\n", l.items.len()));
+            text.push_str(&format!(
+                "{} user(s); times in {}\n",
+                l.items.len(),
+                output::local_time().name()
+            ));
             output::print(&text)
         }
         Response::User(d) => {
@@ -266,10 +311,12 @@ pub fn response(command: &Command, response: &Response, format: OutputFormat) ->
                     ]
                 })
                 .collect();
-            output::print(&table(
+            let mut text = table(
                 &["ID", "USER", "DEVICE", "STATUS", "FIRST SEEN", "DECIDED"],
                 &rows,
-            ))
+            );
+            text.push_str(&format!("times in {}\n", output::local_time().name()));
+            output::print(&text)
         }
         Response::Device(v) => {
             if json {
@@ -303,7 +350,7 @@ pub fn response(command: &Command, response: &Response, format: OutputFormat) ->
                     ]
                 })
                 .collect();
-            output::print(&table(
+            let mut text = table(
                 &[
                     "ID",
                     "NAME",
@@ -314,7 +361,9 @@ pub fn response(command: &Command, response: &Response, format: OutputFormat) ->
                     "EXPIRES",
                 ],
                 &rows,
-            ))
+            );
+            text.push_str(&format!("times in {}\n", output::local_time().name()));
+            output::print(&text)
         }
         Response::Deleted(id, name) => {
             if json {
@@ -355,7 +404,7 @@ pub fn response(command: &Command, response: &Response, format: OutputFormat) ->
                 .map(|e| {
                     vec![
                         e.seq.to_string(),
-                        e.at().strftime("%Y-%m-%d %H:%M:%S").to_string(),
+                        output::when_exact(e.at()),
                         cell(&e.actor.label()),
                         cell(&e.action),
                         e.target.as_ref().map_or_else(
@@ -374,15 +423,10 @@ pub fn response(command: &Command, response: &Response, format: OutputFormat) ->
                     ]
                 })
                 .collect();
+            let time = output::time_header("TIME");
             let mut text = table(
                 &[
-                    "SEQ",
-                    "TIME (UTC)",
-                    "ACTOR",
-                    "ACTION",
-                    "TARGET",
-                    "OUTCOME",
-                    "DETAIL",
+                    "SEQ", &time, "ACTOR", "ACTION", "TARGET", "OUTCOME", "DETAIL",
                 ],
                 &rows,
             );
@@ -562,6 +606,7 @@ fn user_detail(d: &UserDetail) -> String {
         ("  public name", opt(&u.public_name)),
         ("  username", opt(&u.username)),
         ("  email", u.email.clone()),
+        ("  contact email", opt(&u.contact_email)),
         (
             "  logs in with",
             format!("{:?}", u.login_method).to_lowercase(),
@@ -572,9 +617,9 @@ fn user_detail(d: &UserDetail) -> String {
     text.push_str(&fields(&[
         ("  role", d.role.clone()),
         ("  billing", u.billing.as_str().into()),
-        ("  administrator", yes_no(u.is_admin)),
         ("  part-time", yes_no(u.part_time)),
         ("  aide", yes_no(u.aide)),
+        ("  chat user", yes_no(u.chat_user)),
         ("  permissions", d.permissions.join(", ")),
     ]));
     text.push_str("Facilities & access\n");
@@ -627,7 +672,14 @@ fn user_detail(d: &UserDetail) -> String {
     text.push_str(&fields(&[
         ("  created", when(Some(u.created_at))),
         ("  activated", when(u.activated_at)),
-        ("  last login", when(u.last_login_at)),
+        ("  last login", when(d.login.last_login_at)),
+        (
+            "  locked",
+            d.login
+                .locked_until
+                .map_or_else(|| "no".into(), |t| format!("until {}", when(Some(t)))),
+        ),
+        ("  failed logins", d.login.failed_logins.to_string()),
         ("  deactivated", when(u.deactivated_at)),
         ("  reason", opt(&u.deactivation_reason)),
     ]));
@@ -638,7 +690,7 @@ fn user_detail(d: &UserDetail) -> String {
         .map(|h| {
             vec![
                 h.seq.to_string(),
-                h.time.strftime("%Y-%m-%d %H:%M").to_string(),
+                when(Some(h.time)),
                 cell(&h.actor),
                 cell(&h.action),
                 h.outcome.clone(),
@@ -646,12 +698,8 @@ fn user_detail(d: &UserDetail) -> String {
             ]
         })
         .collect();
-    for line in table(
-        &["SEQ", "TIME (UTC)", "BY", "ACTION", "OUTCOME", "CHANGES"],
-        &rows,
-    )
-    .lines()
-    {
+    let time = output::time_header("TIME");
+    for line in table(&["SEQ", &time, "BY", "ACTION", "OUTCOME", "CHANGES"], &rows).lines() {
         text.push_str(&format!("  {line}\n"));
     }
     text

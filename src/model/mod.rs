@@ -3,6 +3,7 @@
 //! Records are stored with serde + bincode (see `store::codec`), so every field change here is a
 //! schema change: bump the record's version and add a migration.
 
+pub mod legacy;
 pub mod permission;
 pub mod validate;
 
@@ -37,8 +38,9 @@ pub struct Practice {
     pub idle_timeout_minutes: u32,
     /// Minimum password length in Unicode code points (default 15, never below 8).
     pub password_min_length: u32,
-    /// Command that receives invitation mails on stdin (e.g. `/usr/sbin/sendmail -t`).
-    pub mail_command: Option<String>,
+    /// IANA time zone that tables and screens show times in (`America/Chicago`); `None` uses the
+    /// server's own zone. Exports, JSON and the audit chain are always UTC.
+    pub time_zone: Option<String>,
     /// Whether logins from unseen devices wait for an administrator's approval.
     pub device_approval: bool,
     /// Bumped on every change (optimistic concurrency).
@@ -71,7 +73,7 @@ impl Practice {
             lockout_duration_minutes: 15,
             idle_timeout_minutes: 15,
             password_min_length: 15,
-            mail_command: None,
+            time_zone: None,
             device_approval: false,
             revision: 1,
             updated_at: now,
@@ -96,12 +98,8 @@ impl Practice {
                 ));
             }
         }
-        if let Some(cmd) = &self.mail_command {
-            push(
-                &mut errs,
-                "mail_command",
-                validate::name("mail command", cmd, 500),
-            );
+        if let Some(zone) = &self.time_zone {
+            push(&mut errs, "time_zone", validate::time_zone(zone));
         }
         finish(errs)
     }
@@ -466,8 +464,12 @@ pub struct User {
     pub id: Id,
     /// Optional username (unique, lowercase).
     pub username: Option<String>,
-    /// Email address (unique when used to log in).
+    /// Email address: the login email when the user logs in by email (unique), else the
+    /// contact address.
     pub email: String,
+    /// A separate address for mail to someone who logs in by email (`None`: mail goes to the
+    /// login email).
+    pub contact_email: Option<String>,
     /// How the user logs in.
     pub login_method: LoginMethod,
     /// First name.
@@ -478,18 +480,17 @@ pub struct User {
     pub public_name: Option<String>,
     /// Lifecycle status.
     pub status: UserStatus,
-    /// Locked after too many failed logins, until this time.
-    pub locked_until: Option<Timestamp>,
-    /// Assigned role.
+    /// Assigned role. Everything the user may do, staffctl itself included (`admin.users`,
+    /// `admin.settings`, `audit.export`), comes from it.
     pub role_id: Id,
     /// Billing seat.
     pub billing: BillingCategory,
-    /// Operator: may manage staff, roles, facilities and settings.
-    pub is_admin: bool,
     /// Works part-time.
     pub part_time: bool,
     /// Unlicensed aide: never assignable to patients, no patient messaging.
     pub aide: bool,
+    /// Takes part in team chat.
+    pub chat_user: bool,
     /// Facility the user is attributed to.
     pub primary_facility: Id,
     /// Facilities the user may access.
@@ -510,8 +511,6 @@ pub struct User {
     pub updated_at: Timestamp,
     /// First activation; `None` means never activated (the user may still be deleted).
     pub activated_at: Option<Timestamp>,
-    /// Last successful login.
-    pub last_login_at: Option<Timestamp>,
     /// When the user was deactivated.
     pub deactivated_at: Option<Timestamp>,
     /// Why the user was deactivated.
@@ -558,6 +557,11 @@ impl User {
         (self.login_method == LoginMethod::Email).then_some(self.email.as_str())
     }
 
+    /// Where mail to the user goes: the contact email when set, else the email.
+    pub fn mail_address(&self) -> &str {
+        self.contact_email.as_deref().unwrap_or(&self.email)
+    }
+
     /// Checks every field on its own (rules that need other records live in the service).
     pub fn validate(&self) -> Result<()> {
         let mut errs = Vec::new();
@@ -579,6 +583,9 @@ impl User {
             );
         }
         push(&mut errs, "email", validate::email(&self.email));
+        if let Some(contact) = &self.contact_email {
+            push(&mut errs, "contact_email", validate::email(contact));
+        }
         match &self.username {
             Some(u) => push(&mut errs, "username", validate::username(u)),
             None if self.login_method == LoginMethod::Username => errs.push(FieldError::new(
@@ -625,6 +632,46 @@ impl User {
                 "an aide is not licensed and cannot hold a billable provider seat; choose technician or none",
             ));
         }
+        if self.aide {
+            // Aides are not licensed: no patient messaging, no provider identity, no signing.
+            let licensed_only = [
+                (
+                    self.notifications.secure_messaging,
+                    "secure_messaging",
+                    "aides do not message patients; turn secure messaging off or clear the aide flag",
+                ),
+                (
+                    self.chat_user,
+                    "chat_user",
+                    "a chat user messages patients, which aides do not; turn chat off or clear the aide flag",
+                ),
+                (
+                    self.provider.npi.is_some(),
+                    "npi",
+                    "an NPI belongs to a licensed provider; aides have none (clear the NPI or the aide flag)",
+                ),
+                (
+                    self.provider.can_sign_forms,
+                    "can_sign_forms",
+                    "aides are not licensed to co-sign forms; turn it off or clear the aide flag",
+                ),
+            ];
+            for (set, field, message) in licensed_only {
+                if set {
+                    errs.push(FieldError::new(field, message));
+                }
+            }
+        }
+        if let Some(loc) = self.notifications.default_location
+            && !self.can_access(loc)
+        {
+            errs.push(FieldError::new(
+                "default_location",
+                format!(
+                    "the default location (facility #{loc}) is not one this user can access; grant access to it first or pick another"
+                ),
+            ));
+        }
         finish(errs)
     }
 }
@@ -640,6 +687,13 @@ pub struct Credential {
     pub failed_logins: u32,
     /// Start of the current failed-login window.
     pub failed_window_start: Option<Timestamp>,
+    /// Locked after too many failed logins, until this time.
+    pub locked_until: Option<Timestamp>,
+    /// Last successful login.
+    pub last_login_at: Option<Timestamp>,
+    /// Where the last successful login came from (OS user, SSH address, terminal; no process
+    /// id), so that a burst of commands from one terminal is audited as one login.
+    pub last_login_from: Option<String>,
 }
 
 impl Credential {
@@ -651,7 +705,15 @@ impl Credential {
             password_hash,
             failed_logins: 0,
             failed_window_start: None,
+            locked_until: None,
+            last_login_at: None,
+            last_login_from: None,
         }
+    }
+
+    /// Whether failed logins lock the account at `now`.
+    pub fn is_locked(&self, now: Timestamp) -> bool {
+        self.locked_until.is_some_and(|t| t > now)
     }
 
     /// Forgets counted failed logins (after a success, an unlock or a new password).
@@ -670,6 +732,8 @@ impl std::fmt::Debug for Credential {
                 &self.password_hash.as_ref().map(|_| "[redacted]"),
             )
             .field("failed_logins", &self.failed_logins)
+            .field("locked_until", &self.locked_until)
+            .field("last_login_at", &self.last_login_at)
             .finish()
     }
 }
@@ -802,17 +866,17 @@ pub(crate) mod tests {
             id: 1,
             username: None,
             email: "alice@clinic.example".into(),
+            contact_email: None,
             login_method: LoginMethod::Email,
             first_name: "Alice".into(),
             last_name: "Smith".into(),
             public_name: None,
             status: UserStatus::Invited,
-            locked_until: None,
             role_id: 1,
             billing: BillingCategory::Provider,
-            is_admin: false,
             part_time: false,
             aide: false,
+            chat_user: false,
             primary_facility: 1,
             access: FacilityAccess::Only(BTreeSet::new()),
             data_scope: DataScope::Facility,
@@ -823,7 +887,6 @@ pub(crate) mod tests {
             created_at: now,
             updated_at: now,
             activated_at: None,
-            last_login_at: None,
             deactivated_at: None,
             deactivation_reason: None,
             revision: 1,
@@ -873,6 +936,39 @@ pub(crate) mod tests {
             u.validate().unwrap_err().field_errors()[0].field,
             "username"
         );
+    }
+
+    #[test]
+    fn aide_is_refused_what_needs_a_licence() {
+        let mut u = sample_user();
+        u.billing = BillingCategory::None;
+        u.aide = true;
+        u.notifications.secure_messaging = true;
+        u.provider.npi = Some("1234567893".into());
+        u.provider.can_sign_forms = true;
+        u.chat_user = true;
+        let err = u.validate().unwrap_err();
+        let fields: Vec<_> = err
+            .field_errors()
+            .iter()
+            .map(|f| f.field.as_str())
+            .collect();
+        assert_eq!(
+            fields,
+            ["secure_messaging", "chat_user", "npi", "can_sign_forms"]
+        );
+    }
+
+    #[test]
+    fn default_location_must_be_accessible() {
+        let mut u = sample_user();
+        u.notifications.default_location = Some(2);
+        let err = u.validate().unwrap_err();
+        assert_eq!(err.field_errors()[0].field, "default_location");
+        u.access = FacilityAccess::Only([2].into());
+        assert!(u.validate().is_ok());
+        u.notifications.default_location = Some(1);
+        assert!(u.validate().is_ok());
     }
 
     #[test]
@@ -931,6 +1027,9 @@ pub(crate) mod tests {
             password_hash: Some("$argon2id$secret".into()),
             failed_logins: 0,
             failed_window_start: None,
+            locked_until: None,
+            last_login_at: None,
+            last_login_from: None,
         };
         assert!(!format!("{c:?}").contains("secret"));
     }

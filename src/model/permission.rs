@@ -52,6 +52,20 @@ catalogue![
     ("audit", "export", "Export the audit log"),
 ];
 
+/// Manage staff users, their access, invitations and devices.
+pub const MANAGE_USERS: &str = "admin.users";
+/// Change practice settings, roles and facilities.
+pub const MANAGE_SETTINGS: &str = "admin.settings";
+/// Export the audit log.
+pub const EXPORT_AUDIT: &str = "audit.export";
+/// The permissions that govern staffctl itself; holding any of them lets a user operate
+/// staffctl (see what the others hold, read the audit log) within what they hold.
+pub const OPERATOR: &[&str] = &[MANAGE_USERS, MANAGE_SETTINGS, EXPORT_AUDIT];
+
+/// Permissions a Technician seat never holds (article: technicians get everything except the
+/// RTM timer).
+pub const TECHNICIAN_FORBIDDEN: &[&str] = &["rtm.timer"];
+
 /// Permissions an aide (unlicensed staff) may never hold.
 pub const AIDE_FORBIDDEN: &[&str] = &["patients.assignable", "messaging.patients"];
 

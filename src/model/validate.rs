@@ -22,6 +22,14 @@ pub fn email(value: &str) -> Result<(), String> {
             "the part before @ must be 1 to 64 characters; {hint}"
         ));
     }
+    if value
+        .chars()
+        .any(|c| c.is_control() || crate::security::sanitize::is_invisible_or_bidi(c))
+    {
+        return Err(format!(
+            "email contains an invisible or control character (such as a zero-width space or a direction mark); type it again without copying it; {hint}"
+        ));
+    }
     let local_ok = local.chars().all(|c| {
         c.is_ascii_alphanumeric()
             || "!#$%&'*+/=?^_`{|}~.-".contains(c)
@@ -157,19 +165,26 @@ pub fn capacity(value: u32) -> Result<(), String> {
 
 /// Checks a username: 2 to 32 characters of lowercase letters, digits, `.`, `_` or `-`,
 /// starting with a letter or digit. No `@`, so a username is never mistaken for an email.
+/// At least one character is not a digit, so a username never reads as a user id (`12`).
 pub fn username(value: &str) -> Result<(), String> {
     let ok = (2..=32).contains(&value.len())
         && value
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
         && value.as_bytes()[0].is_ascii_alphanumeric();
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "username '{value}' must be 2-32 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"
-        ))
+    if !ok {
+        return Err(format!(
+            "username '{}' must be 2-32 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit",
+            crate::security::sanitize::for_terminal(value)
+        ));
     }
+    if value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "username '{value}' is only digits and would read as user id #{}; add a letter (e.g. u{value})",
+            value.trim_start_matches('0')
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a display name (person, role or facility): non-empty after trimming, at most `max`
@@ -201,6 +216,23 @@ pub fn free_text(label: &str, value: &str, max: usize) -> Result<(), String> {
         return Err(format!("{label} must not contain control characters"));
     }
     Ok(())
+}
+
+/// Checks the shape of an IANA time zone name (`America/Chicago`, `UTC`); whether the zone
+/// exists is for the time zone database to say.
+pub fn time_zone(value: &str) -> Result<(), String> {
+    let ok = (1..=64).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_+-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "time zone '{}' is not a zone name; expected one like America/Chicago or Europe/London",
+            crate::security::sanitize::for_terminal(value)
+        ))
+    }
 }
 
 /// Checks a phone number: digits, spaces and `+()-.`, with 7 to 15 digits.
@@ -307,6 +339,9 @@ mod tests {
             ".a@b.c",
             "a..b@c.de",
             "a@b.c\n",
+            "ni\u{200b}na@clinic.example",
+            "nina@clinic\u{202e}.example",
+            "ni\u{7}na@clinic.example",
         ] {
             assert!(email(bad).is_err(), "{bad:?}");
         }
@@ -344,6 +379,10 @@ mod tests {
         for bad in ["a", "Alice", "alice@x", ".alice", "a b", &"x".repeat(33)] {
             assert!(username(bad).is_err(), "{bad}");
         }
+        let digits = username("01").unwrap_err();
+        assert!(digits.contains("user id #1"), "{digits}");
+        assert!(username("0123").is_err());
+        assert!(username("u01").is_ok());
     }
 
     #[test]
@@ -352,6 +391,9 @@ mod tests {
         assert!(name("first name", "Zoë", 10).is_ok());
         assert!(name("first name", "a\u{1b}[2J", 10).is_err());
         assert!(name("first name", "abcdefghijk", 10).is_err());
+        // Joiners are part of how some scripts are written: names keep them (screens and
+        // exports neutralise what could disguise text), identifiers do not.
+        assert!(name("first name", "\u{645}\u{200c}\u{647}", 10).is_ok());
         assert!(free_text("bio", "line one\nline two", 100).is_ok());
         assert!(free_text("bio", "bell\u{7}", 100).is_err());
         assert!(phone("+1 (555) 010-2000").is_ok());

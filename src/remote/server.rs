@@ -268,7 +268,9 @@ struct Authenticated {
 
 fn idle_timeout(svc: &Service, session: &Session) -> Duration {
     match svc.call(session, Request::PracticeShow) {
-        Ok(Response::Practice(p)) => Duration::from_secs(u64::from(p.idle_timeout_minutes) * 60),
+        Ok(Response::Practice(p)) => {
+            Duration::from_secs(u64::from(p.settings.idle_timeout_minutes) * 60)
+        }
         _ => Duration::from_secs(15 * 60),
     }
 }

@@ -3,5 +3,6 @@
 
 pub mod blocklist;
 pub mod code;
+pub mod json;
 pub mod password;
 pub mod sanitize;

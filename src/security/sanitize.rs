@@ -9,7 +9,7 @@ const BEL: char = '\u{7}';
 const C1_ST: char = '\u{9c}';
 
 /// Characters that change text direction or are invisible, which can disguise what a name says.
-fn is_invisible_or_bidi(c: char) -> bool {
+pub fn is_invisible_or_bidi(c: char) -> bool {
     matches!(c,
         '\u{200B}'..='\u{200F}' // zero-width space/joiners, LRM, RLM
         | '\u{2028}' | '\u{2029}' // line and paragraph separators

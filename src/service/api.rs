@@ -25,6 +25,8 @@ pub enum UserField {
     PublicName,
     /// Email (login or contact).
     Email,
+    /// Separate contact email for someone who logs in by email.
+    ContactEmail,
     /// Username.
     Username,
     /// `email` or `username`.
@@ -35,12 +37,12 @@ pub enum UserField {
     Facility,
     /// `provider`, `assistant`, `technician` or `none`.
     Billing,
-    /// Administrator flag.
-    Admin,
     /// Part-time flag.
     PartTime,
     /// Aide flag.
     Aide,
+    /// Team chat user.
+    ChatUser,
     /// `own`, `facility` or `all`.
     DataScope,
     /// `own`, `facility` or `all`.
@@ -93,19 +95,20 @@ pub enum UserField {
 
 impl UserField {
     /// Every field, in form order.
-    pub const ALL: [UserField; 36] = [
+    pub const ALL: [UserField; 37] = [
         Self::FirstName,
         Self::LastName,
         Self::PublicName,
         Self::Email,
+        Self::ContactEmail,
         Self::Username,
         Self::LoginMethod,
         Self::Role,
         Self::Facility,
         Self::Billing,
-        Self::Admin,
         Self::PartTime,
         Self::Aide,
+        Self::ChatUser,
         Self::DataScope,
         Self::NpsScope,
         Self::Npi,
@@ -139,14 +142,15 @@ impl UserField {
             Self::LastName => "last_name",
             Self::PublicName => "public_name",
             Self::Email => "email",
+            Self::ContactEmail => "contact_email",
             Self::Username => "username",
             Self::LoginMethod => "login_method",
             Self::Role => "role",
             Self::Facility => "facility",
             Self::Billing => "billing",
-            Self::Admin => "admin",
             Self::PartTime => "part_time",
             Self::Aide => "aide",
+            Self::ChatUser => "chat_user",
             Self::DataScope => "data_scope",
             Self::NpsScope => "nps_scope",
             Self::Npi => "npi",
@@ -232,8 +236,8 @@ pub enum PracticeField {
     IdleTimeoutMinutes,
     /// Minimum password length.
     PasswordMinLength,
-    /// Mail command (empty = none).
-    MailCommand,
+    /// Time zone for tables and screens (empty = the server's).
+    TimeZone,
     /// New-device approval on/off.
     DeviceApproval,
 }
@@ -250,7 +254,7 @@ impl PracticeField {
         Self::LockoutDurationMinutes,
         Self::IdleTimeoutMinutes,
         Self::PasswordMinLength,
-        Self::MailCommand,
+        Self::TimeZone,
         Self::DeviceApproval,
     ];
 
@@ -266,7 +270,7 @@ impl PracticeField {
             Self::LockoutDurationMinutes => "lockout_duration_minutes",
             Self::IdleTimeoutMinutes => "idle_timeout_minutes",
             Self::PasswordMinLength => "password_min_length",
-            Self::MailCommand => "mail_command",
+            Self::TimeZone => "time_zone",
             Self::DeviceApproval => "device_approval",
         }
     }
@@ -311,6 +315,8 @@ pub struct AuditQuery {
 /// Every operation a front end can ask for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
+    /// Who the session's operator is and what they may do.
+    WhoAmI,
     /// Practice settings.
     PracticeShow,
     /// Change practice settings.
@@ -572,7 +578,8 @@ pub struct UserSummary {
     pub locked: bool,
     /// Billing seat.
     pub billing: BillingCategory,
-    /// Administrator flag.
+    /// Whether their role lets them operate staffctl (admin.users, admin.settings or
+    /// audit.export).
     pub admin: bool,
     /// NPI.
     pub npi: Option<String>,
@@ -617,6 +624,33 @@ pub struct UserDetail {
     /// The invitation just created or re-sent (only in the answer to that request).
     #[serde(default)]
     pub invitation: Option<Invitation>,
+    /// Login bookkeeping (lock, failures, last login).
+    pub login: LoginState,
+}
+
+/// A user's login bookkeeping, as administrators see it (no secrets).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginState {
+    /// Locked after failed logins until then (only while in the future).
+    pub locked_until: Option<Timestamp>,
+    /// Failed logins counted in the current window.
+    pub failed_logins: u32,
+    /// Last successful login.
+    pub last_login_at: Option<Timestamp>,
+    /// Whether a password is set (the account was activated or recovered).
+    pub has_password: bool,
+}
+
+impl LoginState {
+    /// The state a credential records at `now`.
+    pub fn of(cred: Option<&crate::model::Credential>, now: Timestamp) -> Self {
+        cred.map_or_else(Self::default, |c| Self {
+            locked_until: c.locked_until.filter(|t| *t > now),
+            failed_logins: c.failed_logins,
+            last_login_at: c.last_login_at,
+            has_password: c.password_hash.is_some(),
+        })
+    }
 }
 
 /// A one-time code in clear, shown once to the operator; never stored, logged or printed by
@@ -789,8 +823,10 @@ impl std::fmt::Display for AuditHead {
 /// Every answer a front end can get.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Response {
+    /// The session's operator.
+    Operator(OperatorView),
     /// Practice settings.
-    Practice(Practice),
+    Practice(Box<PracticeView>),
     /// Facilities.
     Facilities(Listing<FacilitySummary>),
     /// One facility.
@@ -823,6 +859,61 @@ pub enum Response {
     Devices(Listing<DeviceView>),
     /// One device after a decision.
     Device(DeviceView),
+}
+
+/// The operator of a session, for front ends that show only what they may do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorView {
+    /// User id.
+    pub id: Id,
+    /// The login they used.
+    pub login: String,
+    /// "First Last".
+    pub name: String,
+    /// Their role's name.
+    pub role: String,
+    /// What their role lets them do (effective permission keys).
+    pub permissions: Vec<String>,
+    /// The IANA time zone times are shown in.
+    pub time_zone: String,
+}
+
+impl OperatorView {
+    /// Whether the operator holds `key`.
+    pub fn may(&self, key: &str) -> bool {
+        self.permissions.iter().any(|p| p == key)
+    }
+}
+
+/// Billable seats: Provider and Provider Assistant seats are charged, Technicians are free.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatCount {
+    /// Provider seats held by users who are not deactivated.
+    pub provider: u64,
+    /// Provider Assistant seats.
+    pub assistant: u64,
+    /// Technician seats (free).
+    pub technician: u64,
+}
+
+impl SeatCount {
+    /// Seats the practice pays for.
+    pub fn billable(&self) -> u64 {
+        self.provider + self.assistant
+    }
+}
+
+/// Practice settings with what is decided outside them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PracticeView {
+    /// The settings.
+    pub settings: Practice,
+    /// The mail command, set by the server's administrator (read-only here).
+    pub mail: super::MailSetting,
+    /// The time zone times are shown in (the practice's, else the server's).
+    pub time_zone: String,
+    /// Billable seats in use.
+    pub seats: SeatCount,
 }
 
 impl PermissionInfo {

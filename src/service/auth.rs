@@ -83,31 +83,23 @@ impl Service {
         }
         let username = req.admin_username.trim().to_lowercase();
         let admin_email = req.admin_email.trim().to_string();
-        let first = if req.admin_first.trim().is_empty() {
-            "Practice"
-        } else {
-            req.admin_first.trim()
-        };
-        let last = if req.admin_last.trim().is_empty() {
-            "Administrator"
-        } else {
-            req.admin_last.trim()
-        };
+        let first = req.admin_first.trim();
+        let last = req.admin_last.trim();
         let admin = User {
             id: 0,
             username: Some(username.clone()),
             email: admin_email.clone(),
+            contact_email: None,
             login_method: LoginMethod::Username,
             first_name: first.into(),
             last_name: last.into(),
             public_name: None,
             status: UserStatus::Active,
-            locked_until: None,
             role_id: 0,
             billing: BillingCategory::None,
-            is_admin: true,
             part_time: false,
             aide: false,
+            chat_user: true,
             primary_facility: 0,
             access: FacilityAccess::All,
             data_scope: DataScope::All,
@@ -118,7 +110,6 @@ impl Service {
             created_at: now,
             updated_at: now,
             activated_at: Some(now),
-            last_login_at: None,
             deactivated_at: None,
             deactivation_reason: None,
             revision: 1,
@@ -239,18 +230,18 @@ impl Service {
         })
     }
 
-    /// Checks a username or email and password. Every success and failure is audited; the
-    /// caller learns only "denied", the audit log learns why.
+    /// Checks a username or email and password. Every failure is audited, and so is every
+    /// success except a repeat from the same place within the idle timeout (a burst of
+    /// commands from one terminal reads as one login); the caller learns only "denied", the
+    /// audit log learns why.
+    ///
+    /// The password is checked (argon2id, tens of milliseconds) before the write lock is taken;
+    /// the user and their credential are then read again under the lock, so a deactivation or a
+    /// password change made meanwhile wins, failed logins racing each other are all counted, and
+    /// only the credential (login bookkeeping) is written, never the profile.
     pub fn login(&self, login: &str, secret: &str, origin: &Origin) -> Result<Session> {
-        let label = crate::security::sanitize::for_terminal(login.trim())
-            .chars()
-            .take(120)
-            .collect::<String>();
-        let denied = || {
-            Error::Denied(
-                "login denied: unknown user, wrong password, or the account cannot log in".into(),
-            )
-        };
+        let typed = login.trim();
+        let label = audit_label(typed);
         if !self.store.is_initialised()? {
             return Err(Error::NotFound(format!(
                 "the store in {} is empty; run `staffctl init` first",
@@ -258,52 +249,45 @@ impl Service {
             )));
         }
         // Only a username or a login email identifies someone at login (not an id, a contact
-        // email or a full name).
-        let found: Option<User> = resolve::by_login(self, &label)?;
+        // email or a full name), looked up exactly as typed: identifiers never hold invisible
+        // or control characters, so `ni\u{200b}na` is nobody rather than nina.
+        let found: Option<User> = resolve::by_login(self, typed)?;
         let cred: Option<Credential> = match &found {
             Some(u) => self.store.get(TreeId::Credentials, &id_key(u.id))?,
             None => None,
         };
-        let stored = cred.as_ref().and_then(|c| c.password_hash.as_deref());
-        let password_ok =
-            password::verify(stored.unwrap_or(DUMMY_HASH), secret) && stored.is_some();
+        let checked_hash = cred.as_ref().and_then(|c| c.password_hash.clone());
+        let password_ok = password::verify(checked_hash.as_deref().unwrap_or(DUMMY_HASH), secret)
+            && checked_hash.is_some();
+
+        let _guard = self.lock_writes();
         let now = Timestamp::now();
+        let (found, cred) = match found {
+            Some(u) => {
+                let fresh: Option<User> = self.store.get(TreeId::Users, &id_key(u.id))?;
+                let cred: Option<Credential> =
+                    self.store.get(TreeId::Credentials, &id_key(u.id))?;
+                (fresh, cred)
+            }
+            None => (None, None),
+        };
+        // A password changed while argon2 ran makes the check stale: the old one no longer counts.
+        let password_ok = password_ok
+            && cred.as_ref().and_then(|c| c.password_hash.as_ref()) == checked_hash.as_ref();
+        let locked = cred.as_ref().is_some_and(|c| c.is_locked(now));
         let reason = match &found {
             None => Some("no such user".to_string()),
             Some(_) if !password_ok => Some("wrong password".to_string()),
             Some(u) if u.status != UserStatus::Active => {
                 Some(format!("account is {}", u.status.as_str()))
             }
-            Some(u) if u.locked_until.is_some_and(|t| t > now) => {
-                Some("account is locked".to_string())
-            }
+            Some(_) if locked => Some("account is locked".to_string()),
             Some(_) => None,
         };
-        let _guard = self.lock_writes();
         match (found, reason) {
             (Some(u), None) => {
-                let mut updated = u.clone();
-                updated.last_login_at = Some(now);
-                let draft =
-                    user::own_event(&u, origin, now, "auth.login", Vec::new(), Outcome::Success);
-                let rehash = stored
-                    .is_some_and(password::needs_rehash)
-                    .then(|| password::hash(secret))
-                    .transpose()?;
-                self.store.transact(|tx| {
-                    tx.put(TreeId::Users, &id_key(updated.id), &updated)?;
-                    let reset = cred.as_ref().is_some_and(|c| c.failed_logins > 0);
-                    if let Some(c) = cred.as_ref().filter(|_| rehash.is_some() || reset) {
-                        let mut c = c.clone();
-                        if let Some(h) = &rehash {
-                            c.password_hash = Some(h.clone());
-                        }
-                        c.clear_failures();
-                        tx.put(TreeId::Credentials, &id_key(c.user_id), &c)?;
-                    }
-                    append_event(tx, &draft)?;
-                    Ok(())
-                })?;
+                let cred = cred.unwrap_or_else(|| Credential::new(u.id, checked_hash.clone()));
+                self.record_login(&u, cred, secret, origin, now)?;
                 Ok(Session {
                     user_id: u.id,
                     label: user::label(&u),
@@ -312,91 +296,133 @@ impl Service {
             }
             (found, reason) => {
                 let why = reason.unwrap_or_default();
-                let (actor, target) = match &found {
-                    Some(u) => (
-                        Actor::User {
-                            id: u.id,
-                            label: user::label(u),
-                        },
-                        Some(Target::new("user", u.id, user::label(u))),
+                let failed = match &found {
+                    Some(u) => user::own_event(
+                        u,
+                        origin,
+                        now,
+                        "auth.login_failed",
+                        Vec::new(),
+                        Outcome::Denied(why),
                     ),
-                    None => (
-                        Actor::Anonymous {
+                    None => EventDraft {
+                        at: now,
+                        actor: Actor::Anonymous {
                             label: label.clone(),
                         },
-                        None,
-                    ),
-                };
-                let failed = EventDraft {
-                    at: now,
-                    actor: actor.clone(),
-                    origin: origin.clone(),
-                    action: "auth.login_failed".into(),
-                    target: target.clone(),
-                    changes: Vec::new(),
-                    outcome: Outcome::Denied(why),
+                        origin: origin.clone(),
+                        action: "auth.login_failed".into(),
+                        target: None,
+                        changes: Vec::new(),
+                        outcome: Outcome::Denied(why),
+                    },
                 };
                 // A wrong password counts towards the lockout of an account that is not
                 // already locked; the lock itself is an audited event of its own.
-                let counting = match (&found, &cred) {
-                    (Some(u), Some(c))
-                        if !password_ok && u.locked_until.is_none_or(|t| t <= now) =>
-                    {
-                        Some((u, c))
+                match (found, cred) {
+                    (Some(u), Some(c)) if !password_ok && !locked => {
+                        self.count_failure(&u, c, failed, origin, now)?;
                     }
-                    _ => None,
-                };
-                let Some((u, c)) = counting else {
-                    self.record(failed)?;
-                    return Err(denied());
-                };
-                let practice = super::practice::show(self)?;
-                let window =
-                    jiff::SignedDuration::from_mins(i64::from(practice.lockout_window_minutes));
-                let mut c = c.clone();
-                let fresh = c
-                    .failed_window_start
-                    .is_none_or(|start| now.duration_since(start) > window);
-                if fresh {
-                    c.failed_logins = 1;
-                    c.failed_window_start = Some(now);
-                } else {
-                    c.failed_logins += 1;
+                    _ => {
+                        self.record(failed)?;
+                    }
                 }
-                let lock = c.failed_logins >= practice.lockout_threshold;
-                let mut locked = u.clone();
-                let until = now
-                    .checked_add(jiff::SignedDuration::from_mins(i64::from(
-                        practice.lockout_duration_minutes,
-                    )))
-                    .unwrap_or(now);
-                let lock_event = lock.then(|| {
-                    locked.locked_until = Some(until);
-                    EventDraft {
-                        at: now,
-                        actor: Actor::System,
-                        origin: origin.clone(),
-                        action: "auth.lock".into(),
-                        target: target.clone(),
-                        changes: vec![Change::new("locked_until", None, Some(until.to_string()))],
-                        outcome: Outcome::Success,
-                    }
-                });
-                if lock {
-                    c.clear_failures();
-                }
-                self.store.transact(|tx| {
-                    tx.put(TreeId::Credentials, &id_key(c.user_id), &c)?;
-                    append_event(tx, &failed)?;
-                    if let Some(ev) = &lock_event {
-                        tx.put(TreeId::Users, &id_key(locked.id), &locked)?;
-                        append_event(tx, ev)?;
-                    }
-                    Ok(())
-                })?;
-                Err(denied())
+                Err(Error::Denied(
+                    "login denied: unknown user, wrong password, or the account cannot log in"
+                        .into(),
+                ))
             }
         }
+    }
+
+    /// Writes a successful login's bookkeeping (and a stronger hash when the policy's costs
+    /// went up). Called under the write lock with the credential as read under it.
+    fn record_login(
+        &self,
+        u: &User,
+        mut cred: Credential,
+        secret: &str,
+        origin: &Origin,
+        now: Timestamp,
+    ) -> Result<()> {
+        let practice = super::practice::show(self)?;
+        let place = origin.place();
+        let window = jiff::SignedDuration::from_mins(i64::from(practice.idle_timeout_minutes));
+        let repeat = cred.last_login_from.as_deref() == Some(place.as_str())
+            && cred
+                .last_login_at
+                .is_some_and(|t| now.duration_since(t) < window && t <= now);
+        if let Some(h) = cred
+            .password_hash
+            .as_deref()
+            .filter(|h| password::needs_rehash(h))
+            .map(|_| password::hash(secret))
+            .transpose()?
+        {
+            cred.password_hash = Some(h);
+        }
+        cred.clear_failures();
+        cred.locked_until = None;
+        cred.last_login_at = Some(now);
+        cred.last_login_from = Some(place);
+        let draft = (!repeat)
+            .then(|| user::own_event(u, origin, now, "auth.login", Vec::new(), Outcome::Success));
+        self.store.transact(|tx| {
+            tx.put(TreeId::Credentials, &id_key(cred.user_id), &cred)?;
+            if let Some(d) = &draft {
+                append_event(tx, d)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Counts a wrong password and locks the account when the practice's threshold is reached
+    /// within its window. Called under the write lock, so parallel failures are all counted.
+    fn count_failure(
+        &self,
+        u: &User,
+        mut c: Credential,
+        failed: EventDraft,
+        origin: &Origin,
+        now: Timestamp,
+    ) -> Result<()> {
+        let practice = super::practice::show(self)?;
+        let window = jiff::SignedDuration::from_mins(i64::from(practice.lockout_window_minutes));
+        let fresh = c
+            .failed_window_start
+            .is_none_or(|start| now.duration_since(start) > window);
+        if fresh {
+            c.failed_logins = 1;
+            c.failed_window_start = Some(now);
+        } else {
+            c.failed_logins = c.failed_logins.saturating_add(1);
+        }
+        let lock_event = (c.failed_logins >= practice.lockout_threshold).then(|| {
+            let until = now
+                .checked_add(jiff::SignedDuration::from_mins(i64::from(
+                    practice.lockout_duration_minutes,
+                )))
+                .unwrap_or(now);
+            c.locked_until = Some(until);
+            c.clear_failures();
+            EventDraft {
+                at: now,
+                actor: Actor::System,
+                origin: origin.clone(),
+                action: "auth.lock".into(),
+                target: Some(Target::new("user", u.id, user::label(u))),
+                changes: vec![Change::new("locked_until", None, Some(until.to_string()))],
+                outcome: Outcome::Success,
+            }
+        });
+        self.store.transact(|tx| {
+            tx.put(TreeId::Credentials, &id_key(c.user_id), &c)?;
+            append_event(tx, &failed)?;
+            if let Some(ev) = &lock_event {
+                append_event(tx, ev)?;
+            }
+            Ok(())
+        })
     }
 
     /// Break-glass: sets a new password for an administrator, for an operator with OS access
@@ -404,9 +430,9 @@ impl Service {
     pub fn recover(&self, reference: &str, new_password: &str, origin: &Origin) -> Result<String> {
         let _guard = self.lock_writes();
         let u = resolve::user(self, reference)?;
-        if !u.is_admin {
+        if !super::authority::is_full_administrator(self, &u)? {
             return Err(Error::Conflict(format!(
-                "{} (#{}) is not an administrator; recovery only resets administrators (others are reset by an administrator)",
+                "{} (#{}) is not an administrator (their role lacks admin.users or admin.settings); recovery only resets administrators (others are reset by an administrator)",
                 u.full_name(),
                 u.id
             )));
@@ -427,15 +453,25 @@ impl Service {
         )?;
         let hash = password::hash(new_password)?;
         let now = Timestamp::now();
+        let mut cred: Credential = self
+            .store
+            .get(TreeId::Credentials, &id_key(u.id))?
+            .unwrap_or_else(|| Credential::new(u.id, None));
+        let was_locked = cred.is_locked(now);
+        cred.password_hash = Some(hash);
+        cred.clear_failures();
+        cred.locked_until = None;
         let mut updated = u.clone();
-        updated.locked_until = None;
         if updated.status == UserStatus::Invited {
             updated.status = UserStatus::Active;
             updated.activated_at = Some(now);
+            updated.revision += 1;
+            updated.updated_at = now;
         }
-        updated.revision += 1;
-        updated.updated_at = now;
         let mut changes = vec![Change::secret("password")];
+        if was_locked {
+            changes.push(Change::new("locked", Some("yes".into()), Some("no".into())));
+        }
         changes.extend(diff(Some(&u), Some(&updated)));
         let draft = EventDraft {
             at: now,
@@ -447,14 +483,24 @@ impl Service {
             outcome: Outcome::Success,
         };
         self.store.transact(|tx| {
-            tx.put(TreeId::Users, &id_key(updated.id), &updated)?;
-            let cred = Credential::new(updated.id, Some(hash.clone()));
+            if updated != u {
+                tx.put(TreeId::Users, &id_key(updated.id), &updated)?;
+            }
             tx.put(TreeId::Credentials, &id_key(updated.id), &cred)?;
             append_event(tx, &draft)?;
             Ok(())
         })?;
         Ok(user::label(&u))
     }
+}
+
+/// How a typed login appears in the audit log when it names nobody: sanitised and bounded, so
+/// a hostile login cannot paint a terminal or fill the log.
+pub(crate) fn audit_label(typed: &str) -> String {
+    crate::security::sanitize::for_terminal(typed)
+        .chars()
+        .take(120)
+        .collect()
 }
 
 #[cfg(test)]

@@ -799,7 +799,7 @@ impl<'a> Gen<'a> {
         let mut operators = Vec::new();
         for u in store.scan::<User>(TreeId::Users) {
             if let Ok(u) = u?
-                && u.is_admin
+                && Some(&u.role_id) == roles.get("Administrator")
                 && u.status == UserStatus::Active
             {
                 operators.push((u.id, label(&u)));
@@ -1241,6 +1241,7 @@ impl<'a> Gen<'a> {
             id,
             username,
             email,
+            contact_email: None,
             login_method,
             first_name: first_name.to_string(),
             last_name: last_name.to_string(),
@@ -1251,12 +1252,11 @@ impl<'a> Gen<'a> {
             } else {
                 UserStatus::Invited
             },
-            locked_until: None,
             role_id: self.role(role_name),
             billing,
-            is_admin: kind == Kind::Admin,
             part_time: self.rng.percent(20),
             aide,
+            chat_user: !aide,
             primary_facility: primary,
             access,
             data_scope: match kind {
@@ -1279,7 +1279,6 @@ impl<'a> Gen<'a> {
             created_at: now,
             updated_at: now,
             activated_at: activated.then_some(now),
-            last_login_at: None,
             deactivated_at: None,
             deactivation_reason: None,
             revision: 1,
@@ -1298,7 +1297,7 @@ impl<'a> Gen<'a> {
         }
         let changes = diff(None, Some(&u));
         let target = Target::new("user", id, label(&u));
-        if u.is_admin {
+        if kind == Kind::Admin {
             self.operators.push((id, label(&u)));
         }
         self.users.push(u);
@@ -1404,18 +1403,14 @@ impl<'a> Gen<'a> {
                 Vec::new(),
                 Outcome::Denied(why),
             ),
-            None => {
-                let now = self.at();
-                self.users[i].last_login_at = Some(now);
-                self.emit(
-                    actor,
-                    origin,
-                    "auth.login",
-                    target,
-                    Vec::new(),
-                    Outcome::Success,
-                )
-            }
+            None => self.emit(
+                actor,
+                origin,
+                "auth.login",
+                target,
+                Vec::new(),
+                Outcome::Success,
+            ),
         }
     }
 
@@ -1522,7 +1517,18 @@ impl<'a> Gen<'a> {
                 vec![F::RoleId, F::Billing]
             }
             10 => {
-                u.primary_facility = self.random_facility();
+                let to = self.random_facility();
+                let mut moved = u.clone();
+                moved.primary_facility = to;
+                if moved
+                    .notifications
+                    .default_location
+                    .is_some_and(|l| !moved.can_access(l))
+                {
+                    // The service refuses a default location the user cannot access.
+                    return Ok(false);
+                }
+                u.primary_facility = to;
                 vec![F::PrimaryFacility]
             }
             11 if m.kind != Kind::Admin => {

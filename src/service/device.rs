@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use super::{DeviceView, Listing, Op, Service, append_event, user};
 use crate::audit::{Change, Origin, Outcome, Target};
 use crate::error::{Error, Result};
-use crate::model::{Device, DeviceStatus, Id, User};
+use crate::model::{Device, DeviceStatus, Id, User, UserStatus};
 use crate::store::{TreeId, id_key};
 
 fn devices(svc: &Service) -> Result<Vec<Device>> {
@@ -19,41 +19,63 @@ fn devices(svc: &Service) -> Result<Vec<Device>> {
     Ok(out)
 }
 
-/// Why `device` may not be used by `u` right now, or `None` when it may. An unseen device is
-/// recorded as pending (audited as `device.request`).
+/// Whether `u` may log in from the device `fingerprint` under the practice's approval policy.
+pub(crate) enum DeviceCheck {
+    /// Approval is off, or the device is approved.
+    Allowed,
+    /// The device waits for an administrator (just requested, or earlier).
+    Waiting(String),
+    /// The device was declined, or no usable device id was given.
+    Refused(String),
+}
+
+/// Checks `fingerprint` for `u`. With approval on, a check without a device id is refused: a
+/// program that leaves it out would otherwise bypass approval. An unseen device is recorded as
+/// pending (audited as `device.request`) and the administrators are mailed.
 pub(crate) fn check(
     svc: &Service,
     u: &User,
-    fingerprint: &str,
+    fingerprint: Option<&str>,
     origin: &Origin,
-) -> Result<Option<String>> {
+) -> Result<DeviceCheck> {
     let practice = super::practice::show(svc)?;
     if !practice.device_approval {
-        return Ok(None);
+        return Ok(DeviceCheck::Allowed);
     }
-    let fingerprint = crate::security::sanitize::for_terminal(fingerprint.trim())
-        .chars()
-        .take(200)
-        .collect::<String>();
+    let fingerprint = fingerprint.map(str::trim).unwrap_or_default();
     if fingerprint.is_empty() {
-        return Ok(Some("empty device id".into()));
+        return Ok(DeviceCheck::Refused(
+            "no device id given while new-device approval is on".into(),
+        ));
     }
-    let _guard = svc.lock_writes();
+    if fingerprint.chars().count() > 200
+        || fingerprint
+            .chars()
+            .any(|c| c.is_control() || crate::security::sanitize::is_invisible_or_bidi(c))
+    {
+        return Ok(DeviceCheck::Refused(
+            "the device id is longer than 200 characters or holds control characters".into(),
+        ));
+    }
+    let fingerprint = fingerprint.to_string();
+    let guard = svc.lock_writes();
     let known = devices(svc)?
         .into_iter()
         .find(|d| d.user_id == u.id && d.fingerprint == fingerprint);
     match known.map(|d| d.status) {
-        Some(DeviceStatus::Approved) => Ok(None),
-        Some(DeviceStatus::Pending) => Ok(Some(format!(
+        Some(DeviceStatus::Approved) => Ok(DeviceCheck::Allowed),
+        Some(DeviceStatus::Pending) => Ok(DeviceCheck::Waiting(format!(
             "device {fingerprint} is waiting for approval"
         ))),
-        Some(DeviceStatus::Declined) => Ok(Some(format!("device {fingerprint} was declined"))),
+        Some(DeviceStatus::Declined) => Ok(DeviceCheck::Refused(format!(
+            "device {fingerprint} was declined"
+        ))),
         None => {
             let now = Timestamp::now();
             let changes = vec![Change::new("device", None, Some(fingerprint.clone()))];
             let draft =
                 user::own_event(u, origin, now, "device.request", changes, Outcome::Success);
-            svc.store.transact(|tx| {
+            let id = svc.store.transact(|tx| {
                 let d = Device {
                     id: tx.next_id("device")?,
                     user_id: u.id,
@@ -66,13 +88,85 @@ pub(crate) fn check(
                 };
                 tx.put(TreeId::Devices, &id_key(d.id), &d)?;
                 append_event(tx, &draft)?;
-                Ok(())
+                Ok(d.id)
             })?;
-            Ok(Some(format!(
+            drop(guard);
+            notify_administrators(svc, &practice, u, id, &fingerprint, origin)?;
+            Ok(DeviceCheck::Waiting(format!(
                 "new device {fingerprint} now waits for an administrator's approval"
             )))
         }
     }
+}
+
+/// Mails everyone who can approve devices (active users whose role grants admin.users) about a
+/// new request, and audits the outcome as `device.notify`. Without a mail command nothing is
+/// sent; the Devices tab and its header badge still show the request.
+fn notify_administrators(
+    svc: &Service,
+    practice: &crate::model::Practice,
+    u: &User,
+    device: Id,
+    fingerprint: &str,
+    origin: &Origin,
+) -> Result<()> {
+    let Some(command) = svc.mail.command.clone() else {
+        return Ok(());
+    };
+    let mut to = Vec::new();
+    for item in svc.store.scan::<User>(TreeId::Users) {
+        let Ok(admin) = item? else { continue };
+        if admin.status == UserStatus::Active
+            && super::authority::permissions_of(svc, &admin)?
+                .contains(crate::model::permission::MANAGE_USERS)
+        {
+            to.push((admin.full_name(), admin.mail_address().to_string()));
+        }
+    }
+    if to.is_empty() {
+        return Ok(());
+    }
+    let body = format!(
+        "{name} ({login}) tried to log in from a device staffctl has not seen before:\n\n\
+         Device: {fingerprint}\n\
+         From: {from}\n\
+         When: {when}\n\n\
+         Approve or decline it in staffctl's Devices tab, or with\n\
+         `staffctl device approve {device}` / `staffctl device decline {device}`.\n\
+         If {first} did not try to log in, decline it and talk to them.\n",
+        name = u.full_name(),
+        login = user::label(u),
+        from = origin.place(),
+        when = svc.clock_text(Timestamp::now()),
+        first = u.first_name,
+    );
+    let sent = super::mail::message(
+        practice,
+        &to,
+        &format!(
+            "{}: approve a new device for {}?",
+            practice.name,
+            u.full_name()
+        ),
+        body,
+    )
+    .and_then(|m| super::mail::send(&command, &m));
+    let outcome = match sent {
+        Ok(()) => Outcome::Success,
+        Err(why) => Outcome::Rejected(why),
+    };
+    let changes = vec![Change::new("notified", None, Some(to.len().to_string()))];
+    let _guard = svc.lock_writes();
+    svc.record(crate::audit::EventDraft {
+        at: Timestamp::now(),
+        actor: crate::audit::Actor::System,
+        origin: origin.clone(),
+        action: "device.notify".into(),
+        target: Some(Target::new("user", u.id, user::label(u))),
+        changes,
+        outcome,
+    })?;
+    Ok(())
 }
 
 /// Every device with its user and status.

@@ -2,9 +2,6 @@
 //! that is shown once to the operator and, when the practice has a mail command, mailed to the
 //! person. With the code they choose their own password and the account becomes Active.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use jiff::{SignedDuration, Timestamp};
 
 use super::{
@@ -158,7 +155,7 @@ pub fn resend(op: &Op<'_>, reference: &str) -> Result<super::UserDetail> {
         Ok(())
     })?;
     let mut detail = user::show(svc, &u.id.to_string())?;
-    detail.invitation = Some(deliver(&practice, &u, code, invite.expires_at));
+    detail.invitation = Some(deliver(svc, &practice, &u, code, invite.expires_at));
     Ok(detail)
 }
 
@@ -193,18 +190,19 @@ pub fn revoke(op: &Op<'_>, reference: &str) -> Result<super::UserDetail> {
     user::show(svc, &u.id.to_string())
 }
 
-/// Hands the code over: always back to the operator, and by mail when the practice has a mail
+/// Hands the code over: always back to the operator, and by mail when the server has a mail
 /// command. A failed mail is reported, never fatal: the invitation stays valid.
 pub(crate) fn deliver(
+    svc: &Service,
     practice: &Practice,
     u: &User,
     code: OneTimeCode,
     expires_at: Timestamp,
 ) -> Invitation {
-    let mail = practice
-        .mail_command
-        .as_deref()
-        .map(|cmd| send_mail(cmd, practice, u, &code, expires_at));
+    let mail = svc.mail.command.as_deref().map(|cmd| {
+        invitation_mail(svc, practice, u, &code, expires_at)
+            .and_then(|m| super::mail::send(cmd, &m))
+    });
     Invitation {
         code,
         expires_at,
@@ -212,75 +210,35 @@ pub(crate) fn deliver(
     }
 }
 
-fn send_mail(
-    command: &str,
+/// The invitation as an RFC 5322 message to the user's mail address.
+fn invitation_mail(
+    svc: &Service,
     practice: &Practice,
     u: &User,
     code: &OneTimeCode,
     expires_at: Timestamp,
-) -> std::result::Result<(), String> {
-    use lettre::message::Mailbox;
-    use lettre::message::header::ContentType;
-    let from: Mailbox = format!("{} <{}>", practice.name, practice.email)
-        .parse()
-        .or_else(|_| practice.email.parse())
-        .map_err(|e| {
-            format!(
-                "practice email {} is not usable as a sender: {e}",
-                practice.email
-            )
-        })?;
-    let to: Mailbox = format!("{} <{}>", u.full_name(), u.email)
-        .parse()
-        .or_else(|_| u.email.parse())
-        .map_err(|e| format!("{} is not a usable address: {e}", u.email))?;
+) -> std::result::Result<Vec<u8>, String> {
     let login = u.username.clone().unwrap_or_else(|| u.email.clone());
     let body = format!(
         "Hello {first},\n\n{practice} has created a staff account for you.\n\n\
          Your activation code: {code}\n\
          Your login: {login}\n\
          The code works once and expires {expires}.\n\n\
-         To activate, run `staffctl activate` on the practice server (or choose \"activate account\"\n\
-         on the staffctl login screen), give your login and this code, and choose your password.\n\n\
+         To activate, run `staffctl activate` on the practice server (or press F2, \"activate\n\
+         account\", on the staffctl login screen), give your login and this code, and choose your\n\
+         password.\n\n\
          If you did not expect this message, tell your practice's IT contact.\n",
         first = u.first_name,
         practice = practice.name,
         code = code.0,
-        expires = expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+        expires = svc.clock_text(expires_at),
     );
-    let message = lettre::Message::builder()
-        .from(from)
-        .to(to)
-        .subject(format!("Your {} staff account", practice.name))
-        .header(ContentType::TEXT_PLAIN)
-        .body(body)
-        .map_err(|e| format!("cannot build the invitation mail: {e}"))?;
-    let mut child = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(command)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run the mail command `{command}`: {e}"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(&message.formatted())
-            .map_err(|e| format!("the mail command `{command}` did not take the message: {e}"))?;
-    }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("the mail command `{command}` failed: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        let err = String::from_utf8_lossy(&out.stderr);
-        Err(format!(
-            "the mail command `{command}` failed ({}): {}",
-            out.status,
-            err.trim()
-        ))
-    }
+    super::mail::message(
+        practice,
+        &[(u.full_name(), u.mail_address().to_string())],
+        &format!("Your {} staff account", practice.name),
+        body,
+    )
 }
 
 impl Service {

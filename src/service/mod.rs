@@ -7,14 +7,17 @@ mod access;
 pub mod api;
 mod audit_ops;
 mod auth;
+mod authority;
 #[doc(hidden)]
 pub mod bulk;
 mod check;
+pub mod clock;
 mod device;
 mod diff;
 mod facility;
 mod fields;
 mod invite;
+pub mod mail;
 mod practice;
 mod resolve;
 mod role;
@@ -31,11 +34,14 @@ pub use crate::audit::export::Format as ExportFormat;
 pub use crate::store::OpenOptions;
 pub use api::*;
 pub use auth::InitRequest;
+pub use clock::LocalTime;
+pub use mail::MailSetting;
 
-use crate::audit::{Actor, AuditEvent, Change, EventDraft, Outcome, Target, ZERO_HASH};
+use crate::audit::{Actor, AuditEvent, Change, EventDraft, Outcome, Target};
 use crate::error::{Error, Result};
 use crate::model::{Id, User, UserStatus};
-use crate::store::{self, Store, TreeId, Tx, TxResult, id_key, meta};
+pub(crate) use crate::store::audit_log::{append_draft as append_event, decode_head};
+use crate::store::{Store, TreeId, id_key};
 
 /// An authenticated user, as returned by [`Service::login`]. Only the service creates one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +91,8 @@ pub struct Service {
     /// Serialises mutations, so checks made by scanning (who uses this role?) still hold when
     /// the transaction commits.
     write_lock: Mutex<()>,
+    /// The server owner's mail command (never set by a request).
+    mail: MailSetting,
 }
 
 /// Context of one mutation: who, from where, when.
@@ -94,6 +102,15 @@ pub(crate) struct Op<'a> {
     origin: Origin,
     now: Timestamp,
     operator: User,
+    /// What the operator's role lets them do.
+    permissions: std::collections::BTreeSet<String>,
+}
+
+/// The operator of a session: their record and what their role lets them do.
+struct Operator {
+    user: User,
+    role: String,
+    permissions: std::collections::BTreeSet<String>,
 }
 
 impl Op<'_> {
@@ -116,7 +133,33 @@ impl Service {
         Ok(Self {
             store: Store::open(dir, opts)?,
             write_lock: Mutex::new(()),
+            mail: MailSetting::from_environment(),
         })
+    }
+
+    /// Uses `mail` instead of the mail command of this process's configuration (for programs
+    /// that embed the service, and tests).
+    pub fn with_mail(mut self, mail: MailSetting) -> Self {
+        self.mail = mail;
+        self
+    }
+
+    /// The mail command in effect and where it comes from.
+    pub fn mail_setting(&self) -> &MailSetting {
+        &self.mail
+    }
+
+    /// The practice's way of showing times (UTC before `init`).
+    pub fn local_time(&self) -> LocalTime {
+        match practice::show(self) {
+            Ok(p) => LocalTime::of(&p),
+            Err(_) => LocalTime::utc(),
+        }
+    }
+
+    /// `t` as the practice reads it, to the minute with the zone.
+    pub(crate) fn clock_text(&self, t: Timestamp) -> String {
+        self.local_time().minute(t)
     }
 
     /// The data directory.
@@ -153,9 +196,15 @@ impl Service {
     pub fn call(&self, session: &Session, request: Request) -> Result<Response> {
         let action = request.action();
         let _guard = action.map(|_| self.lock_writes());
-        let result = self
-            .operator(session)
-            .and_then(|operator| self.dispatch(session, operator, request.clone()));
+        let result = self.operator(session).and_then(|operator| {
+            authority::check(
+                &session.label,
+                &operator.role,
+                &operator.permissions,
+                &request,
+            )?;
+            self.dispatch(session, operator, request.clone())
+        });
         if let (Some(action), Err(e)) = (action, &result) {
             self.record_refusal(
                 session.actor(),
@@ -168,40 +217,58 @@ impl Service {
         result
     }
 
-    /// Loads the session's user and checks they may operate (active administrator).
-    fn operator(&self, session: &Session) -> Result<User> {
+    /// Loads the session's user and what their role lets them do; refuses inactive accounts.
+    fn operator(&self, session: &Session) -> Result<Operator> {
         let user: User = self
             .store
             .get(TreeId::Users, &id_key(session.user_id))?
             .ok_or_else(|| Error::Denied("your account no longer exists; log in again".into()))?;
         if user.status != UserStatus::Active {
             return Err(Error::Denied(format!(
-                "account {} is {}; only active administrators may operate staffctl",
+                "account {} is {}; only active staff may operate staffctl",
                 session.label,
                 user.status.as_str()
             )));
         }
-        if !user.is_admin {
-            return Err(Error::Denied(format!(
-                "{} (#{}) is not an administrator; ask an administrator to do this or to grant you the administrator flag",
-                session.label, user.id
-            )));
-        }
-        Ok(user)
+        let role: Option<crate::model::Role> =
+            self.store.get(TreeId::Roles, &id_key(user.role_id))?;
+        let permissions = authority::effective(role.as_ref(), &user);
+        Ok(Operator {
+            role: role.map_or_else(|| format!("#{}", user.role_id), |r| r.name),
+            user,
+            permissions,
+        })
     }
 
-    fn dispatch(&self, session: &Session, operator: User, request: Request) -> Result<Response> {
+    fn dispatch(
+        &self,
+        session: &Session,
+        operator: Operator,
+        request: Request,
+    ) -> Result<Response> {
+        let role = operator.role.clone();
         let op = Op {
             svc: self,
             actor: session.actor(),
             origin: session.origin.clone(),
             now: Timestamp::now(),
-            operator,
+            operator: operator.user,
+            permissions: operator.permissions,
         };
         use Request as R;
         match request {
-            R::PracticeShow => practice::show(self).map(Response::Practice),
-            R::PracticeEdit(fields) => practice::edit(&op, fields).map(Response::Practice),
+            R::WhoAmI => Ok(Response::Operator(OperatorView {
+                id: op.operator.id,
+                login: session.label.clone(),
+                name: op.operator.full_name(),
+                role,
+                permissions: op.permissions.iter().cloned().collect(),
+                time_zone: self.local_time().name().to_string(),
+            })),
+            R::PracticeShow => practice::view(self).map(|v| Response::Practice(Box::new(v))),
+            R::PracticeEdit(fields) => practice::edit(&op, fields)
+                .and_then(|_| practice::view(self))
+                .map(|v| Response::Practice(Box::new(v))),
             R::FacilityList { include_archived } => {
                 facility::list(self, include_archived).map(Response::Facilities)
             }
@@ -269,8 +336,19 @@ impl Service {
             R::AuditHead => audit_ops::head(self).map(Response::Head),
             R::AuditQuarantine => audit_ops::quarantine(self).map(Response::Quarantine),
             R::Expect { revision, request } => {
+                if matches!(*request, R::Expect { .. }) {
+                    return Err(Error::invalid(
+                        "revision",
+                        "a revision check wraps one request, not another revision check",
+                    ));
+                }
                 self.check_revision(&request, revision)?;
-                self.dispatch(session, op.operator, *request)
+                let operator = Operator {
+                    user: op.operator,
+                    role,
+                    permissions: op.permissions,
+                };
+                self.dispatch(session, operator, *request)
             }
         }
     }
@@ -306,13 +384,7 @@ impl Service {
             .find(|h| h.outcome == "success" && !h.action.starts_with("auth."));
         let by = last.map_or_else(
             || "someone".to_string(),
-            |h| {
-                format!(
-                    "{} at {}",
-                    h.actor,
-                    h.time.strftime("%Y-%m-%d %H:%M:%S UTC")
-                )
-            },
+            |h| format!("{} at {}", h.actor, self.clock_text(h.time)),
         );
         Err(Error::Conflict(format!(
             "{kind} {label} was changed by {by} after you opened it; reload to see the change, then make yours again"
@@ -376,7 +448,10 @@ impl Service {
         format: crate::audit::export::Format,
         out: &mut dyn std::io::Write,
     ) -> Result<u64> {
-        if let Err(e) = self.operator(session) {
+        let allowed = self
+            .operator(session)
+            .and_then(|o| authority::check_export(&session.label, &o.role, &o.permissions));
+        if let Err(e) = allowed {
             self.record_refusal(session.actor(), &session.origin, "audit.export", None, &e)?;
             return Err(e);
         }
@@ -386,33 +461,5 @@ impl Service {
     /// Appends an event outside any other change (login results, exports).
     pub(crate) fn record(&self, draft: EventDraft) -> Result<AuditEvent> {
         self.store.transact(|tx| append_event(tx, &draft))
-    }
-}
-
-/// Seals `draft` as the next event in the chain and writes it with its target index entry.
-pub(crate) fn append_event(tx: &Tx<'_>, draft: &EventDraft) -> TxResult<AuditEvent> {
-    let (seq, prev) = match tx.get_raw(TreeId::Meta, meta::AUDIT_HEAD)? {
-        Some(raw) => decode_head(&raw)?,
-        None => (0, ZERO_HASH),
-    };
-    let event = AuditEvent::seal(draft.clone(), seq + 1, prev);
-    store::audit_log::append(tx, &event)?;
-    if let Some(target) = &event.target {
-        store::target_index::append(tx, &target.kind, target.id, event.seq)?;
-    }
-    let mut head = Vec::with_capacity(40);
-    head.extend_from_slice(&id_key(event.seq));
-    head.extend_from_slice(&event.hash);
-    tx.put_raw(TreeId::Meta, meta::AUDIT_HEAD, &head)?;
-    Ok(event)
-}
-
-/// Decodes the audit head record.
-pub(crate) fn decode_head(raw: &[u8]) -> Result<(u64, [u8; 32])> {
-    let seq = store::key_id(raw);
-    let hash: Option<[u8; 32]> = raw.get(8..40).and_then(|h| h.try_into().ok());
-    match (seq, hash) {
-        (Some(s), Some(h)) => Ok((s, h)),
-        _ => Err(Error::Integrity("meta/audit_head is unreadable".into())),
     }
 }

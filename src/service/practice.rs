@@ -1,7 +1,7 @@
 //! Practice settings and policies.
 
 use super::fields::{opt, parse_bool, parse_num};
-use super::{Op, PracticeField, Service, append_event, diff::diff};
+use super::{Op, PracticeField, PracticeView, SeatCount, Service, append_event, diff::diff};
 use crate::audit::Target;
 use crate::error::{Error, FieldError, Result};
 use crate::model::Practice;
@@ -11,6 +11,28 @@ use crate::store::{TreeId, meta};
 pub fn show(svc: &Service) -> Result<Practice> {
     svc.store.get(TreeId::Meta, meta::PRACTICE)?.ok_or_else(|| {
         Error::NotFound("this store has no practice yet; run `staffctl init`".into())
+    })
+}
+
+/// The settings with what is decided elsewhere: the mail command and its source, the time
+/// zone in effect, and the billable seats in use.
+pub fn view(svc: &Service) -> Result<PracticeView> {
+    let settings = show(svc)?;
+    let seat = |slot| -> Result<u64> {
+        Ok(svc
+            .store
+            .get_id(TreeId::Meta, &crate::store::keys::seat_key(slot))?
+            .unwrap_or(0))
+    };
+    Ok(PracticeView {
+        time_zone: super::LocalTime::of(&settings).name().to_string(),
+        settings,
+        mail: svc.mail.clone(),
+        seats: SeatCount {
+            provider: seat(0)?,
+            assistant: seat(1)?,
+            technician: seat(2)?,
+        },
     })
 }
 
@@ -40,7 +62,12 @@ pub fn edit(op: &Op<'_>, fields: Vec<(PracticeField, String)>) -> Result<Practic
                     p.idle_timeout_minutes = parse_num(name, value)?
                 }
                 PracticeField::PasswordMinLength => p.password_min_length = parse_num(name, value)?,
-                PracticeField::MailCommand => p.mail_command = opt(value),
+                PracticeField::TimeZone => {
+                    p.time_zone = opt(value);
+                    if let Some(zone) = &p.time_zone {
+                        super::clock::check_zone(zone)?;
+                    }
+                }
                 PracticeField::DeviceApproval => p.device_approval = parse_bool(name, value)?,
             }
             Ok(())

@@ -12,15 +12,7 @@ pub fn parse_id(reference: &str) -> Option<Id> {
     t.strip_prefix('#').unwrap_or(t).parse().ok()
 }
 
-/// Key of a user's login email in `users_by_login`.
-pub fn email_key(email: &str) -> Vec<u8> {
-    format!("e:{}", email.trim().to_lowercase()).into_bytes()
-}
-
-/// Key of a username in `users_by_login`.
-pub fn username_key(username: &str) -> Vec<u8> {
-    format!("u:{}", username.trim().to_lowercase()).into_bytes()
-}
+pub use crate::store::keys::{email_key, npi_key, username_key};
 
 /// Key of a name in a by-name index.
 pub fn name_key(name: &str) -> Vec<u8> {
@@ -57,6 +49,16 @@ pub fn user(svc: &Service, reference: &str) -> Result<User> {
         ));
     }
     if let Some(id) = parse_id(r) {
+        // Usernames of digits only were accepted before they needed a letter: `01` could then
+        // name both user #1 and the user called "01". Refuse to guess; `#1` is always the id.
+        if !r.starts_with('#')
+            && let Some(other) = store.get_id(TreeId::UsersByLogin, &username_key(r))?
+            && other != id
+        {
+            return Err(Error::Conflict(format!(
+                "'{r}' is the username of user #{other} and also reads as user id #{id}; write #{id} for the id, or give user #{other} a username with a letter"
+            )));
+        }
         return store.get(TreeId::Users, &id_key(id))?.ok_or_else(not_found);
     }
     let index_key = if r.contains('@') {

@@ -4,12 +4,13 @@ use std::collections::BTreeSet;
 
 use super::resolve::{self, name_key};
 use super::{
-    Listing, Op, PermissionInfo, RoleDetail, RoleSummary, Service, append_event, diff::diff,
+    Listing, Op, PermissionInfo, RoleDetail, RoleSummary, Service, append_event, authority,
+    diff::diff,
 };
 use crate::audit::{Change, Target};
 use crate::error::{Error, FieldError, Result};
-use crate::model::permission::{self, AIDE_FORBIDDEN};
-use crate::model::{Id, Role, User};
+use crate::model::permission;
+use crate::model::{Id, Role, User, UserStatus};
 use crate::store::member_index::{self, Group};
 use crate::store::{TreeId, id_key};
 
@@ -155,31 +156,8 @@ pub fn edit(
         return show(op.svc, &old.id.to_string());
     }
     let holders = user_ids(op.svc, role.id)?;
-    let newly_forbidden: Vec<&str> = AIDE_FORBIDDEN
-        .iter()
-        .copied()
-        .filter(|k| role.permissions.contains(*k) && !old.permissions.contains(*k))
-        .collect();
-    if !newly_forbidden.is_empty() {
-        let mut aides = Vec::new();
-        for id in &holders {
-            if let Some(u) = op.svc.store.get::<User>(TreeId::Users, &id_key(*id))?
-                && u.aide
-            {
-                aides.push(super::Person {
-                    id: u.id,
-                    name: u.full_name(),
-                });
-            }
-        }
-        if !aides.is_empty() {
-            return Err(Error::Conflict(format!(
-                "role '{}' is held by aide(s) {}, who may not hold {}; give them another role first",
-                role.name,
-                resolve::name_list(&aides, 10),
-                newly_forbidden.join(", ")
-            )));
-        }
+    if role.permissions != old.permissions {
+        check_permission_change(op, &old, &role, &holders)?;
     }
     role.revision += 1;
     role.updated_at = op.now;
@@ -207,6 +185,72 @@ pub fn edit(
         Ok(())
     })?;
     show(op.svc, &role.id.to_string())
+}
+
+/// Refuses a permission change that would give away staffctl permissions the operator does
+/// not hold, leave the practice without an active full administrator, or break a rule for one
+/// of the role's holders (an aide given patient messaging, a Technician seat given the RTM
+/// timer, a form signer losing `forms.sign`).
+fn check_permission_change(op: &Op<'_>, old: &Role, role: &Role, holders: &[Id]) -> Result<()> {
+    let granted = Role {
+        permissions: role
+            .permissions
+            .difference(&old.permissions)
+            .cloned()
+            .collect(),
+        ..role.clone()
+    };
+    authority::check_grantable(&op.permissions, &granted)
+        .map_err(|m| Error::invalid("permissions", m))?;
+    if authority::is_administrative(old) && !authority::is_administrative(role) {
+        let mut others = 0;
+        for item in op.svc.store.scan::<Role>(TreeId::Roles) {
+            let Ok(r) = item? else { continue };
+            if r.id == role.id || !authority::is_administrative(&r) {
+                continue;
+            }
+            for id in user_ids(op.svc, r.id)? {
+                if op
+                    .svc
+                    .store
+                    .get::<User>(TreeId::Users, &id_key(id))?
+                    .is_some_and(|u| u.status == UserStatus::Active)
+                {
+                    others += 1;
+                }
+            }
+        }
+        if others == 0 {
+            return Err(Error::Conflict(format!(
+                "role '{}' holds the practice's only active administrators; without admin.users and admin.settings nobody could manage staffctl (give someone else an administrative role first)",
+                role.name
+            )));
+        }
+    }
+    let mut broken = Vec::new();
+    let mut why = BTreeSet::new();
+    for id in holders {
+        let Some(u) = op.svc.store.get::<User>(TreeId::Users, &id_key(*id))? else {
+            continue;
+        };
+        let problems = super::user::role_rules(&u, role);
+        if !problems.is_empty() {
+            why.extend(problems.into_iter().map(|p| p.message));
+            broken.push(super::Person {
+                id: u.id,
+                name: u.full_name(),
+            });
+        }
+    }
+    if broken.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Conflict(format!(
+        "this change breaks a rule for {} who hold role '{}' ({}); change their role or flags first",
+        resolve::name_list(&broken, 10),
+        role.name,
+        why.into_iter().collect::<Vec<_>>().join("; ")
+    )))
 }
 
 /// One change per granted or revoked permission, easier to read than a list diff.

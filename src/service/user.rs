@@ -3,32 +3,48 @@
 use std::collections::BTreeSet;
 
 use super::fields::{opt, parse_bool, parse_num};
-use super::resolve::{self, email_key, username_key};
+use super::resolve::{self, email_key, npi_key, username_key};
 use super::{
-    HistoryEntry, Listing, Op, Service, UserDetail, UserField, UserFields, UserFilter, UserSummary,
-    append_event, diff::diff,
+    HistoryEntry, Listing, LoginState, Op, Service, UserDetail, UserField, UserFields, UserFilter,
+    UserSummary, append_event, authority, diff::diff,
 };
 use crate::audit::{Change, Target, export::changes_text};
 use crate::error::{Error, FieldError, Result};
-use crate::model::permission::AIDE_FORBIDDEN;
+use crate::model::permission::{AIDE_FORBIDDEN, TECHNICIAN_FORBIDDEN};
 use crate::model::{
-    BillingCategory, DataScope, Facility, FacilityAccess, Id, Invite, InviteStatus, LoginMethod,
-    NotificationPrefs, ProviderProfile, Role, User, UserStatus,
+    BillingCategory, Credential, DataScope, Facility, FacilityAccess, Id, Invite, InviteStatus,
+    LoginMethod, NotificationPrefs, ProviderProfile, Role, User, UserStatus,
 };
+use crate::store::keys::seat_of;
 use crate::store::{
     TreeId, Tx, TxResult, audit_log, id_key,
     member_index::{self, Group},
     meta, search_index, target_index,
 };
 
+/// Removes a unique key only when it is `id`'s (a duplicate left by an older release must not
+/// take away the first holder's key).
+fn release(tx: &Tx<'_>, key: &[u8], id: Id) -> TxResult<()> {
+    if tx.get_id(TreeId::UsersByLogin, key)? == Some(id) {
+        tx.remove(TreeId::UsersByLogin, key)?;
+    }
+    Ok(())
+}
+
 /// Rewrites a user's index entries: removes those of `old`, writes those of `new`.
 pub(crate) fn write_indexes(tx: &Tx<'_>, old: Option<&User>, new: Option<&User>) -> TxResult<()> {
     if let Some(o) = old {
         if let Some(e) = o.login_email() {
-            tx.remove(TreeId::UsersByLogin, &email_key(e))?;
+            release(tx, &email_key(e), o.id)?;
         }
         if let Some(u) = &o.username {
-            tx.remove(TreeId::UsersByLogin, &username_key(u))?;
+            release(tx, &username_key(u), o.id)?;
+        }
+        if let Some(npi) = &o.provider.npi {
+            release(tx, &npi_key(npi), o.id)?;
+        }
+        if let Some(k) = seat_of(o) {
+            tx.bump(&k, -1)?;
         }
         member_index::set(tx, Group::Role, o.role_id, o.id, false)?;
         member_index::set(tx, Group::PrimaryFacility, o.primary_facility, o.id, false)?;
@@ -44,6 +60,12 @@ pub(crate) fn write_indexes(tx: &Tx<'_>, old: Option<&User>, new: Option<&User>)
         }
         if let Some(u) = &n.username {
             claim(tx, &username_key(u), n, "username", u)?;
+        }
+        if let Some(npi) = &n.provider.npi {
+            claim(tx, &npi_key(npi), n, "npi", npi)?;
+        }
+        if let Some(k) = seat_of(n) {
+            tx.bump(&k, 1)?;
         }
         tx.bump(&meta::count_key("role", n.role_id), 1)?;
         tx.bump(&meta::count_key("facility", n.primary_facility), 1)?;
@@ -63,10 +85,10 @@ fn claim(tx: &Tx<'_>, key: &[u8], user: &User, field: &str, value: &str) -> TxRe
             .get::<User>(TreeId::Users, &id_key(other))?
             .map(|u| format!(" ({})", u.full_name()))
             .unwrap_or_default();
-        let fix = if field == "email" {
-            "use another email or log in by username"
-        } else {
-            "choose another username"
+        let fix = match field {
+            "email" => "use another email or log in by username",
+            "npi" => "an NPI identifies one provider; check it against the NPI registry",
+            _ => "choose another username",
         };
         return Err(Error::invalid(
             field,
@@ -148,6 +170,7 @@ fn apply_one(
         UserField::LastName => u.last_name = value.trim().to_string(),
         UserField::PublicName => u.public_name = opt(value),
         UserField::Email => u.email = value.trim().to_string(),
+        UserField::ContactEmail => u.contact_email = opt(value),
         UserField::Username => u.username = opt(value).map(|v| v.to_lowercase()),
         UserField::LoginMethod => {
             *login_given = true;
@@ -161,8 +184,20 @@ fn apply_one(
                 }
             }
         }
-        UserField::Role => u.role_id = resolve::role(svc, value).map_err(|e| e.to_string())?.id,
-        UserField::Facility => u.primary_facility = facility_ref(svc, value)?.id,
+        UserField::Role => {
+            if value.trim().is_empty() {
+                return Err("a role is required; pick one of the practice's roles".into());
+            }
+            u.role_id = resolve::role(svc, value).map_err(|e| e.to_string())?.id
+        }
+        UserField::Facility => {
+            if value.trim().is_empty() {
+                return Err(
+                    "a primary facility is required; pick one of the practice's facilities".into(),
+                );
+            }
+            u.primary_facility = facility_ref(svc, value)?.id
+        }
         UserField::Billing => {
             u.billing = match value
                 .trim()
@@ -181,9 +216,9 @@ fn apply_one(
                 }
             }
         }
-        UserField::Admin => u.is_admin = parse_bool(name, value)?,
         UserField::PartTime => u.part_time = parse_bool(name, value)?,
         UserField::Aide => u.aide = parse_bool(name, value)?,
+        UserField::ChatUser => u.chat_user = parse_bool(name, value)?,
         UserField::DataScope | UserField::NpsScope => {
             let scope = match value.trim().to_lowercase().as_str() {
                 "own" => DataScope::Own,
@@ -243,26 +278,9 @@ fn check_relations(svc: &Service, u: &User) -> Result<()> {
     match svc.store.get::<Role>(TreeId::Roles, &id_key(u.role_id))? {
         None => errs.push(FieldError::new(
             "role",
-            "a role is required; `staffctl role list` shows the roles",
+            "a role is required; pick one of the practice's roles",
         )),
-        Some(role) if u.aide => {
-            let held: Vec<&str> = AIDE_FORBIDDEN
-                .iter()
-                .copied()
-                .filter(|k| role.permissions.contains(*k))
-                .collect();
-            if !held.is_empty() {
-                errs.push(FieldError::new(
-                    "aide",
-                    format!(
-                        "an aide cannot hold {}, which role '{}' grants; choose a role without them (e.g. Aide) or clear the aide flag",
-                        held.join(" or "),
-                        role.name
-                    ),
-                ));
-            }
-        }
-        Some(_) => {}
+        Some(role) => errs.extend(role_rules(u, &role)),
     }
     if svc
         .store
@@ -271,7 +289,7 @@ fn check_relations(svc: &Service, u: &User) -> Result<()> {
     {
         errs.push(FieldError::new(
             "facility",
-            "a primary facility is required; `staffctl facility list` shows them",
+            "a primary facility is required; pick one of the practice's facilities",
         ));
     }
     if u.login_method == LoginMethod::Email {
@@ -293,23 +311,72 @@ fn check_relations(svc: &Service, u: &User) -> Result<()> {
     }
 }
 
+/// Rules between a user's flags and what their role grants.
+pub(crate) fn role_rules(u: &User, role: &Role) -> Vec<FieldError> {
+    let mut errs = Vec::new();
+    if u.aide {
+        let held: Vec<&str> = AIDE_FORBIDDEN
+            .iter()
+            .copied()
+            .filter(|k| role.permissions.contains(*k))
+            .collect();
+        if !held.is_empty() {
+            errs.push(FieldError::new(
+                "aide",
+                format!(
+                    "an aide cannot hold {}, which role '{}' grants; choose a role without them (e.g. Aide) or clear the aide flag",
+                    held.join(" or "),
+                    role.name
+                ),
+            ));
+        }
+    }
+    if u.billing == BillingCategory::Technician {
+        let held: Vec<&str> = TECHNICIAN_FORBIDDEN
+            .iter()
+            .copied()
+            .filter(|k| role.permissions.contains(*k))
+            .collect();
+        if !held.is_empty() {
+            errs.push(FieldError::new(
+                "billing",
+                format!(
+                    "a Technician seat is free because it has no {}, which role '{}' grants; choose the Technician role, or a provider or assistant seat",
+                    held.join(" or "),
+                    role.name
+                ),
+            ));
+        }
+    }
+    if u.provider.can_sign_forms && !role.permissions.contains("forms.sign") {
+        errs.push(FieldError::new(
+            "can_sign_forms",
+            format!(
+                "role '{}' does not grant forms.sign, so this user cannot co-sign forms; choose a role that does, or add forms.sign to the role",
+                role.name
+            ),
+        ));
+    }
+    errs
+}
+
 /// A blank user, before fields are applied.
 fn blank(now: jiff::Timestamp) -> User {
     User {
         id: 0,
         username: None,
         email: String::new(),
+        contact_email: None,
         login_method: LoginMethod::Email,
         first_name: String::new(),
         last_name: String::new(),
         public_name: None,
         status: UserStatus::Invited,
-        locked_until: None,
         role_id: 0,
         billing: BillingCategory::None,
-        is_admin: false,
         part_time: false,
         aide: false,
+        chat_user: false,
         primary_facility: 0,
         access: FacilityAccess::Only(BTreeSet::new()),
         data_scope: DataScope::Facility,
@@ -320,7 +387,6 @@ fn blank(now: jiff::Timestamp) -> User {
         created_at: now,
         updated_at: now,
         activated_at: None,
-        last_login_at: None,
         deactivated_at: None,
         deactivation_reason: None,
         revision: 1,
@@ -365,11 +431,12 @@ pub fn add(op: &Op<'_>, fields: UserFields) -> Result<UserDetail> {
             };
             errs.push(FieldError::new(
                 field.name(),
-                format!("a {list} is required; `staffctl {list} list` shows them"),
+                format!("a {list} is required; pick one of the practice's {list}s"),
             ));
         }
     }
     validate_all(svc, &u, errs)?;
+    check_role_grant(op, u.role_id)?;
     // Every new user is invited: a one-time code, stored only as a hash.
     let practice = super::practice::show(svc)?;
     let (invite, code) = super::invite::prepare(&practice, 0, op.now)?;
@@ -402,6 +469,7 @@ pub fn add(op: &Op<'_>, fields: UserFields) -> Result<UserDetail> {
     })?;
     let mut detail = show(svc, &id.to_string())?;
     detail.invitation = Some(super::invite::deliver(
+        svc,
         &practice,
         &detail.user,
         code,
@@ -438,19 +506,30 @@ pub fn label(u: &User) -> String {
     u.username.clone().unwrap_or_else(|| u.email.clone())
 }
 
-/// Number of active administrators other than `except`.
-fn other_active_admins(svc: &Service, except: Id) -> Result<usize> {
-    let mut n = 0;
-    for item in svc.store.scan::<User>(TreeId::Users) {
-        if let Ok(u) = item?
-            && u.id != except
-            && u.is_admin
-            && u.status == UserStatus::Active
-        {
-            n += 1;
-        }
+/// Refuses a role the operator may not hand out (see [`authority::check_grantable`]).
+fn check_role_grant(op: &Op<'_>, role_id: Id) -> Result<()> {
+    let role: Option<Role> = op.svc.store.get(TreeId::Roles, &id_key(role_id))?;
+    match role.map(|r| authority::check_grantable(&op.permissions, &r)) {
+        Some(Err(m)) => Err(Error::invalid("role", m)),
+        _ => Ok(()),
     }
-    Ok(n)
+}
+
+/// Refuses a change that would leave the practice without an active full administrator.
+fn keep_an_administrator(svc: &Service, old: &User, field: &str) -> Result<()> {
+    if old.status == UserStatus::Active
+        && authority::is_full_administrator(svc, old)?
+        && authority::other_active_administrators(svc, old.id)? == 0
+    {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "{} is the last active administrator (the only one whose role grants admin.users and admin.settings); give someone else such a role first",
+                old.full_name()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Writes a changed user with its indexes and one audit event.
@@ -490,18 +569,15 @@ pub fn edit(op: &Op<'_>, reference: &str, fields: UserFields) -> Result<UserDeta
     let mut login_given = false;
     let errs = apply_fields(svc, &mut u, &fields, &mut login_given);
     validate_all(svc, &u, errs)?;
-    if old.is_admin
-        && !u.is_admin
-        && old.status == UserStatus::Active
-        && other_active_admins(svc, old.id)? == 0
-    {
-        return Err(Error::invalid(
-            "admin",
-            format!(
-                "{} is the last active administrator; make someone else an administrator first",
-                old.full_name()
-            ),
-        ));
+    if u.role_id != old.role_id {
+        check_role_grant(op, u.role_id)?;
+        let still = svc
+            .store
+            .get::<Role>(TreeId::Roles, &id_key(u.role_id))?
+            .is_some_and(|r| authority::is_administrative(&r));
+        if !still {
+            keep_an_administrator(svc, &old, "role")?;
+        }
     }
     if u == old {
         return show(svc, &old.id.to_string());
@@ -534,12 +610,10 @@ pub fn deactivate(op: &Op<'_>, reference: &str, reason: &str) -> Result<UserDeta
             "you cannot deactivate your own account; ask another administrator".into(),
         ));
     }
-    if old.is_admin && old.status == UserStatus::Active && other_active_admins(svc, old.id)? == 0 {
-        return Err(Error::Conflict(format!(
-            "{} is the last active administrator; make someone else an administrator first",
-            old.full_name()
-        )));
-    }
+    keep_an_administrator(svc, &old, "status").map_err(|e| match e {
+        Error::Invalid(f) => Error::Conflict(f.into_iter().map(|f| f.message).collect()),
+        other => other,
+    })?;
     let mut u = old.clone();
     u.status = UserStatus::Deactivated;
     u.deactivated_at = Some(op.now);
@@ -643,13 +717,19 @@ pub fn delete(op: &Op<'_>, reference: &str) -> Result<(Id, String)> {
 struct Names {
     roles: std::collections::HashMap<Id, String>,
     facilities: std::collections::HashMap<Id, String>,
+    /// Roles that let their holders operate staffctl.
+    operator_roles: BTreeSet<Id>,
 }
 
 impl Names {
     fn load(svc: &Service) -> Result<Self> {
         let mut roles = std::collections::HashMap::new();
+        let mut operator_roles = BTreeSet::new();
         for r in svc.store.scan::<Role>(TreeId::Roles) {
             if let Ok(r) = r? {
+                if authority::may_operate(&r.permissions) {
+                    operator_roles.insert(r.id);
+                }
                 roles.insert(r.id, r.name);
             }
         }
@@ -659,7 +739,11 @@ impl Names {
                 facilities.insert(f.id, f.name);
             }
         }
-        Ok(Self { roles, facilities })
+        Ok(Self {
+            roles,
+            facilities,
+            operator_roles,
+        })
     }
 
     fn role(&self, id: Id) -> String {
@@ -677,21 +761,27 @@ impl Names {
     }
 }
 
-fn summary(u: User, names: &Names, now: jiff::Timestamp) -> UserSummary {
+fn summary(u: User, login: &LoginState, names: &Names, admins: &BTreeSet<Id>) -> UserSummary {
     UserSummary {
         id: u.id,
         name: u.full_name(),
         role: names.role(u.role_id),
         facility: names.facility(u.primary_facility),
         status: u.status,
-        locked: u.locked_until.is_some_and(|t| t > now),
+        locked: login.locked_until.is_some(),
         billing: u.billing,
-        admin: u.is_admin,
+        admin: admins.contains(&u.role_id),
         npi: u.provider.npi,
-        last_login_at: u.last_login_at,
+        last_login_at: login.last_login_at,
         username: u.username,
         email: u.email,
     }
+}
+
+/// A user's login bookkeeping, from their credential (no secrets).
+pub(crate) fn login_state(svc: &Service, id: Id, now: jiff::Timestamp) -> Result<LoginState> {
+    let cred: Option<Credential> = svc.store.get(TreeId::Credentials, &id_key(id))?;
+    Ok(LoginState::of(cred.as_ref(), now))
 }
 
 /// Lists users matching the filter, in id order.
@@ -708,6 +798,7 @@ pub fn list(svc: &Service, filter: &UserFilter) -> Result<Listing<UserSummary>> 
         .map(|f| resolve::facility(svc, f))
         .transpose()?;
     let now = jiff::Timestamp::now();
+    let admins = names.operator_roles.clone();
     let keep = |u: &User| {
         filter.status.is_none_or(|s| u.status == s)
             && role.as_ref().is_none_or(|r| u.role_id == r.id)
@@ -723,7 +814,10 @@ pub fn list(svc: &Service, filter: &UserFilter) -> Result<Listing<UserSummary>> 
         // Scan the compact search index first and decode only the users that match.
         for id in search_index::matching(&svc.store, &needle)? {
             match svc.store.get::<User>(TreeId::Users, &id_key(id)) {
-                Ok(Some(u)) if keep(&u) => out.items.push(summary(u, &names, now)),
+                Ok(Some(u)) if keep(&u) => {
+                    let login = login_state(svc, u.id, now)?;
+                    out.items.push(summary(u, &login, &names, &admins));
+                }
                 Ok(_) => {}
                 Err(e) => out.unreadable.push(crate::store::CorruptRecord {
                     tree: "users".into(),
@@ -746,9 +840,31 @@ pub fn list(svc: &Service, filter: &UserFilter) -> Result<Listing<UserSummary>> 
         out.items
             .reserve(usize::try_from(users).unwrap_or(0).min(10_000_000));
     }
+    // Credentials are keyed like users, so one pass over each tree in step pairs them up.
+    let mut creds = svc.store.scan::<Credential>(TreeId::Credentials).peekable();
     for item in svc.store.scan::<User>(TreeId::Users) {
         match item? {
-            Ok(u) if keep(&u) => out.items.push(summary(u, &names, now)),
+            Ok(u) if keep(&u) => {
+                let mut cred = None;
+                while let Some(next) = creds.peek() {
+                    match next {
+                        Ok(Ok(c)) if c.user_id < u.id => {}
+                        Ok(Ok(c)) if c.user_id == u.id => {
+                            if let Some(Ok(Ok(c))) = creds.next() {
+                                cred = Some(c);
+                            }
+                            break;
+                        }
+                        Ok(Ok(_)) => break,
+                        // An unreadable credential shows as no login; the users tree is what
+                        // the listing reports on.
+                        Ok(Err(_)) | Err(_) => {}
+                    }
+                    creds.next();
+                }
+                let login = LoginState::of(cred.as_ref(), now);
+                out.items.push(summary(u, &login, &names, &admins));
+            }
             Ok(_) => {}
             Err(bad) => out.unreadable.push(bad),
         }
@@ -788,15 +904,7 @@ pub fn history(svc: &Service, kind: &str, id: Id) -> Result<Vec<HistoryEntry>> {
 pub fn show(svc: &Service, reference: &str) -> Result<UserDetail> {
     let user = resolve::user(svc, reference)?;
     let names = Names::load(svc)?;
-    let role: Option<Role> = svc.store.get(TreeId::Roles, &id_key(user.role_id))?;
-    let permissions = role
-        .map(|r| {
-            r.permissions
-                .into_iter()
-                .filter(|k| !(user.aide && AIDE_FORBIDDEN.contains(&k.as_str())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let permissions = authority::permissions_of(svc, &user)?.into_iter().collect();
     let access = match &user.access {
         FacilityAccess::All => vec!["all".to_string()],
         FacilityAccess::Only(set) => {
@@ -813,6 +921,7 @@ pub fn show(svc: &Service, reference: &str) -> Result<UserDetail> {
         permissions,
         history: history(svc, "user", user.id)?,
         invitation: None,
+        login: login_state(svc, user.id, jiff::Timestamp::now())?,
         user,
     })
 }
@@ -822,40 +931,38 @@ pub(crate) fn save_access(op: &Op<'_>, old: &User, u: User, action: &str) -> Res
     save(op, old, u, action, Vec::new(), &[])
 }
 
-/// Unlocks an account locked after failed logins and forgets its failures.
+/// Unlocks an account locked after failed logins and forgets its failures. Only the credential
+/// changes: the profile (and its revision) stays as it is.
 pub fn unlock(op: &Op<'_>, reference: &str) -> Result<UserDetail> {
     let svc = op.svc;
-    let old = resolve::user(svc, reference)?;
-    let cred: Option<crate::model::Credential> =
-        svc.store.get(TreeId::Credentials, &id_key(old.id))?;
+    let u = resolve::user(svc, reference)?;
+    let cred: Option<Credential> = svc.store.get(TreeId::Credentials, &id_key(u.id))?;
     let failures = cred.as_ref().map_or(0, |c| c.failed_logins);
-    let locked = old.locked_until.is_some_and(|t| t > op.now);
-    if !locked && failures == 0 {
+    let locked_until = cred
+        .as_ref()
+        .and_then(|c| c.locked_until)
+        .filter(|t| *t > op.now);
+    let Some(mut c) = cred.filter(|_| locked_until.is_some() || failures > 0) else {
         return Err(Error::Conflict(format!(
             "{} (#{}) is not locked",
-            old.full_name(),
-            old.id
+            u.full_name(),
+            u.id
         )));
+    };
+    let mut changes = Vec::new();
+    if let Some(t) = locked_until {
+        changes.push(Change::new("locked_until", Some(t.to_string()), None));
     }
-    let mut u = old.clone();
-    u.locked_until = None;
-    u.revision = old.revision + 1;
-    u.updated_at = op.now;
-    let mut changes = diff(Some(&old), Some(&u));
     changes.push(Change::new(
         "failed_logins",
         Some(failures.to_string()),
         Some("0".into()),
     ));
+    c.clear_failures();
+    c.locked_until = None;
     let draft = op.draft("user.unlock", Target::new("user", u.id, label(&u)), changes);
     svc.store.transact(|tx| {
-        write_indexes(tx, Some(&old), Some(&u))?;
-        tx.put(TreeId::Users, &id_key(u.id), &u)?;
-        if let Some(c) = &cred {
-            let mut c = c.clone();
-            c.clear_failures();
-            tx.put(TreeId::Credentials, &id_key(c.user_id), &c)?;
-        }
+        tx.put(TreeId::Credentials, &id_key(c.user_id), &c)?;
         append_event(tx, &draft)?;
         Ok(())
     })?;

@@ -18,8 +18,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::codec::{self, Record};
-use super::{Store, TreeId, Tx, TxResult, id_key, key_id, storage};
+use super::{Store, TreeId, Tx, TxResult, id_key, key_id, meta, storage};
 use crate::audit::event::{AuditEvent, EventView};
+use crate::audit::{EventDraft, ZERO_HASH};
 use crate::error::{Error, Result};
 
 /// Events per record.
@@ -112,6 +113,35 @@ pub fn append(tx: &Tx<'_>, event: &AuditEvent) -> TxResult<()> {
     events.push(event.clone());
     let bytes = codec::encode(&AuditChunk(events)).map_err(Error::Storage)?;
     tx.put_raw(TreeId::Audit, &key, &bytes)
+}
+
+/// Seals `draft` as the next event in the chain and writes it with its target index entry and
+/// the new head, inside the caller's transaction.
+pub fn append_draft(tx: &Tx<'_>, draft: &EventDraft) -> TxResult<AuditEvent> {
+    let (seq, prev) = match tx.get_raw(TreeId::Meta, meta::AUDIT_HEAD)? {
+        Some(raw) => decode_head(&raw)?,
+        None => (0, ZERO_HASH),
+    };
+    let event = AuditEvent::seal(draft.clone(), seq + 1, prev);
+    append(tx, &event)?;
+    if let Some(target) = &event.target {
+        super::target_index::append(tx, &target.kind, target.id, event.seq)?;
+    }
+    let mut head = Vec::with_capacity(40);
+    head.extend_from_slice(&id_key(event.seq));
+    head.extend_from_slice(&event.hash);
+    tx.put_raw(TreeId::Meta, meta::AUDIT_HEAD, &head)?;
+    Ok(event)
+}
+
+/// Decodes the audit head record: sequence (u64 BE) ++ hash.
+pub fn decode_head(raw: &[u8]) -> Result<(u64, [u8; 32])> {
+    let seq = key_id(raw);
+    let hash: Option<[u8; 32]> = raw.get(8..40).and_then(|h| h.try_into().ok());
+    match (seq, hash) {
+        (Some(s), Some(h)) => Ok((s, h)),
+        _ => Err(Error::Integrity("meta/audit_head is unreadable".into())),
+    }
 }
 
 /// The stored event `seq`, if its chunk holds it.

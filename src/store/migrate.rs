@@ -9,7 +9,7 @@ use super::{OpenOptions, Store, TreeId, meta, storage};
 use crate::error::{Error, Result};
 
 /// Schema version this build writes.
-pub const CURRENT: u16 = 3;
+pub const CURRENT: u16 = 4;
 
 /// How a step changes the store.
 enum Apply {
@@ -39,6 +39,11 @@ const STEPS: &[Step] = &[
         from: 2,
         describe: "pack the audit log and the indexes into blocks",
         apply: Apply::Rewrite(pack_records),
+    },
+    Step {
+        from: 3,
+        describe: "authority from roles, login bookkeeping in credentials, mail command out of the practice",
+        apply: Apply::Rewrite(super::schema4::rewrite),
     },
 ];
 
@@ -117,7 +122,7 @@ fn rewrite(
 }
 
 /// Copies every record of `tree` from one store to the other, unchanged.
-fn copy_tree(from: &Store, to: &Store, tree: TreeId) -> Result<()> {
+pub(super) fn copy_tree(from: &Store, to: &Store, tree: TreeId) -> Result<()> {
     let target = to.tree(tree);
     for item in from.scan_raw(tree) {
         let (k, v) = item?;

@@ -6,9 +6,11 @@
 
 pub mod audit_log;
 pub mod codec;
+pub mod keys;
 pub mod lock;
 pub mod member_index;
 pub mod migrate;
+mod schema4;
 pub mod search_index;
 pub mod target_index;
 
@@ -28,7 +30,7 @@ pub enum TreeId {
     Meta,
     /// User id -> User.
     Users,
-    /// `e:<email>` / `u:<username>` (lowercase) -> user id.
+    /// `e:<email>` / `u:<username>` (lowercase) / `n:<NPI>` -> user id ([`keys`]).
     UsersByLogin,
     /// role id ++ block of 64 user ids -> bitmap of holders ([`member_index`]).
     UsersByRole,

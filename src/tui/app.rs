@@ -313,7 +313,8 @@ impl App {
         if let Ok(p) = self.backend.call(&session, Request::PracticeShow)
             && let Response::Practice(p) = p
         {
-            self.idle_timeout = Duration::from_secs(u64::from(p.idle_timeout_minutes) * 60);
+            self.idle_timeout =
+                Duration::from_secs(u64::from(p.settings.idle_timeout_minutes) * 60);
         }
         self.session = Some(session);
         self.phase = Phase::Main;

@@ -252,9 +252,9 @@ pub fn user(ctx: &Ctx<'_>, existing: Option<&User>) -> Result<Form> {
             ]),
             &s(|u| u.billing.as_str().to_string()),
         ),
-        Field::toggle("admin", "Administrator", b(|u| u.is_admin, false)),
         Field::toggle("part_time", "Part-time", b(|u| u.part_time, false)),
         Field::toggle("aide", "Aide (unlicensed)", b(|u| u.aide, false)),
+        Field::toggle("chat_user", "Chat user", b(|u| u.chat_user, false)),
         Field::heading("Facilities & access"),
         Field::choice(
             "facility",
@@ -547,11 +547,6 @@ pub fn settings(p: &Practice) -> Form {
                 "invite_cooldown_minutes",
                 "Resend cool-down (min)",
                 &n(p.invite_cooldown_minutes),
-            ),
-            Field::text(
-                "mail_command",
-                "Mail command",
-                p.mail_command.as_deref().unwrap_or(""),
             ),
             Field::heading("Login policy"),
             Field::text(

@@ -6,9 +6,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::Effect;
-use crate::model::Practice;
+
 use crate::security::sanitize::for_terminal;
-use crate::service::{Request, Response};
+use crate::service::{PracticeView, Request, Response};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
 use crate::tui::forms::{self, Purpose};
@@ -17,36 +17,38 @@ use crate::tui::theme::Theme;
 /// State of the Settings tab.
 #[derive(Debug, Default)]
 pub struct SettingsScreen {
-    practice: Option<Practice>,
+    practice: Option<PracticeView>,
 }
 
 impl SettingsScreen {
     /// Reloads the settings.
     pub fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
         if let Response::Practice(p) = ctx.call(Request::PracticeShow)? {
-            self.practice = Some(p);
+            self.practice = Some(*p);
         }
         Ok(())
     }
 
     /// The practice name, for the header.
     pub fn practice_name(&self) -> Option<&str> {
-        self.practice.as_ref().map(|p| p.name.as_str())
+        self.practice.as_ref().map(|p| p.settings.name.as_str())
     }
 
     /// Turns an action into an effect.
     pub fn handle(&mut self, action: Action, _ctx: &Ctx<'_>) -> Effect {
         match (action, &self.practice) {
-            (Action::SettingsEdit | Action::Open, Some(p)) => {
-                Effect::Form(forms::settings(p), Purpose::Settings(p.revision))
-            }
+            (Action::SettingsEdit | Action::Open, Some(p)) => Effect::Form(
+                forms::settings(&p.settings),
+                Purpose::Settings(p.settings.revision),
+            ),
             _ => Effect::None,
         }
     }
 
     /// Draws the tab.
     pub fn draw(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
-        let Some(p) = &self.practice else { return };
+        let Some(view) = &self.practice else { return };
+        let p = &view.settings;
         let row = |k: &str, v: String| {
             Line::from(vec![
                 Span::styled(format!("{k:<28}"), theme.dim()),
@@ -68,10 +70,28 @@ impl SettingsScreen {
             ),
             row(
                 "Mail command",
-                p.mail_command
-                    .clone()
-                    .unwrap_or_else(|| "(none: codes are shown once)".into()),
+                match (&view.mail.command, &view.mail.problem) {
+                    (_, Some(problem)) => format!("none: {problem}"),
+                    (Some(cmd), None) => format!(
+                        "{cmd} (set by the server's administrator in {})",
+                        view.mail.source
+                    ),
+                    (None, None) => {
+                        format!("none: codes are shown once (set in {})", view.mail.source)
+                    }
+                },
             ),
+            row(
+                "Billable seats",
+                format!(
+                    "{} ({} provider, {} assistant; {} technician, free)",
+                    view.seats.billable(),
+                    view.seats.provider,
+                    view.seats.assistant,
+                    view.seats.technician
+                ),
+            ),
+            row("Times shown in", view.time_zone.clone()),
             Line::from(Span::styled("Login policy", theme.heading())),
             row(
                 "Lockout",

@@ -627,10 +627,10 @@ pub fn detail_lines(d: &crate::service::UserDetail) -> Vec<String> {
         format!("  Role            {}", d.role),
         format!("  Billing         {}", u.billing.as_str()),
         format!(
-            "  Administrator   {}   Part-time {}   Aide {}",
-            yn(u.is_admin),
+            "  Part-time {}   Aide {}   Chat user {}",
             yn(u.part_time),
-            yn(u.aide)
+            yn(u.aide),
+            yn(u.chat_user)
         ),
     ];
     lines.extend(list_lines("  Permissions     ", &d.permissions));
@@ -686,7 +686,8 @@ pub fn detail_lines(d: &crate::service::UserDetail) -> Vec<String> {
         ),
         format!(
             "  Last login      {}",
-            u.last_login_at
+            d.login
+                .last_login_at
                 .map_or("-".into(), |t| t.strftime("%Y-%m-%d %H:%M").to_string())
         ),
     ]);
