@@ -1,7 +1,8 @@
 //! staffctl: staff, role, facility and access management for small clinics, with a
 //! tamper-evident audit log.
 //!
-//! Layers (see ARCHITECTURE.md): `cli` and (later) `tui` call only `service`; `service` uses
+//! Layers (see ARCHITECTURE.md): the front ends, `cli` (clap) and `tui` (ratatui), call only
+//! `service`, in this process or through `remote` (the `staffctl serve` socket); `service` uses
 //! `model`, `audit`, `security` and `store`; only `store` touches sled.
 
 pub mod audit;

@@ -8,7 +8,6 @@ use crate::error::{Error, Result};
 use crate::service::{
     AccessView, FacilityDetail, Listing, PermissionInfo, Response, RoleDetail, UserDetail,
 };
-use crate::store::CorruptRecord;
 
 /// Prints the permission catalogue.
 pub fn permissions(rows: &[PermissionInfo], format: OutputFormat) -> Result<()> {
@@ -22,7 +21,7 @@ pub fn permissions(rows: &[PermissionInfo], format: OutputFormat) -> Result<()> 
     output::print(&table(&["MODULE", "KEY", "DESCRIPTION"], &body))
 }
 
-fn warn_unreadable(bad: &[CorruptRecord]) {
+fn warn_unreadable(bad: &[crate::service::UnreadableRecord]) {
     for b in bad {
         eprintln!(
             "warning: {}; the other records are listed",

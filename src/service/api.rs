@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditEvent;
 use crate::model::{BillingCategory, Facility, Id, Practice, Role, User, UserStatus};
-use crate::store::CorruptRecord;
 
 /// A reference to a user, role or facility as a person types it: an id (`12` or `#12`), a
 /// name or username, or an email.
@@ -517,13 +516,34 @@ fn first_value<F: PartialEq + Copy>(fields: &[(F, String)], want: F) -> String {
         .unwrap_or_default()
 }
 
+/// A stored record that could not be read, reported instead of aborting a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreadableRecord {
+    /// Where it is stored (the store's tree name).
+    pub tree: String,
+    /// Its key, hex-encoded.
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl std::fmt::Display for UnreadableRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "record {}/{} is unreadable: {}",
+            self.tree, self.key, self.problem
+        )
+    }
+}
+
 /// A listing plus any records that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Listing<T> {
     /// The readable records.
     pub items: Vec<T>,
     /// Records skipped because they are corrupt.
-    pub unreadable: Vec<CorruptRecord>,
+    pub unreadable: Vec<UnreadableRecord>,
 }
 
 impl<T> Default for Listing<T> {

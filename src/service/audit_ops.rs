@@ -178,7 +178,7 @@ pub fn list(svc: &Service, q: &AuditQuery) -> Result<Listing<AuditEvent>> {
     each_event(svc, q, true, |item| {
         match item {
             Ok(e) => out.items.push(e.to_event()),
-            Err(bad) => out.unreadable.push(bad),
+            Err(bad) => out.unreadable.push(bad.into()),
         }
         Ok(out.items.len() < limit)
     })?;

@@ -24,7 +24,7 @@ pub fn list(svc: &Service, include_archived: bool) -> Result<Listing<FacilitySum
                 });
             }
             Ok(_) => {}
-            Err(bad) => out.unreadable.push(bad),
+            Err(bad) => out.unreadable.push(bad.into()),
         }
     }
     Ok(out)

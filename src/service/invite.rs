@@ -79,7 +79,7 @@ pub fn list(svc: &Service) -> Result<Listing<InviteView>> {
                     newest.insert(inv.user_id, inv);
                 }
             }
-            Err(bad) => out.unreadable.push(bad),
+            Err(bad) => out.unreadable.push(bad.into()),
         }
     }
     for inv in newest.into_values() {

@@ -16,8 +16,10 @@ mod device;
 mod diff;
 mod facility;
 mod fields;
+mod history;
 mod invite;
 pub mod mail;
+mod names;
 mod practice;
 mod resolve;
 mod role;
@@ -42,6 +44,17 @@ use crate::error::{Error, Result};
 use crate::model::{Id, User, UserStatus};
 pub(crate) use crate::store::audit_log::{append_draft as append_event, decode_head};
 use crate::store::{Store, TreeId, id_key};
+
+/// The store reports a damaged record; front ends hear of it in the service's words.
+impl From<crate::store::CorruptRecord> for UnreadableRecord {
+    fn from(c: crate::store::CorruptRecord) -> Self {
+        Self {
+            tree: c.tree,
+            key: c.key,
+            problem: c.problem,
+        }
+    }
+}
 
 /// An authenticated user, as returned by [`Service::login`]. Only the service creates one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -378,7 +391,7 @@ impl Service {
         if current == revision {
             return Ok(());
         }
-        let last = user::history(self, kind, id)?
+        let last = history::of(self, kind, id)?
             .into_iter()
             .rev()
             .find(|h| h.outcome == "success" && !h.action.starts_with("auth."));

@@ -42,7 +42,7 @@ pub fn list(svc: &Service) -> Result<Listing<RoleSummary>> {
                 let users = head_count(svc, "role", role.id)?;
                 out.items.push(RoleSummary { role, users });
             }
-            Err(bad) => out.unreadable.push(bad),
+            Err(bad) => out.unreadable.push(bad.into()),
         }
     }
     Ok(out)

@@ -3,12 +3,13 @@
 use std::collections::BTreeSet;
 
 use super::fields::{opt, parse_bool, parse_num};
+use super::names::Names;
 use super::resolve::{self, email_key, npi_key, username_key};
 use super::{
-    HistoryEntry, Listing, LoginState, Op, Service, UserDetail, UserField, UserFields, UserFilter,
-    UserSummary, append_event, authority, diff::diff,
+    Listing, LoginState, Op, Service, UserDetail, UserField, UserFields, UserFilter, UserSummary,
+    append_event, authority, diff::diff,
 };
-use crate::audit::{Change, Target, export::changes_text};
+use crate::audit::{Change, Target};
 use crate::error::{Error, FieldError, Result};
 use crate::model::permission::{AIDE_FORBIDDEN, TECHNICIAN_FORBIDDEN};
 use crate::model::{
@@ -17,9 +18,9 @@ use crate::model::{
 };
 use crate::store::keys::seat_of;
 use crate::store::{
-    TreeId, Tx, TxResult, audit_log, id_key,
+    TreeId, Tx, TxResult, id_key,
     member_index::{self, Group},
-    meta, search_index, target_index,
+    meta, search_index,
 };
 
 /// Removes a unique key only when it is `id`'s (a duplicate left by an older release must not
@@ -713,54 +714,6 @@ pub fn delete(op: &Op<'_>, reference: &str) -> Result<(Id, String)> {
     Ok((u.id, u.full_name()))
 }
 
-/// Names of roles and facilities by id, loaded once per listing.
-struct Names {
-    roles: std::collections::HashMap<Id, String>,
-    facilities: std::collections::HashMap<Id, String>,
-    /// Roles that let their holders operate staffctl.
-    operator_roles: BTreeSet<Id>,
-}
-
-impl Names {
-    fn load(svc: &Service) -> Result<Self> {
-        let mut roles = std::collections::HashMap::new();
-        let mut operator_roles = BTreeSet::new();
-        for r in svc.store.scan::<Role>(TreeId::Roles) {
-            if let Ok(r) = r? {
-                if authority::may_operate(&r.permissions) {
-                    operator_roles.insert(r.id);
-                }
-                roles.insert(r.id, r.name);
-            }
-        }
-        let mut facilities = std::collections::HashMap::new();
-        for f in svc.store.scan::<Facility>(TreeId::Facilities) {
-            if let Ok(f) = f? {
-                facilities.insert(f.id, f.name);
-            }
-        }
-        Ok(Self {
-            roles,
-            facilities,
-            operator_roles,
-        })
-    }
-
-    fn role(&self, id: Id) -> String {
-        self.roles
-            .get(&id)
-            .cloned()
-            .unwrap_or_else(|| format!("#{id} (missing)"))
-    }
-
-    fn facility(&self, id: Id) -> String {
-        self.facilities
-            .get(&id)
-            .cloned()
-            .unwrap_or_else(|| format!("#{id} (missing)"))
-    }
-}
-
 fn summary(u: User, login: &LoginState, names: &Names, admins: &BTreeSet<Id>) -> UserSummary {
     UserSummary {
         id: u.id,
@@ -819,7 +772,7 @@ pub fn list(svc: &Service, filter: &UserFilter) -> Result<Listing<UserSummary>> 
                     out.items.push(summary(u, &login, &names, &admins));
                 }
                 Ok(_) => {}
-                Err(e) => out.unreadable.push(crate::store::CorruptRecord {
+                Err(e) => out.unreadable.push(super::UnreadableRecord {
                     tree: "users".into(),
                     key: hex::encode(id_key(id)),
                     problem: e.to_string(),
@@ -866,35 +819,7 @@ pub fn list(svc: &Service, filter: &UserFilter) -> Result<Listing<UserSummary>> 
                 out.items.push(summary(u, &login, &names, &admins));
             }
             Ok(_) => {}
-            Err(bad) => out.unreadable.push(bad),
-        }
-    }
-    Ok(out)
-}
-
-/// A user's audit history, oldest first, from the per-target index.
-pub fn history(svc: &Service, kind: &str, id: Id) -> Result<Vec<HistoryEntry>> {
-    let mut out = Vec::new();
-    for seq in target_index::seqs(&svc.store, kind, id)? {
-        if let Some(e) = audit_log::get(&svc.store, seq)? {
-            out.push(HistoryEntry {
-                seq: e.seq,
-                time: e.at(),
-                actor: e.actor.label(),
-                action: e.action.clone(),
-                outcome: e.outcome.kind().to_string(),
-                changes: if e.changes.is_empty() {
-                    vec![e.outcome.reason().to_string()]
-                        .into_iter()
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                } else {
-                    changes_text(&e.changes)
-                        .split("; ")
-                        .map(str::to_string)
-                        .collect()
-                },
-            });
+            Err(bad) => out.unreadable.push(bad.into()),
         }
     }
     Ok(out)
@@ -919,7 +844,7 @@ pub fn show(svc: &Service, reference: &str) -> Result<UserDetail> {
         facility: names.facility(user.primary_facility),
         access,
         permissions,
-        history: history(svc, "user", user.id)?,
+        history: super::history::of(svc, "user", user.id)?,
         invitation: None,
         login: login_state(svc, user.id, jiff::Timestamp::now())?,
         user,
