@@ -44,7 +44,8 @@ pub fn of(svc: &Service, kind: &str, id: Id) -> Result<Vec<HistoryEntry>> {
 
 /// One change as `field: old -> new`, with ids as names and times as local minutes.
 fn readable(c: &Change, names: &Names, local: &LocalTime) -> String {
-    let (field, value): (&str, Box<dyn Fn(&str) -> String>) = match c.field.as_str() {
+    type Show<'a> = Box<dyn Fn(&str) -> String + 'a>;
+    let (field, value): (&str, Show<'_>) = match c.field.as_str() {
         "role_id" => ("role", Box::new(|v| id_name(v, |id| names.role(id)))),
         "primary_facility" => (
             "primary facility",
