@@ -1879,7 +1879,7 @@ fn no_request_can_choose_a_program_for_the_server_to_run() {
     for field in UserField::ALL {
         let _ = c.call(Request::UserEdit(
             "admin".into(),
-            vec![(field, hostile.clone())],
+            vec![(*field, hostile.clone())],
         ));
     }
     let view = match c.ok(Request::PracticeShow) {

@@ -397,12 +397,8 @@ pub struct UserProfileArgs {
     /// Provider taxonomy code (e.g. 207Q00000X)
     #[arg(long)]
     pub taxonomy: Option<String>,
-    /// Any other field: --set FIELD=VALUE (public_name, data_scope, nps_scope, bio,
-    /// pms_provider_id, capacity, scheduling_step, default_doctor, can_sign_forms, show_in_app,
-    /// extension, rtm_default, location_popup, secure_messaging, billable_codes_email, new_lead,
-    /// new_intake, low_score_alert, passive_score_alert, promoter_score_alert, dos_threshold,
-    /// default_location, note, part_time, aide, chat_user, contact_email)
-    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    /// Any field: --set FIELD=VALUE (`--help` lists them)
+    #[arg(long = "set", value_name = "FIELD=VALUE", long_help = crate::service::user_field::set_help())]
     pub set: Vec<String>,
 }
 

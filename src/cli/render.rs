@@ -594,94 +594,19 @@ fn access_view(v: &AccessView) -> String {
 }
 
 fn user_detail(d: &UserDetail) -> String {
-    let u = &d.user;
-    let p = &u.provider;
-    let n = &u.notifications;
-    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    let mut text = String::from("Identity\n");
-    text.push_str(&fields(&[
-        ("  id", u.id.to_string()),
-        ("  name", u.full_name()),
-        ("  public name", opt(&u.public_name)),
-        ("  username", opt(&u.username)),
-        ("  email", u.email.clone()),
-        ("  contact email", opt(&u.contact_email)),
-        (
-            "  logs in with",
-            format!("{:?}", u.login_method).to_lowercase(),
-        ),
-        ("  status", d.status.as_str().into()),
-    ]));
-    text.push_str("Role & flags\n");
-    text.push_str(&fields(&[
-        ("  role", d.role.clone()),
-        ("  billing", u.billing.as_str().into()),
-        ("  part-time", yes_no(u.part_time)),
-        ("  aide", yes_no(u.aide)),
-        ("  chat user", yes_no(u.chat_user)),
-        ("  permissions", d.permissions.join(", ")),
-    ]));
-    text.push_str("Facilities & access\n");
-    text.push_str(&fields(&[
-        ("  primary facility", d.facility.clone()),
-        ("  can access", d.access.join(", ")),
-        ("  data scope", format!("{:?}", u.data_scope).to_lowercase()),
-        ("  NPS scope", format!("{:?}", u.nps_scope).to_lowercase()),
-    ]));
-    text.push_str("Provider credentials\n");
-    text.push_str(&fields(&[
-        ("  NPI", opt(&p.npi)),
-        ("  taxonomy", opt(&p.taxonomy)),
-        ("  PMS provider id", opt(&p.pms_provider_id)),
-        ("  capacity", p.capacity.to_string()),
-        (
-            "  scheduling step",
-            format!("{} min", p.scheduling_step_minutes),
-        ),
-        ("  default doctor", yes_no(p.default_doctor)),
-        ("  can sign forms", yes_no(p.can_sign_forms)),
-        ("  show in app", yes_no(p.show_in_app)),
-        ("  extension", opt(&p.screen_pop_extension)),
-        ("  bio", p.bio.clone()),
-    ]));
-    text.push_str("Notifications\n");
-    text.push_str(&fields(&[
-        ("  secure messaging", yes_no(n.secure_messaging)),
-        ("  billable codes email", yes_no(n.billable_codes_email)),
-        (
-            "  new lead / intake",
-            format!("{} / {}", yes_no(n.new_lead), yes_no(n.new_intake)),
-        ),
-        (
-            "  score alerts",
-            format!(
-                "low {}, passive {}, promoter {}",
-                yes_no(n.low_score_alert),
-                yes_no(n.passive_score_alert),
-                yes_no(n.promoter_score_alert)
-            ),
-        ),
-        (
-            "  DOS threshold",
-            n.dos_threshold
-                .map_or_else(|| "off".into(), |t| t.to_string()),
-        ),
-    ]));
-    text.push_str("Security\n");
-    text.push_str(&fields(&[
-        ("  created", when(Some(u.created_at))),
-        ("  activated", when(u.activated_at)),
-        ("  last login", when(d.login.last_login_at)),
-        (
-            "  locked",
-            d.login
-                .locked_until
-                .map_or_else(|| "no".into(), |t| format!("until {}", when(Some(t)))),
-        ),
-        ("  failed logins", d.login.failed_logins.to_string()),
-        ("  deactivated", when(u.deactivated_at)),
-        ("  reason", opt(&u.deactivation_reason)),
-    ]));
+    let mut text = String::new();
+    for section in crate::service::user_view::detail(d, &output::local_time()) {
+        text.push_str(section.title);
+        text.push('\n');
+        let rows: Vec<(String, String)> = section
+            .rows
+            .into_iter()
+            .map(|(label, value)| (format!("  {label}"), value))
+            .collect();
+        let pairs: Vec<(&str, String)> =
+            rows.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        text.push_str(&fields(&pairs));
+    }
     text.push_str("History\n");
     let rows: Vec<Vec<String>> = d
         .history

@@ -24,6 +24,8 @@ mod practice;
 mod resolve;
 mod role;
 mod user;
+pub mod user_field;
+pub mod user_view;
 
 use std::path::Path;
 use std::sync::Mutex;

@@ -847,6 +847,10 @@ pub fn show(svc: &Service, reference: &str) -> Result<UserDetail> {
         history: super::history::of(svc, "user", user.id)?,
         invitation: None,
         login: login_state(svc, user.id, jiff::Timestamp::now())?,
+        default_location: user
+            .notifications
+            .default_location
+            .map(|id| names.facility(id)),
         user,
     })
 }
