@@ -12,13 +12,6 @@ pub const M_COST_KIB: u32 = 19_456;
 pub const T_COST: u32 = 2;
 /// Parallelism.
 pub const P_COST: u32 = 1;
-/// Memory cost in KiB for one-time codes. A code carries 150 random bits, so guessing it is
-/// hopeless however fast the hash; argon2id here only keeps one hashing scheme in the store,
-/// and the small cost keeps adding a user (which issues a code) to about a millisecond.
-pub const CODE_M_COST_KIB: u32 = 1_024;
-/// Iterations for one-time codes.
-pub const CODE_T_COST: u32 = 1;
-
 /// Longest password accepted, in code points (NIST: at least 64 must be allowed).
 pub const MAX_LENGTH: usize = 128;
 
@@ -36,13 +29,35 @@ pub fn hash(secret: &str) -> Result<String> {
     Ok(h.to_string())
 }
 
-/// Hashes a one-time code (high entropy, see [`CODE_M_COST_KIB`]) into a PHC string;
-/// [`verify`] checks it like a password hash.
-pub fn hash_code(code: &str) -> Result<String> {
-    let h = hasher(CODE_M_COST_KIB, CODE_T_COST)?
-        .hash_password(code.as_bytes())
-        .map_err(|e| Error::Storage(format!("could not hash the code: {e}")))?;
-    Ok(h.to_string())
+/// Prefix of a one-time code's hash: SHA-256 in hex. A code carries 150 random bits, so it
+/// cannot be guessed however fast the hash is (the way API tokens are stored); a memory-hard
+/// hash would only make issuing 10,000 invitations take seconds instead of milliseconds.
+const CODE_HASH_PREFIX: &str = "sha256:";
+
+/// Hashes a one-time code (normalised by `security::code`) for storage.
+pub fn hash_code(code: &str) -> String {
+    use sha2::Digest;
+    format!(
+        "{CODE_HASH_PREFIX}{}",
+        hex::encode(sha2::Sha256::digest(code.as_bytes()))
+    )
+}
+
+/// Whether `code` matches a stored code hash: SHA-256 (today), or argon2id (codes issued by
+/// releases before it), compared in constant time.
+pub fn verify_code(stored: &str, code: &str) -> bool {
+    match stored.strip_prefix(CODE_HASH_PREFIX) {
+        Some(_) => {
+            let fresh = hash_code(code);
+            fresh.len() == stored.len()
+                && fresh
+                    .bytes()
+                    .zip(stored.bytes())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0
+        }
+        None => verify(stored, code),
+    }
 }
 
 /// Whether `secret` matches the stored PHC string. A malformed stored hash never matches.
@@ -130,12 +145,23 @@ mod tests {
     }
 
     #[test]
-    fn codes_hash_cheaply_and_verify_like_passwords() {
-        let h = hash_code("7K2QM9XH4T").unwrap();
-        assert!(h.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"), "{h}");
-        assert!(verify(&h, "7K2QM9XH4T"));
-        assert!(!verify(&h, "7K2QM9XH4V"));
-        assert_ne!(h, hash_code("7K2QM9XH4T").unwrap(), "salted");
+    fn codes_hash_with_sha256_and_older_argon2_hashes_still_verify() {
+        let h = hash_code("7K2QM9XH4T");
+        assert_eq!(h.len(), "sha256:".len() + 64);
+        assert!(verify_code(&h, "7K2QM9XH4T"));
+        assert!(!verify_code(&h, "7K2QM9XH4V"));
+        assert!(!verify_code("sha256:00", "7K2QM9XH4T"));
+        // What releases before SHA-256 stored: argon2id at m=1024, t=1.
+        let old = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(1024, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"7K2QM9XH4T")
+        .unwrap()
+        .to_string();
+        assert!(verify_code(&old, "7K2QM9XH4T"));
+        assert!(!verify_code(&old, "7K2QM9XH4V"));
     }
 
     #[test]

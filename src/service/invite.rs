@@ -20,7 +20,7 @@ pub(crate) fn prepare(
     now: Timestamp,
 ) -> Result<(Invite, OneTimeCode)> {
     let clear = code::generate()?;
-    let hash = password::hash_code(&code::normalise(&clear))?;
+    let hash = password::hash_code(&code::normalise(&clear));
     let expires_at = now
         .checked_add(SignedDuration::from_hours(i64::from(
             practice.invite_expiry_hours,
@@ -264,7 +264,7 @@ impl Service {
         };
         let code_ok = invite
             .as_ref()
-            .is_some_and(|i| password::verify(&i.code_hash, &code::normalise(typed_code)));
+            .is_some_and(|i| password::verify_code(&i.code_hash, &code::normalise(typed_code)));
         let reason = match (&found, &invite) {
             (None, _) => Some("no such user".to_string()),
             (Some(u), _) if u.status != UserStatus::Invited => {
