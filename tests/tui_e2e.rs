@@ -1091,3 +1091,56 @@ fn a_change_made_by_the_cli_shows_in_the_interface_through_the_server() {
     drop(tui);
     drop(server);
 }
+
+#[test]
+fn ctrl_l_locks_over_a_form_and_help_and_the_same_admin_gets_them_back() {
+    let sb = Sandbox::new("lock");
+    sb.init();
+    let tui = sb.launch(&[]);
+    tui.login("admin", PASSWORD);
+    tui.keys(&["a"]);
+    tui.wait_for("Add user");
+    tui.fill("First name", "Quentin");
+    tui.keys(&["C-l"]);
+    let screen = tui.wait_for("Screen locked");
+    for hidden in ["Quentin", "Add user", "First name", "1 Users", "Ada Admin"] {
+        assert!(
+            !screen.contains(hidden),
+            "{hidden:?} stays on the locked screen:\n{screen}"
+        );
+    }
+    assert!(
+        marked(&screen).iter().any(|m| m == "Password"),
+        "the password field takes the keys:\n{screen}"
+    );
+    tui.text(PASSWORD);
+    tui.keys(&["Enter"]);
+    let screen = tui.wait_for("First name Quentin");
+    assert!(screen.contains("Add user"), "{screen}");
+    assert!(
+        marked(&screen).iter().any(|m| m == "First name Quentin"),
+        "the focus is where it was:\n{screen}"
+    );
+
+    // Help over the form: both are put away and come back.
+    tui.keys(&["F1"]);
+    tui.wait_for("Keys of this screen");
+    tui.keys(&["C-l"]);
+    let screen = tui.wait_for("Screen locked");
+    assert!(!screen.contains("Keys of this screen"), "{screen}");
+    tui.text(PASSWORD);
+    tui.keys(&["Enter"]);
+    tui.wait_for("Keys of this screen");
+    tui.keys(&["Escape"]);
+    tui.wait_for("First name Quentin");
+    tui.keys(&["Escape"]);
+    tui.wait_for("Discard changes?");
+    tui.keys(&["y"]);
+    tui.wait_for("1 of 1 users");
+    tui.quit();
+
+    let events = audit_events(&sb);
+    let logins = events.iter().filter(|(_, a)| a == "auth.login").count();
+    // The first login, one per unlock, and the one of this listing.
+    assert_eq!(logins, 4, "each unlock is a login of its own: {events:?}");
+}

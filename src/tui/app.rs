@@ -32,6 +32,7 @@ mod jobs;
 mod lock;
 
 use jobs::Job;
+pub use lock::{Clock, Locked, ManualClock, SystemClock};
 
 /// The tabs, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,14 +101,12 @@ impl Tab {
 pub enum Phase {
     /// First run: create the practice and the first administrator.
     Setup(Form),
-    /// Log in (also after the idle lock). `checking` while argon2 runs.
+    /// Log in (also after the lock, see [`App::locked`]). `checking` while argon2 runs.
     Login {
         /// Username and password.
         form: Form,
         /// A login check is running.
         checking: bool,
-        /// Locked session's user id: the same user keeps their screens.
-        locked_user: Option<u64>,
     },
     /// Activating an invited account from the login screen.
     Activate(Form),
@@ -243,6 +242,9 @@ pub struct App {
     pub pending: Vec<Chord>,
     /// Set to leave the event loop.
     pub quit: bool,
+    /// A session put away by the lock (its windows come back to the same operator only).
+    pub locked: Option<Locked>,
+    clock: Arc<dyn Clock>,
     last_input: Instant,
     idle_timeout: Duration,
     /// Newest audit sequence number seen; a change means someone else saved something.
@@ -263,9 +265,8 @@ impl App {
     pub fn with_backend(backend: Arc<Backend>, keymap: Keymap, theme: Theme) -> Result<Self> {
         let phase = if backend.is_initialised()? {
             Phase::Login {
-                form: forms::login(""),
+                form: forms::login("", false),
                 checking: false,
-                locked_user: None,
             }
         } else {
             Phase::Setup(forms::setup())
@@ -289,6 +290,8 @@ impl App {
             theme,
             pending: Vec::new(),
             quit: false,
+            locked: None,
+            clock: Arc::new(SystemClock),
             last_input: Instant::now(),
             idle_timeout: Duration::from_secs(15 * 60),
             seen_head: 0,
@@ -307,7 +310,7 @@ impl App {
     }
 
     fn enter_main(&mut self, session: Session) {
-        let same_user = matches!(&self.phase, Phase::Login { locked_user: Some(id), .. } if *id == session.user_id());
+        let same_user = self.unlock_for(&session);
         if let Ok(p) = self.backend.call(&session, Request::PracticeShow)
             && let Response::Practice(p) = p
         {
@@ -316,7 +319,7 @@ impl App {
         self.session = Some(session);
         self.phase = Phase::Main;
         self.message = None;
-        self.last_input = Instant::now();
+        self.last_input = self.clock.now();
         if !same_user {
             self.tab = Tab::Users;
             self.users = UsersScreen::default();
@@ -501,7 +504,8 @@ impl App {
                     .modals
                     .iter()
                     .any(|m| matches!(m, Modal::Form { form, .. } if form.is_dirty()))
-                    || matches!(&self.phase, Phase::Setup(f) if f.is_dirty());
+                    || matches!(&self.phase, Phase::Setup(f) if f.is_dirty())
+                    || self.locked.as_ref().is_some_and(Locked::has_unsaved_input);
                 if self.modals.iter().any(|m| {
                     matches!(
                         m,
@@ -530,7 +534,7 @@ impl App {
                 input: Input::default(),
                 selected: 0,
             }),
-            Action::Lock => self.lock(),
+            Action::Lock => self.lock(lock::LOCKED_NOW),
             Action::NextTab | Action::PrevTab => {
                 let n = Tab::ALL.len();
                 let i = self.tab.index();

@@ -156,10 +156,14 @@ pub fn activation(user: &str) -> Form {
     )
 }
 
-/// The login form.
-pub fn login(user: &str) -> Form {
+/// The login form; `locked` when it stands in for a session put away by the lock.
+pub fn login(user: &str, locked: bool) -> Form {
     let mut f = Form::new(
-        "Log in",
+        if locked {
+            "Screen locked: log in to continue"
+        } else {
+            "Log in"
+        },
         vec![
             Field::text("login", "Username or email", user),
             Field::secret("password", "Password"),

@@ -67,9 +67,8 @@ impl App {
                 ..
             } => Phase::Activate(forms::activation(&form.value("login"))),
             Phase::Activate(form) => Phase::Login {
-                form: forms::login(&form.value("login")),
+                form: forms::login(&form.value("login"), self.locked.is_some()),
                 checking: false,
-                locked_user: None,
             },
             _ => return,
         };
@@ -95,9 +94,8 @@ impl App {
                 ) {
                     Ok(()) => {
                         self.phase = Phase::Login {
-                            form: forms::login(login.trim()),
+                            form: forms::login(login.trim(), self.locked.is_some()),
                             checking: false,
-                            locked_user: None,
                         };
                         self.info("Your account is active. Log in with your new password.");
                     }
@@ -113,9 +111,8 @@ impl App {
                         Ok(_) => {
                             let user = req.admin_username.to_lowercase();
                             self.phase = Phase::Login {
-                                form: forms::login(&user),
+                                form: forms::login(&user, false),
                                 checking: false,
-                                locked_user: None,
                             };
                             self.info(format!("Practice created. Log in as {user}."));
                         }

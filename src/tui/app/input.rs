@@ -18,7 +18,7 @@ impl App {
         if key.kind != KeyEventKind::Press {
             return;
         }
-        self.last_input = Instant::now();
+        self.last_input = self.clock.now();
         let Some(chord) = Chord::from_event(&key) else {
             return;
         };
@@ -53,6 +53,16 @@ impl App {
     }
 
     fn on_main_key(&mut self, chord: Chord, key: &KeyEvent) {
+        // The lock works over every window and while the filter is typed into: its key never
+        // types text there.
+        if (!self.modals.is_empty() || self.current_filtering())
+            && !chord.is_printable()
+            && self.keymap.lookup(self.section(), &[chord]) == Lookup::Action(Action::Lock)
+        {
+            self.pending.clear();
+            self.update(Action::Lock);
+            return;
+        }
         if let Some(top) = self.modals.last() {
             match top {
                 Modal::Form { .. } => self.on_form_key(chord, key),
@@ -138,8 +148,8 @@ impl App {
         let wants_text =
             matches!(self.modals.last(), Some(Modal::Form { form, .. }) if form.wants_text());
         let action = self.form_action(chord, wants_text);
-        if action == Some(Action::Quit) {
-            self.update(Action::Quit);
+        if let Some(a @ (Action::Quit | Action::Help)) = action {
+            self.update(a);
             return;
         }
         let Some(Modal::Form { form, .. }) = self.modals.last_mut() else {

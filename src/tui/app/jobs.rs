@@ -97,6 +97,7 @@ impl App {
 
     /// Applies finished background work; returns whether anything changed.
     pub fn poll_jobs(&mut self) -> bool {
+        // A visible export's progress bar moves.
         let mut changed = self
             .modals
             .iter()
@@ -112,7 +113,9 @@ impl App {
                             Ok(_) => self.users.loading = false,
                             Err(e) => {
                                 self.users.loading = false;
-                                self.error(format!("cannot load users: {e}"));
+                                if matches!(self.phase, Phase::Main) {
+                                    self.error(format!("cannot load users: {e}"));
+                                }
                             }
                         }
                     }
@@ -128,26 +131,35 @@ impl App {
                     self.audit.verifying = false;
                     match result {
                         Ok(report) => self.audit.verify = Some(report),
-                        Err(e) => self.error(format!("audit verify failed: {e}")),
+                        Err(e) if matches!(self.phase, Phase::Main) => {
+                            self.error(format!("audit verify failed: {e}"))
+                        }
+                        Err(_) => {}
                     }
                 }
                 Job::Export(result) => {
                     let text = result.as_ref().map(|n| *n).map_err(ToString::to_string);
-                    if let Some(Modal::Export(job)) = self
-                        .modals
-                        .iter_mut()
-                        .rev()
-                        .find(|m| matches!(m, Modal::Export(_)))
-                    {
+                    let shown = matches!(self.phase, Phase::Main);
+                    // The export window may be put away by the lock: it shows the result
+                    // when its operator comes back.
+                    let job = match self.modals.iter_mut().rev().find_map(|m| match m {
+                        Modal::Export(job) => Some(job),
+                        _ => None,
+                    }) {
+                        Some(job) => Some(job),
+                        None => self.locked.as_mut().and_then(Locked::export_mut),
+                    };
+                    if let Some(job) = job {
                         job.done = Some(text.clone());
-                        match &text {
-                            Ok(n) => {
-                                self.message = Some(Message::Info(format!(
-                                    "Exported {n} events to {}.",
-                                    job.path.display()
-                                )))
-                            }
-                            Err(e) => self.message = Some(Message::Error(e.clone())),
+                        let message = match &text {
+                            Ok(n) => Message::Info(format!(
+                                "Exported {n} events to {}.",
+                                job.path.display()
+                            )),
+                            Err(e) => Message::Error(e.clone()),
+                        };
+                        if shown {
+                            self.message = Some(message);
                         }
                     }
                     self.refresh_all();
@@ -155,6 +167,14 @@ impl App {
             }
         }
         changed
+    }
+
+    /// Whether an export is still writing (in an open window or one put away by the lock).
+    pub fn export_running(&self) -> bool {
+        self.modals
+            .iter()
+            .any(|m| matches!(m, Modal::Export(j) if j.done.is_none()))
+            || self.locked.as_ref().is_some_and(Locked::export_running)
     }
 
     /// Whether a login check is running.
@@ -169,10 +189,7 @@ impl App {
             let busy = self.checking()
                 || self.users.loading
                 || self.audit.verifying
-                || self
-                    .modals
-                    .iter()
-                    .any(|m| matches!(m, Modal::Export(j) if j.done.is_none()));
+                || self.export_running();
             if !busy {
                 return;
             }
