@@ -14,6 +14,7 @@ use tui_input::backend::crossterm::to_input_request;
 use super::action::Action;
 use super::forms::{self, Purpose};
 use super::keymap::{Chord, Keymap, Lookup, Section};
+use super::messages;
 use super::screens::{
     Effect, audit::AuditScreen, devices::DevicesScreen, facilities::FacilitiesScreen,
     invites::InvitesScreen, roles::RolesScreen, settings::SettingsScreen, users::UsersScreen,
@@ -197,12 +198,23 @@ pub struct Ctx<'a> {
     pub backend: &'a Backend,
     /// The logged-in operator.
     pub session: &'a Session,
+    /// The active key bindings, for texts that name keys.
+    pub keymap: &'a Keymap,
 }
 
 impl Ctx<'_> {
     /// Sends a request.
     pub fn call(&self, request: Request) -> Result<Response> {
         self.backend.call(self.session, request)
+    }
+
+    /// The key that starts activating an invited account on the login screen.
+    pub fn activate_key(&self) -> String {
+        self.keymap
+            .keys_for(Section::Form, Action::Activate)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Action::Activate.name().to_string())
     }
 }
 
@@ -357,6 +369,7 @@ impl App {
         self.session.as_ref().map(|session| Ctx {
             backend: &self.backend,
             session,
+            keymap: &self.keymap,
         })
     }
 
@@ -368,6 +381,7 @@ impl App {
         let ctx = Ctx {
             backend: &self.backend,
             session: &session,
+            keymap: &self.keymap,
         };
         let errors: Vec<String> = [
             self.users.refresh_choices(&ctx),
@@ -392,8 +406,11 @@ impl App {
         self.message = Some(Message::Info(text.into()));
     }
 
+    /// Shows an error in the status line, with the service's command-line hints turned into
+    /// the interface's.
     fn error(&mut self, text: impl Into<String>) {
-        self.message = Some(Message::Error(text.into()));
+        let text = messages::for_interface(&text.into(), &self.keymap);
+        self.message = Some(Message::Error(text));
     }
 
     /// Sends a request and reports the outcome in the status line.
@@ -421,6 +438,7 @@ impl App {
         let ctx = Ctx {
             backend: &self.backend,
             session: &session,
+            keymap: &self.keymap,
         };
         let purpose = purpose.clone();
         match forms::submit(&ctx, &purpose, form) {
@@ -461,6 +479,7 @@ impl App {
                 let ctx = Ctx {
                     backend: &self.backend,
                     session: &session,
+                    keymap: &self.keymap,
                 };
                 if let Err(e) = self.audit.refresh(&ctx) {
                     self.error(e.to_string());
@@ -477,13 +496,15 @@ impl App {
                 self.start_export(format, path, query);
             }
             Err(Error::Invalid(errs)) => {
+                let errs = messages::field_errors(&errs, &self.keymap);
                 if let Some(Modal::Form { form, .. }) = self.modals.last_mut() {
                     form.set_errors(&errs);
                 }
             }
             Err(e) => {
+                let text = messages::for_interface(&e.to_string(), &self.keymap);
                 if let Some(Modal::Form { form, .. }) = self.modals.last_mut() {
-                    form.error = Some(e.to_string());
+                    form.error = Some(text);
                 }
             }
         }
@@ -535,22 +556,37 @@ impl App {
                 selected: 0,
             }),
             Action::Lock => self.lock(lock::LOCKED_NOW),
+            Action::ShowMessage => {
+                if let Some(m) = &self.message {
+                    let (title, text) = match m {
+                        Message::Info(t) => ("Message", t.clone()),
+                        Message::Error(t) => ("Error", t.clone()),
+                    };
+                    self.modals.push(Modal::Detail {
+                        title: title.into(),
+                        lines: vec![text],
+                        scroll: 0,
+                    });
+                }
+            }
             Action::NextTab | Action::PrevTab => {
                 let n = Tab::ALL.len();
                 let i = self.tab.index();
-                self.tab = Tab::ALL[if action == Action::NextTab {
-                    (i + 1) % n
-                } else {
-                    (i + n - 1) % n
-                }];
+                self.go_to(
+                    Tab::ALL[if action == Action::NextTab {
+                        (i + 1) % n
+                    } else {
+                        (i + n - 1) % n
+                    }],
+                );
             }
-            Action::TabUsers => self.tab = Tab::Users,
-            Action::TabRoles => self.tab = Tab::Roles,
-            Action::TabFacilities => self.tab = Tab::Facilities,
-            Action::TabInvites => self.tab = Tab::Invites,
-            Action::TabDevices => self.tab = Tab::Devices,
-            Action::TabAudit => self.tab = Tab::Audit,
-            Action::TabSettings => self.tab = Tab::Settings,
+            Action::TabUsers => self.go_to(Tab::Users),
+            Action::TabRoles => self.go_to(Tab::Roles),
+            Action::TabFacilities => self.go_to(Tab::Facilities),
+            Action::TabInvites => self.go_to(Tab::Invites),
+            Action::TabDevices => self.go_to(Tab::Devices),
+            Action::TabAudit => self.go_to(Tab::Audit),
+            Action::TabSettings => self.go_to(Tab::Settings),
             Action::Refresh => {
                 self.refresh_all();
                 self.info("Reloaded.");
@@ -578,6 +614,14 @@ impl App {
                 self.scroll_modal(action);
             }
             other => self.screen_action(other),
+        }
+    }
+
+    /// Shows `tab`; a message about the tab left behind goes with it.
+    fn go_to(&mut self, tab: Tab) {
+        if tab != self.tab {
+            self.tab = tab;
+            self.message = None;
         }
     }
 
@@ -610,6 +654,7 @@ impl App {
         let ctx = Ctx {
             backend: &self.backend,
             session: &session,
+            keymap: &self.keymap,
         };
         let effect = match self.tab {
             Tab::Users => self.users.handle(action, &ctx),

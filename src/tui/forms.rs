@@ -244,7 +244,8 @@ pub fn user(ctx: &Ctx<'_>, existing: Option<&User>) -> Result<Form> {
             &s(|u| format!("{:?}", u.login_method).to_lowercase()),
         ),
         Field::heading("Role & flags"),
-        Field::choice("role", "Role", role_opts, &s(|u| u.role_id.to_string())),
+        Field::choice("role", "Role", role_opts, &s(|u| u.role_id.to_string()))
+            .required("pick a role with ←/→"),
         Field::choice(
             "billing",
             "Billing seat",
@@ -265,7 +266,8 @@ pub fn user(ctx: &Ctx<'_>, existing: Option<&User>) -> Result<Form> {
             "Primary facility",
             fac_opts,
             &s(|u| u.primary_facility.to_string()),
-        ),
+        )
+        .required("pick a primary facility with ←/→"),
         Field::choice(
             "default_location",
             "Default location",
@@ -699,8 +701,9 @@ fn name_list(users: &[crate::service::Person]) -> String {
     s.join(", ")
 }
 
-/// What the operator must hand over after adding a user: the code, shown this once.
-pub fn invitation_lines(d: &crate::service::UserDetail) -> Vec<String> {
+/// What the operator must hand over after adding a user: the code, shown this once, and how
+/// the person uses it (`activate_key` on the login screen).
+pub fn invitation_lines(d: &crate::service::UserDetail, activate_key: &str) -> Vec<String> {
     let Some(inv) = &d.invitation else {
         return vec!["No invitation was created.".into()];
     };
@@ -725,8 +728,45 @@ pub fn invitation_lines(d: &crate::service::UserDetail) -> Vec<String> {
         Some(Ok(())) => "The invitation was also mailed to them.".into(),
         Some(Err(e)) => format!("The mail failed ({e}); hand the code over instead."),
     });
-    lines.push("They activate with `staffctl activate`. Esc closes.".into());
+    lines.push(format!(
+        "They activate the account with {activate_key} on the staffctl login screen (or with \
+         `staffctl activate`), typing their login and this code, and choose a password."
+    ));
+    lines.push("Esc closes.".into());
     lines
+}
+
+/// Saves `form` by `save`, which gets the values of every field but the required choices
+/// left without a selection. Those report their own message beside the field (how to pick
+/// one), together with whatever the service says about the rest, so every problem shows at
+/// once.
+fn with_picks<T>(form: &Form, save: impl FnOnce(Vec<(String, String)>) -> Result<T>) -> Result<T> {
+    let unpicked = form.unpicked();
+    let values = form
+        .values()
+        .into_iter()
+        .filter(|(k, _)| !unpicked.iter().any(|e| e.field == *k))
+        .collect();
+    let result = save(values);
+    if unpicked.is_empty() {
+        return result;
+    }
+    match result {
+        Ok(v) => Ok(v),
+        Err(Error::Invalid(errs)) => {
+            let mut all = unpicked.clone();
+            all.extend(
+                errs.into_iter()
+                    .filter(|e| !unpicked.iter().any(|u| u.field == e.field)),
+            );
+            Err(Error::Invalid(all))
+        }
+        Err(e) => {
+            let mut all = unpicked;
+            all.push(FieldError::new("", e.to_string()));
+            Err(Error::Invalid(all))
+        }
+    }
 }
 
 /// `request`, refused by the service if its record changed since the form was opened.
@@ -741,7 +781,9 @@ fn expect(revision: u64, request: Request) -> Request {
 pub fn submit(ctx: &Ctx<'_>, purpose: &Purpose, form: &Form) -> Result<Submitted> {
     let done = |m: String| Ok(Submitted::Done(m));
     match purpose {
-        Purpose::UserAdd => match ctx.call(Request::UserAdd(user_fields(form.values())))? {
+        Purpose::UserAdd => match with_picks(form, |values| {
+            ctx.call(Request::UserAdd(user_fields(values)))
+        })? {
             Response::User(d) => Ok(Submitted::Shown {
                 message: format!(
                     "Added user #{} {} (invited).",
@@ -749,7 +791,7 @@ pub fn submit(ctx: &Ctx<'_>, purpose: &Purpose, form: &Form) -> Result<Submitted
                     d.user.full_name()
                 ),
                 title: format!("Invitation for {}", d.user.full_name()),
-                lines: invitation_lines(&d),
+                lines: invitation_lines(&d, &ctx.activate_key()),
             }),
             _ => done("Added.".into()),
         },

@@ -9,6 +9,7 @@ pub mod action;
 pub mod app;
 pub mod forms;
 pub mod keymap;
+pub mod messages;
 pub mod screens;
 pub mod terminal;
 pub mod theme;

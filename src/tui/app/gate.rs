@@ -99,8 +99,12 @@ impl App {
                         };
                         self.info("Your account is active. Log in with your new password.");
                     }
-                    Err(Error::Invalid(errs)) => form.set_errors(&errs),
-                    Err(e) => form.error = Some(e.to_string()),
+                    Err(Error::Invalid(errs)) => {
+                        form.set_errors(&messages::field_errors(&errs, &self.keymap))
+                    }
+                    Err(e) => {
+                        form.error = Some(messages::for_interface(&e.to_string(), &self.keymap))
+                    }
                 }
             }
             Phase::Setup(form) => {
@@ -116,8 +120,12 @@ impl App {
                             };
                             self.info(format!("Practice created. Log in as {user}."));
                         }
-                        Err(Error::Invalid(errs)) => form.set_errors(&errs),
-                        Err(e) => form.error = Some(e.to_string()),
+                        Err(Error::Invalid(errs)) => {
+                            form.set_errors(&messages::field_errors(&errs, &self.keymap))
+                        }
+                        Err(e) => {
+                            form.error = Some(messages::for_interface(&e.to_string(), &self.keymap))
+                        }
                     },
                 }
             }
