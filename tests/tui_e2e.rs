@@ -1144,3 +1144,68 @@ fn ctrl_l_locks_over_a_form_and_help_and_the_same_admin_gets_them_back() {
     // The first login, one per unlock, and the one of this listing.
     assert_eq!(logins, 4, "each unlock is a login of its own: {events:?}");
 }
+
+#[test]
+fn a_bad_user_keymap_starts_with_the_built_in_keys_and_says_where_the_problem_is() {
+    let sb = Sandbox::new("badkeys");
+    sb.init();
+    let config = sb.path().join("config/staffctl");
+    fs::create_dir_all(&config).expect("config directory");
+    // Line 3 names an action that does not exist; line 2 alone would be fine.
+    fs::write(
+        config.join("keymap.toml"),
+        "[users]\n\"n\" = \"user.add\"\n\"k\" = \"user.fly\"\n",
+    )
+    .expect("write keymap.toml");
+
+    // `keymap check` reports it with file and line.
+    let out = sb.cli(&["keymap", "check"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("keymap.toml:3: [users] \"k\" = \"user.fly\": unknown action"),
+        "{stderr}"
+    );
+
+    let tui = sb.launch(&[]);
+    let screen = tui.wait_for("Log in");
+    assert!(
+        screen.contains("keymap.toml:3") && screen.contains("user.fly"),
+        "the login screen names the file, line and key:\n{screen}"
+    );
+    assert!(
+        !screen.contains("--keymap default"),
+        "no advice that fails the same way:\n{screen}"
+    );
+    tui.login("admin", PASSWORD);
+    // The built-in keys work; the file's other binding is not half applied.
+    tui.keys(&["n"]);
+    let screen = tui.wait_until("the warning after login", |s| s.contains("keymap.toml:3"));
+    assert!(!screen.contains("Add user"), "n is not bound:\n{screen}");
+    tui.keys(&["a"]);
+    tui.wait_for("Add user");
+    tui.keys(&["Escape"]);
+    tui.wait_for("1 of 1 users");
+    tui.quit();
+}
+
+#[test]
+fn an_invalid_config_file_is_reported_with_its_line_instead_of_ignored() {
+    let sb = Sandbox::new("badconfig");
+    sb.init();
+    let config = sb.path().join("config/staffctl");
+    fs::create_dir_all(&config).expect("config directory");
+    fs::write(config.join("config.toml"), "# mine\nkeymap = vim\n").expect("write config.toml");
+    let tui = sb.launch(&[]);
+    let screen = tui.wait_for("Log in");
+    assert!(
+        screen.contains("config.toml:2"),
+        "the login screen names the file and line:\n{screen}"
+    );
+    tui.login("admin", PASSWORD);
+    tui.quit();
+    let out = sb.cli(&["keymap", "check"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("config.toml:2:"), "{stderr}");
+}

@@ -203,7 +203,9 @@ fn run(cli: Cli) -> Result<()> {
                 output::cell_long(&who)
             ))
         }
-        Command::Keymap(args::KeymapCmd::Check { path }) => keymap_check(path.as_deref()),
+        Command::Keymap(args::KeymapCmd::Check { path }) => {
+            keymap_check(path.as_deref(), cli.keymap.as_deref())
+        }
         Command::Demo => crate::demo::run(cli.keymap.clone()),
         Command::Permission(PermissionCmd::List) => {
             let rows = crate::service::api::PermissionInfo::catalogue();
@@ -356,29 +358,47 @@ fn interactive(cli: &Cli) -> Result<()> {
     crate::tui::run(backend, &opts)
 }
 
-/// `staffctl keymap check [PATH]`.
-fn keymap_check(path: Option<&std::path::Path>) -> Result<()> {
-    let path = match path {
-        Some(p) => p.to_path_buf(),
-        None => crate::tui::keymap::user_keymap_file()
-            .ok_or_else(|| Error::invalid("path", "no config directory; pass the keymap file"))?,
+/// `staffctl keymap check [PATH]`: the file given, else every file the interface reads at
+/// start-up (config file, chosen keymap file, override file), with the same problems it
+/// reports, by file and line.
+fn keymap_check(path: Option<&std::path::Path>, choice: Option<&str>) -> Result<()> {
+    let (problems, files) = match path {
+        Some(p) => {
+            if !p.exists() {
+                return Err(Error::NotFound(format!(
+                    "no keymap file at {}",
+                    p.display()
+                )));
+            }
+            (
+                crate::tui::keymap::Keymap::check_file(p),
+                vec![p.display().to_string()],
+            )
+        }
+        None => {
+            let startup = crate::tui::keymap::startup(choice);
+            if startup.read.is_empty() {
+                let user = crate::tui::keymap::user_keymap_file().ok_or_else(|| {
+                    Error::invalid("path", "no config directory; pass the keymap file")
+                })?;
+                return Err(Error::NotFound(format!(
+                    "no keymap file at {} (and no config file); pass the file to check",
+                    user.display()
+                )));
+            }
+            (startup.problems, startup.read)
+        }
     };
-    if !path.exists() {
-        return Err(Error::NotFound(format!(
-            "no keymap file at {}",
-            path.display()
-        )));
-    }
-    let problems = crate::tui::keymap::Keymap::check_file(&path);
     if problems.is_empty() {
-        return output::print(&format!("{}: OK\n", path.display()));
+        let ok: String = files.iter().map(|f| format!("{f}: OK\n")).collect();
+        return output::print(&ok);
     }
     for p in &problems {
         eprintln!("{}", output::cell_long(&p.to_string()));
     }
     Err(Error::invalid(
         "keymap",
-        format!("{} problem(s) in {}", problems.len(), path.display()),
+        format!("{} problem(s) in {}", problems.len(), files.join(", ")),
     ))
 }
 

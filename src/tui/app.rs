@@ -254,6 +254,10 @@ pub struct App {
     pub pending: Vec<Chord>,
     /// Set to leave the event loop.
     pub quit: bool,
+    /// What went wrong reading the keymap and config files, shown on the login screen and in
+    /// the status line after the first login.
+    pub warning: Option<String>,
+    warned: bool,
     /// A session put away by the lock (its windows come back to the same operator only).
     pub locked: Option<Locked>,
     clock: Arc<dyn Clock>,
@@ -302,6 +306,8 @@ impl App {
             theme,
             pending: Vec::new(),
             quit: false,
+            warning: None,
+            warned: false,
             locked: None,
             clock: Arc::new(SystemClock),
             last_input: Instant::now(),
@@ -312,6 +318,11 @@ impl App {
             jobs_tx,
             jobs_rx,
         })
+    }
+
+    /// Sets what start-up found wrong with the keymap or config files (see [`App::warning`]).
+    pub fn set_startup_warning(&mut self, warning: String) {
+        self.warning = Some(warning);
     }
 
     /// Logs in synchronously (demo and tests).
@@ -330,7 +341,11 @@ impl App {
         }
         self.session = Some(session);
         self.phase = Phase::Main;
-        self.message = None;
+        self.message = match &self.warning {
+            Some(w) if !self.warned => Some(Message::Error(w.clone())),
+            _ => None,
+        };
+        self.warned = self.warning.is_some();
         self.last_input = self.clock.now();
         if !same_user {
             self.tab = Tab::Users;

@@ -25,7 +25,6 @@ use ratatui::crossterm::event::{self, Event};
 use crate::error::{Error, Result};
 use crate::remote::backend::Backend;
 use app::App;
-use keymap::Keymap;
 
 /// Options for starting the interface.
 #[derive(Debug, Clone, Default)]
@@ -36,28 +35,20 @@ pub struct TuiOptions {
     pub auto_login: Option<(String, String)>,
 }
 
-/// Loads the keymap named by the options or the config file, plus the user's overrides.
-pub fn load_keymap(choice: Option<&str>) -> Result<Keymap> {
-    let configured = keymap::configured_keymap();
-    let choice = choice.or(configured.as_deref());
-    let user_file = keymap::user_keymap_file();
-    Keymap::load(choice, user_file.as_deref()).map_err(|problems| {
-        let list = problems
-            .iter()
-            .map(|p| format!("  {p}"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        Error::invalid(
-            "keymap",
-            format!("the keymap has problems; fix them or start with --keymap default:\n{list}"),
-        )
-    })
+/// Loads the keymap named by the options or the config file, plus the user's overrides. Files
+/// with problems are left out; the problems come back for the interface to show.
+pub fn load_keymap(choice: Option<&str>) -> keymap::Startup {
+    keymap::startup(choice)
 }
 
 /// Runs the interface until the user quits or a termination signal arrives.
 pub fn run(backend: Arc<Backend>, opts: &TuiOptions) -> Result<()> {
-    let keymap = load_keymap(opts.keymap.as_deref())?;
-    let mut app = App::with_backend(backend, keymap, theme::Theme::from_env())?;
+    let loaded = load_keymap(opts.keymap.as_deref());
+    let warning = loaded.warning();
+    let mut app = App::with_backend(backend, loaded.keymap, theme::Theme::from_env())?;
+    if let Some(w) = warning {
+        app.set_startup_warning(w);
+    }
     if let Some((user, password)) = &opts.auto_login {
         app.login_now(user, password)?;
     }

@@ -194,9 +194,48 @@ fn draw_gate(
         Paragraph::new(Span::styled(title, app.theme.heading())),
         head,
     );
+    let body = match &app.warning {
+        Some(w) => draw_banner(frame, app, body, w, form.height()),
+        None => body,
+    };
     let area = centered(body, body.width.min(width), form.height().min(body.height));
     form.draw(frame, area, app.theme, footer);
     draw_status(frame, app, status, rows, None);
+}
+
+/// What start-up found wrong, in a box at the top of `body` that leaves `keep` rows below it;
+/// returns the rest of `body`.
+fn draw_banner(frame: &mut Frame<'_>, app: &App, body: Rect, text: &str, keep: u16) -> Rect {
+    let w = body.width.min(100);
+    let inner = usize::from(w.saturating_sub(2));
+    let mut lines = wrapped(&[text.to_string()], inner);
+    let room = usize::from(body.height.saturating_sub(keep + 1)).saturating_sub(2);
+    if room == 0 {
+        return body;
+    }
+    if lines.len() > room {
+        lines.truncate(room);
+        if let Some(last) = lines.last_mut() {
+            *last = ellipsize("… more: `staffctl keymap check` lists them all", inner);
+        }
+    }
+    let h = u16::try_from(lines.len() + 2).unwrap_or(body.height);
+    let [top, rest] = Layout::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(body);
+    let [banner] = Layout::horizontal([Constraint::Length(w)])
+        .flex(ratatui::layout::Flex::Center)
+        .areas(top);
+    let shown: Vec<Line<'_>> = lines
+        .into_iter()
+        .map(|l| Line::from(Span::styled(l, app.theme.error())))
+        .collect();
+    frame.render_widget(
+        Paragraph::new(shown).block(Block::default().borders(Borders::ALL).title(Span::styled(
+            " Problems in your keymap or config file ",
+            app.theme.heading(),
+        ))),
+        banner,
+    );
+    rest
 }
 
 fn draw_tabs(frame: &mut Frame<'_>, app: &App, area: Rect) {
