@@ -163,6 +163,11 @@ impl Sandbox {
 
     /// Starts the interface reaching the store as `route` says (`--direct`, `--socket P`).
     fn launch_via(&self, route: &[&str], extra_args: &[&str]) -> Tui {
+        self.launch_on(route, &self.data(), extra_args)
+    }
+
+    /// Starts the interface on the data directory `data`, which may not exist yet.
+    fn launch_on(&self, route: &[&str], data: &Path, extra_args: &[&str]) -> Tui {
         let socket = format!("staffctl-e2e-{}-{}", std::process::id(), self.name);
         let mut command = format!(
             "{} {} --data {}",
@@ -172,7 +177,7 @@ impl Sandbox {
                 .map(|r| sh_quote(r))
                 .collect::<Vec<_>>()
                 .join(" "),
-            sh_quote(&self.data().to_string_lossy())
+            sh_quote(&data.to_string_lossy())
         );
         for a in extra_args {
             command.push(' ');
@@ -1208,4 +1213,61 @@ fn an_invalid_config_file_is_reported_with_its_line_instead_of_ignored() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("config.toml:2:"), "{stderr}");
+}
+
+#[test]
+fn cancelling_the_first_run_wizard_leaves_no_data_directory_behind() {
+    let sb = Sandbox::new("wizardcancel");
+    // A data directory two levels below anything that exists: staffctl creates all three.
+    let data = sb.path().join("fresh/nested/data");
+    let tui = sb.launch_on(&["--direct"], &data, &[]);
+    tui.wait_for("first-run setup");
+    assert!(
+        data.join("db").exists(),
+        "the store is open while the wizard runs"
+    );
+    tui.keys(&["Escape"]);
+    let screen = tui.wait_exit();
+    assert!(screen.contains(&format!("{EXITED} rc=0")), "{screen}");
+    assert!(
+        !sb.path().join("fresh").exists(),
+        "what staffctl created is gone: {:?}",
+        fs::read_dir(sb.path()).map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+    );
+    drop(tui);
+
+    // Typed into, then cancelled with the confirmation: gone too.
+    let tui = sb.launch_on(&["--direct"], &data, &[]);
+    tui.wait_for("first-run setup");
+    tui.text("Acme");
+    tui.wait_for("Practice name Acme");
+    tui.keys(&["Escape"]);
+    tui.wait_for("unsaved input");
+    tui.keys(&["y"]);
+    tui.wait_exit();
+    assert!(!sb.path().join("fresh").exists());
+    drop(tui);
+
+    // A directory that existed before is the user's: it stays, and so does what is in it.
+    let mine = sb.path().join("mine");
+    fs::create_dir_all(&mine).expect("create");
+    fs::write(mine.join("notes.txt"), "keep me").expect("write");
+    let tui = sb.launch_on(&["--direct"], &mine, &[]);
+    tui.wait_for("first-run setup");
+    tui.keys(&["Escape"]);
+    tui.wait_exit();
+    assert!(mine.join("notes.txt").exists(), "the user's file is kept");
+    drop(tui);
+
+    // A created directory that gained a file of someone else's is not removed.
+    let tui = sb.launch_on(&["--direct"], &data, &[]);
+    tui.wait_for("first-run setup");
+    fs::write(data.join("README"), "someone else's").expect("write");
+    tui.keys(&["Escape"]);
+    tui.wait_exit();
+    assert!(
+        data.join("README").exists(),
+        "a file staffctl did not write stays"
+    );
+    assert!(!data.join("db").exists(), "the empty store is removed");
 }

@@ -350,12 +350,45 @@ fn interactive(cli: &Cli) -> Result<()> {
             "the interactive interface needs a terminal; in scripts use the subcommands (`staffctl --help`)".into(),
         ));
     }
+    let dir = cli.data.clone().unwrap_or_else(default_data_dir);
+    // The first directory on the way to the data directory that does not exist yet: opening
+    // the store creates it (and what is below it).
+    let created = dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .last()
+        .map(std::path::Path::to_path_buf);
     let backend = std::sync::Arc::new(open(cli, true)?);
+    let opened_here = backend.local().is_some();
+    let store = std::sync::Arc::downgrade(&backend);
     let opts = crate::tui::TuiOptions {
         keymap: cli.keymap.clone(),
         auto_login: None,
     };
-    crate::tui::run(backend, &opts)
+    crate::tui::run_then(backend, &opts, move |ended| {
+        if let Some(top) = created
+            && opened_here
+            && !ended.initialised
+            && store.strong_count() == 0
+        {
+            discard_unused_store(&dir, &top);
+        }
+    })
+}
+
+/// Removes the data directory `dir` this run created for a practice that was never set up
+/// (the wizard was left before anything was written): the store files staffctl put in it, then
+/// `dir` and each directory above it up to `top` that staffctl created, each only if nothing
+/// else is in it. The store must be closed.
+fn discard_unused_store(dir: &std::path::Path, top: &std::path::Path) {
+    let _ = std::fs::remove_dir_all(dir.join("db"));
+    let _ = std::fs::remove_file(dir.join("staffctl.lock"));
+    for d in dir.ancestors() {
+        // `remove_dir` refuses a directory that is not empty: anything else in it stays.
+        if std::fs::remove_dir(d).is_err() || d == top {
+            break;
+        }
+    }
 }
 
 /// `staffctl keymap check [PATH]`: the file given, else every file the interface reads at
