@@ -1700,3 +1700,32 @@ fn a_failed_mail_command_s_reason_is_shown_whole_and_activation_is_explained() {
         );
     }
 }
+
+#[test]
+fn every_filter_reads_the_same_way_in_the_header() {
+    let mut ui = demo();
+    let bar = |ui: &Ui| {
+        ui.render(80, 24)
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .to_string()
+    };
+    // The status filter is applied by the service: the count is of the invited users.
+    ui.typ("t");
+    assert_eq!(bar(&ui), " 36 of 36 users  filter: status=invited");
+    ui.typ("/smith");
+    let n = ui.app.users.shown();
+    assert_eq!(
+        bar(&ui),
+        format!(" {n} of 36 users  filter: status=invited · /smith▏")
+    );
+    ui.key(KeyCode::Enter).typ("o");
+    let text = bar(&ui);
+    assert!(
+        text.contains("filter: status=invited · role=") && text.ends_with(" · /smith"),
+        "{text}"
+    );
+    ui.typ("0");
+    assert_eq!(bar(&ui), " 41 of 41 users");
+}
