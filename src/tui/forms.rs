@@ -1,6 +1,6 @@
-//! Every form of the interface: how it is built from current data, and (in `forms/submit.rs`) what
-//! saving it asks of the service. Values travel to the service as text, so its validation
-//! messages land beside the right fields.
+//! Every form of the interface: how it is built from current data, and (in
+//! `forms/submit.rs`) what saving it asks of the service. Values travel to the service as text,
+//! so its validation messages land beside the right fields.
 
 mod submit;
 
