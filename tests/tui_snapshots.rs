@@ -7,8 +7,9 @@
 //! become same-width placeholders (`YYYY-MM-DD hh:mm`) so columns stay aligned, RFC 3339 instants
 //! `[TIMESTAMP]`, 64-hex digests `[HASH]`, and the process origin of an audit event `[ORIGIN]`.
 //!
-//! The last tests put hostile text (terminal escape sequences, C1 controls, bidi overrides) into
-//! the store by every path that accepts it and check that none of it reaches the screen.
+//! `tui_snapshots/hostile.rs` puts hostile text (terminal escape sequences, C1 controls, bidi
+//! overrides) into the store by every path that accepts it and checks that none of it reaches
+//! the screen; `lock.rs` and `messages.rs` cover the lock and how messages fit the screen.
 
 use std::path::Path;
 use std::sync::Arc;
