@@ -209,3 +209,32 @@ fn the_idle_timer_locks_an_open_form_and_keys_reset_it() {
     assert!(ui.app.check_idle());
     assert!(!ui.render(80, 24).contains(TYPED));
 }
+
+#[test]
+fn an_export_finishing_under_the_lock_waits_for_its_operator() {
+    let mut ui = demo();
+    let dest = ui.dir.path().join("locked-audit.csv");
+    ui.typ("6").typ("x").tabs(3);
+    ui.ctrl('u').typ(&dest.display().to_string());
+    // Enter starts the export; its result is applied only when jobs are polled, which is after
+    // the lock here.
+    ui.app.on_key(press(KeyCode::Enter));
+    assert!(ui.app.export_running());
+    ui.ctrl('l');
+    ui.app.wait_jobs(JOBS);
+    assert!(!ui.app.export_running(), "the export finished");
+    assert!(dest.exists());
+    let text = ui.render(80, 24);
+    assert!(
+        !text.contains("Exported") && !text.contains("locked-audit"),
+        "nothing about it on the locked screen:\n{text}"
+    );
+    assert!(text.contains("Locked. Log in again"), "{text}");
+    ui.typ(staffctl::demo::DEMO_PASSWORD).key(KeyCode::Enter);
+    ui.settle();
+    let Some(Modal::Export(job)) = ui.app.modals.last() else {
+        panic!("the export window is back: {:?}", ui.app.modals.last());
+    };
+    assert!(matches!(job.done, Some(Ok(n)) if n > 0), "{:?}", job.done);
+    assert!(ui.render(80, 24).contains("Done:"));
+}
