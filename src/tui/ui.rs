@@ -209,7 +209,7 @@ fn draw_banner(frame: &mut Frame<'_>, app: &App, body: Rect, text: &str, keep: u
     let w = body.width.min(100);
     let inner = usize::from(w.saturating_sub(2));
     let mut lines = wrapped(&[text.to_string()], inner);
-    let room = usize::from(body.height.saturating_sub(keep + 1)).saturating_sub(2);
+    let room = usize::from(body.height.saturating_sub(keep.saturating_add(1))).saturating_sub(2);
     if room == 0 {
         return body;
     }
