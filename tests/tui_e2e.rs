@@ -163,6 +163,11 @@ impl Sandbox {
 
     /// Starts the interface reaching the store as `route` says (`--direct`, `--socket P`).
     fn launch_via(&self, route: &[&str], extra_args: &[&str]) -> Tui {
+        self.launch_on(route, &self.data(), extra_args)
+    }
+
+    /// Starts the interface on the data directory `data`, which may not exist yet.
+    fn launch_on(&self, route: &[&str], data: &Path, extra_args: &[&str]) -> Tui {
         let socket = format!("staffctl-e2e-{}-{}", std::process::id(), self.name);
         let mut command = format!(
             "{} {} --data {}",
@@ -172,7 +177,7 @@ impl Sandbox {
                 .map(|r| sh_quote(r))
                 .collect::<Vec<_>>()
                 .join(" "),
-            sh_quote(&self.data().to_string_lossy())
+            sh_quote(&data.to_string_lossy())
         );
         for a in extra_args {
             command.push(' ');
@@ -1091,3 +1096,6 @@ fn a_change_made_by_the_cli_shows_in_the_interface_through_the_server() {
     drop(tui);
     drop(server);
 }
+
+#[path = "tui_e2e/first_use.rs"]
+mod first_use;

@@ -379,6 +379,119 @@ pub enum Status {
     Deactivated,
 }
 
+impl Status {
+    /// The status a word that is not one most likely means: a synonym ("inactive" is
+    /// deactivated, not active, however alike they look), the start of one, or a near spelling.
+    fn meant(word: &str) -> Option<Status> {
+        let w = word.trim().to_lowercase();
+        let synonym = match w.as_str() {
+            "inactive" | "deactive" | "deactivate" | "disabled" | "disable" | "removed"
+            | "left" | "former" | "gone" | "terminated" | "suspended" | "archived" | "off" => {
+                Some(Status::Deactivated)
+            }
+            "pending" | "invite" | "new" | "unactivated" | "not-activated" | "waiting" => {
+                Some(Status::Invited)
+            }
+            "enabled" | "enable" | "activated" | "current" | "on" => Some(Status::Active),
+            _ => None,
+        };
+        let name = |s: &Status| {
+            s.to_possible_value()
+                .map(|p| p.get_name().to_string())
+                .unwrap_or_default()
+        };
+        synonym
+            .or_else(|| {
+                Status::value_variants()
+                    .iter()
+                    .find(|s| w.len() >= 3 && name(s).starts_with(&w))
+                    .copied()
+            })
+            .or_else(|| {
+                Status::value_variants()
+                    .iter()
+                    .map(|s| (edit_distance(&w, &name(s)), *s))
+                    .filter(|(d, _)| *d <= 2)
+                    .min_by_key(|(d, _)| *d)
+                    .map(|(_, s)| s)
+            })
+    }
+}
+
+/// Levenshtein distance between two short words.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
+
+/// Parses `--status`; a value that is not a status is refused with the valid ones and the one
+/// it most likely means ([`Status::meant`]), not merely the one it is spelt most like.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusParser;
+
+impl clap::builder::TypedValueParser for StatusParser {
+    type Value = Status;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Status, clap::Error> {
+        use clap::error::{ContextKind, ContextValue, ErrorKind};
+        let text = value.to_string_lossy();
+        if let Ok(status) = Status::from_str(&text, false) {
+            return Ok(status);
+        }
+        let mut err = clap::Error::new(ErrorKind::InvalidValue).with_cmd(cmd);
+        let names: Vec<String> = Status::value_variants()
+            .iter()
+            .filter_map(ValueEnum::to_possible_value)
+            .map(|p| p.get_name().to_string())
+            .collect();
+        err.insert(
+            ContextKind::InvalidArg,
+            ContextValue::String(arg.map_or_else(|| "--status".to_string(), ToString::to_string)),
+        );
+        err.insert(
+            ContextKind::InvalidValue,
+            ContextValue::String(text.into_owned()),
+        );
+        err.insert(ContextKind::ValidValue, ContextValue::Strings(names));
+        if let Some(meant) =
+            Status::meant(&value.to_string_lossy()).and_then(|s| s.to_possible_value())
+        {
+            err.insert(
+                ContextKind::SuggestedValue,
+                ContextValue::String(meant.get_name().to_string()),
+            );
+        }
+        Err(err)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            Status::value_variants()
+                .iter()
+                .filter_map(ValueEnum::to_possible_value),
+        ))
+    }
+}
+
 /// Profile fields shared by `user add` and `user edit`.
 #[derive(Debug, Args, Default)]
 pub struct UserProfileArgs {
@@ -408,7 +521,7 @@ pub enum UserCmd {
     /// List users (filters combine)
     List {
         /// Only users with this status
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = StatusParser)]
         status: Option<Status>,
         /// Only users who can access this facility
         #[arg(long)]
@@ -609,4 +722,65 @@ pub struct RecoverArgs {
     /// Administrator to reset (id, username or email)
     #[arg(long)]
     pub user: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status_error(value: &str) -> String {
+        match Cli::try_parse_from(["staffctl", "user", "list", "--status", value]) {
+            Ok(c) => panic!("{value} accepted: {c:?}"),
+            Err(e) => {
+                assert_eq!(e.kind(), clap::error::ErrorKind::InvalidValue, "{e}");
+                e.to_string()
+            }
+        }
+    }
+
+    #[test]
+    fn a_status_that_does_not_exist_lists_the_valid_ones_and_suggests_the_meant_one() {
+        let text = status_error("inactive");
+        assert!(
+            text.contains("[possible values: invited, active, deactivated]"),
+            "{text}"
+        );
+        assert!(text.contains("'deactivated'"), "{text}");
+        assert!(!text.contains("'active'"), "{text}");
+        for (typed, meant) in [
+            ("disabled", "deactivated"),
+            ("pending", "invited"),
+            ("enabled", "active"),
+            ("deact", "deactivated"),
+            ("activ", "active"),
+            ("invted", "invited"),
+        ] {
+            let text = status_error(typed);
+            assert!(text.contains(&format!("'{meant}'")), "{typed}: {text}");
+        }
+        let text = status_error("banana");
+        assert!(
+            !text.contains("tip:"),
+            "no guess for a word that means nothing: {text}"
+        );
+    }
+
+    #[test]
+    fn the_statuses_parse_as_before() {
+        for (typed, status) in [
+            ("invited", "Invited"),
+            ("active", "Active"),
+            ("deactivated", "Deactivated"),
+        ] {
+            let cli = Cli::try_parse_from(["staffctl", "user", "list", "--status", typed])
+                .expect("a valid status");
+            let Some(Command::User(UserCmd::List {
+                status: Some(s), ..
+            })) = cli.command
+            else {
+                panic!("{cli:?}");
+            };
+            assert_eq!(format!("{s:?}"), status);
+        }
+    }
 }

@@ -215,7 +215,9 @@ fn run(cli: Cli) -> Result<()> {
                 output::cell_long(&who)
             ))
         }
-        Command::Keymap(args::KeymapCmd::Check { path }) => keymap_check(path.as_deref()),
+        Command::Keymap(args::KeymapCmd::Check { path }) => {
+            keymap_check(path.as_deref(), cli.keymap.as_deref())
+        }
         Command::Demo => crate::demo::run(cli.keymap.clone()),
         Command::Permission(PermissionCmd::List) => {
             let rows = crate::service::api::PermissionInfo::catalogue();
@@ -366,37 +368,88 @@ fn interactive(cli: &Cli) -> Result<()> {
             "the interactive interface needs a terminal; in scripts use the subcommands (`staffctl --help`)".into(),
         ));
     }
+    let dir = cli.data.clone().unwrap_or_else(default_data_dir);
+    // The first directory on the way to the data directory that does not exist yet: opening
+    // the store creates it (and what is below it).
+    let created = dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .last()
+        .map(std::path::Path::to_path_buf);
     let backend = std::sync::Arc::new(open(cli, true)?);
+    let opened_here = backend.local().is_some();
+    let store = std::sync::Arc::downgrade(&backend);
     let opts = crate::tui::TuiOptions {
         keymap: cli.keymap.clone(),
         auto_login: None,
     };
-    crate::tui::run(backend, &opts)
+    crate::tui::run_then(backend, &opts, move |ended| {
+        if let Some(top) = created
+            && opened_here
+            && !ended.initialised
+            && store.strong_count() == 0
+        {
+            discard_unused_store(&dir, &top);
+        }
+    })
 }
 
-/// `staffctl keymap check [PATH]`.
-fn keymap_check(path: Option<&std::path::Path>) -> Result<()> {
-    let path = match path {
-        Some(p) => p.to_path_buf(),
-        None => crate::tui::keymap::user_keymap_file()
-            .ok_or_else(|| Error::invalid("path", "no config directory; pass the keymap file"))?,
-    };
-    if !path.exists() {
-        return Err(Error::NotFound(format!(
-            "no keymap file at {}",
-            path.display()
-        )));
+/// Removes the data directory `dir` this run created for a practice that was never set up
+/// (the wizard was left before anything was written): the store files staffctl put in it, then
+/// `dir` and each directory above it up to `top` that staffctl created, each only if nothing
+/// else is in it. The store must be closed.
+fn discard_unused_store(dir: &std::path::Path, top: &std::path::Path) {
+    let _ = std::fs::remove_dir_all(dir.join("db"));
+    let _ = std::fs::remove_file(dir.join("staffctl.lock"));
+    for d in dir.ancestors() {
+        // `remove_dir` refuses a directory that is not empty: anything else in it stays.
+        if std::fs::remove_dir(d).is_err() || d == top {
+            break;
+        }
     }
-    let problems = crate::tui::keymap::Keymap::check_file(&path);
+}
+
+/// `staffctl keymap check [PATH]`: the file given, else every file the interface reads at
+/// start-up (config file, chosen keymap file, override file), with the same problems it
+/// reports, by file and line.
+fn keymap_check(path: Option<&std::path::Path>, choice: Option<&str>) -> Result<()> {
+    let (problems, files) = match path {
+        Some(p) => {
+            if !p.exists() {
+                return Err(Error::NotFound(format!(
+                    "no keymap file at {}",
+                    p.display()
+                )));
+            }
+            (
+                crate::tui::keymap::Keymap::check_file(p),
+                vec![p.display().to_string()],
+            )
+        }
+        None => {
+            let startup = crate::tui::keymap::startup(choice);
+            if startup.read.is_empty() {
+                let user = crate::tui::keymap::user_keymap_file().ok_or_else(|| {
+                    Error::invalid("path", "no config directory; pass the keymap file")
+                })?;
+                return Err(Error::NotFound(format!(
+                    "no keymap file at {} (and no config file); pass the file to check",
+                    user.display()
+                )));
+            }
+            (startup.problems, startup.read)
+        }
+    };
     if problems.is_empty() {
-        return output::print(&format!("{}: OK\n", path.display()));
+        let ok: String = files.iter().map(|f| format!("{f}: OK\n")).collect();
+        return output::print(&ok);
     }
     for p in &problems {
         eprintln!("{}", output::cell_long(&p.to_string()));
     }
     Err(Error::invalid(
         "keymap",
-        format!("{} problem(s) in {}", problems.len(), path.display()),
+        format!("{} problem(s) in {}", problems.len(), files.join(", ")),
     ))
 }
 

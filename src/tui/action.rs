@@ -36,6 +36,7 @@ actions! {
     Help => "app.help", "Show the keys of this screen and every action";
     Palette => "app.palette", "Open the command palette: run any action by name";
     Lock => "app.lock", "Lock the screen now (log in again to continue)";
+    ShowMessage => "app.message", "Show the whole status message";
     Activate => "app.activate", "On the login screen: activate an invited account with its code";
     NextTab => "app.next_tab", "Go to the next tab";
     PrevTab => "app.prev_tab", "Go to the previous tab";

@@ -14,6 +14,7 @@ use tui_input::backend::crossterm::to_input_request;
 use super::action::Action;
 use super::forms::{self, Purpose};
 use super::keymap::{Chord, Keymap, Lookup, Section};
+use super::messages;
 use super::screens::{
     Effect, audit::AuditScreen, devices::DevicesScreen, facilities::FacilitiesScreen,
     invites::InvitesScreen, roles::RolesScreen, settings::SettingsScreen, users::UsersScreen,
@@ -25,6 +26,14 @@ use crate::remote::backend::Backend;
 use crate::service::{
     AuditQuery, ExportFormat, Origin, Request, Response, Service, Session, VerifyReport,
 };
+
+mod gate;
+mod input;
+mod jobs;
+mod lock;
+
+use jobs::Job;
+pub use lock::{Clock, Locked, ManualClock, SystemClock};
 
 /// The tabs, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,14 +102,12 @@ impl Tab {
 pub enum Phase {
     /// First run: create the practice and the first administrator.
     Setup(Form),
-    /// Log in (also after the idle lock). `checking` while argon2 runs.
+    /// Log in (also after the lock, see [`App::locked`]). `checking` while argon2 runs.
     Login {
         /// Username and password.
         form: Form,
         /// A login check is running.
         checking: bool,
-        /// Locked session's user id: the same user keeps their screens.
-        locked_user: Option<u64>,
     },
     /// Activating an invited account from the login screen.
     Activate(Form),
@@ -185,27 +192,29 @@ pub enum Message {
     Error(String),
 }
 
-/// Results of background work.
-enum Job {
-    Login(std::result::Result<Session, Error>),
-    /// A user list loaded in the background: (generation, result).
-    Users(u64, std::result::Result<Response, Error>),
-    Verify(std::result::Result<VerifyReport, Error>),
-    Export(std::result::Result<u64, Error>),
-}
-
 /// Service access for screens.
 pub struct Ctx<'a> {
     /// The service.
     pub backend: &'a Backend,
     /// The logged-in operator.
     pub session: &'a Session,
+    /// The active key bindings, for texts that name keys.
+    pub keymap: &'a Keymap,
 }
 
 impl Ctx<'_> {
     /// Sends a request.
     pub fn call(&self, request: Request) -> Result<Response> {
         self.backend.call(self.session, request)
+    }
+
+    /// The key that starts activating an invited account on the login screen.
+    pub fn activate_key(&self) -> String {
+        self.keymap
+            .keys_for(Section::Form, Action::Activate)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Action::Activate.name().to_string())
     }
 }
 
@@ -245,6 +254,13 @@ pub struct App {
     pub pending: Vec<Chord>,
     /// Set to leave the event loop.
     pub quit: bool,
+    /// What went wrong reading the keymap and config files, shown on the login screen and in
+    /// the status line after the first login.
+    pub warning: Option<String>,
+    warned: bool,
+    /// A session put away by the lock (its windows come back to the same operator only).
+    pub locked: Option<Locked>,
+    clock: Arc<dyn Clock>,
     last_input: Instant,
     idle_timeout: Duration,
     /// Newest audit sequence number seen; a change means someone else saved something.
@@ -265,9 +281,8 @@ impl App {
     pub fn with_backend(backend: Arc<Backend>, keymap: Keymap, theme: Theme) -> Result<Self> {
         let phase = if backend.is_initialised()? {
             Phase::Login {
-                form: forms::login(""),
+                form: forms::login("", false),
                 checking: false,
-                locked_user: None,
             }
         } else {
             Phase::Setup(forms::setup())
@@ -291,6 +306,10 @@ impl App {
             theme,
             pending: Vec::new(),
             quit: false,
+            warning: None,
+            warned: false,
+            locked: None,
+            clock: Arc::new(SystemClock),
             last_input: Instant::now(),
             idle_timeout: Duration::from_secs(15 * 60),
             seen_head: 0,
@@ -301,6 +320,11 @@ impl App {
         })
     }
 
+    /// Sets what start-up found wrong with the keymap or config files (see [`App::warning`]).
+    pub fn set_startup_warning(&mut self, warning: String) {
+        self.warning = Some(warning);
+    }
+
     /// Logs in synchronously (demo and tests).
     pub fn login_now(&mut self, user: &str, password: &str) -> Result<()> {
         let session = self.backend.login(user, password, &Origin::current())?;
@@ -309,7 +333,7 @@ impl App {
     }
 
     fn enter_main(&mut self, session: Session) {
-        let same_user = matches!(&self.phase, Phase::Login { locked_user: Some(id), .. } if *id == session.user_id());
+        let same_user = self.unlock_for(&session);
         if let Ok(p) = self.backend.call(&session, Request::PracticeShow)
             && let Response::Practice(p) = p
         {
@@ -318,8 +342,12 @@ impl App {
         }
         self.session = Some(session);
         self.phase = Phase::Main;
-        self.message = None;
-        self.last_input = Instant::now();
+        self.message = match &self.warning {
+            Some(w) if !self.warned => Some(Message::Error(w.clone())),
+            _ => None,
+        };
+        self.warned = self.warning.is_some();
+        self.last_input = self.clock.now();
         if !same_user {
             self.tab = Tab::Users;
             self.users = UsersScreen::default();
@@ -357,6 +385,7 @@ impl App {
         self.session.as_ref().map(|session| Ctx {
             backend: &self.backend,
             session,
+            keymap: &self.keymap,
         })
     }
 
@@ -368,6 +397,7 @@ impl App {
         let ctx = Ctx {
             backend: &self.backend,
             session: &session,
+            keymap: &self.keymap,
         };
         let errors: Vec<String> = [
             self.users.refresh_choices(&ctx),
@@ -392,362 +422,11 @@ impl App {
         self.message = Some(Message::Info(text.into()));
     }
 
+    /// Shows an error in the status line, with the service's command-line hints turned into
+    /// the interface's.
     fn error(&mut self, text: impl Into<String>) {
-        self.message = Some(Message::Error(text.into()));
-    }
-
-    /// Handles pasted text (into the focused text field only).
-    pub fn on_paste(&mut self, text: &str) {
-        match (&mut self.phase, self.modals.last_mut()) {
-            (Phase::Setup(form) | Phase::Login { form, .. }, _)
-            | (Phase::Main, Some(Modal::Form { form, .. })) => form.paste(text),
-            _ => {}
-        }
-    }
-
-    /// Handles one key press.
-    pub fn on_key(&mut self, key: KeyEvent) {
-        if key.kind != KeyEventKind::Press {
-            return;
-        }
-        self.last_input = Instant::now();
-        let Some(chord) = Chord::from_event(&key) else {
-            return;
-        };
-        // Ctrl-C always quits (asking first when input would be lost).
-        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
-            self.update(Action::Quit);
-            return;
-        }
-        match &self.phase {
-            Phase::Setup(_) | Phase::Login { .. } | Phase::Activate(_) => {
-                self.on_gate_key(chord, &key)
-            }
-            Phase::Main => self.on_main_key(chord, &key),
-        }
-    }
-
-    fn form_action(&self, chord: Chord, wants_text: bool) -> Option<Action> {
-        if wants_text && chord.is_printable() {
-            return None;
-        }
-        match self.keymap.lookup(Section::Form, &[chord]) {
-            Lookup::Action(a)
-                if a.name().starts_with("form.")
-                    || a == Action::Quit
-                    || a == Action::Help
-                    || a == Action::Activate =>
-            {
-                Some(a)
-            }
-            _ => None,
-        }
-    }
-
-    fn on_gate_key(&mut self, chord: Chord, key: &KeyEvent) {
-        let wants_text = match &self.phase {
-            Phase::Setup(f) | Phase::Login { form: f, .. } | Phase::Activate(f) => f.wants_text(),
-            Phase::Main => false,
-        };
-        let action = self.form_action(chord, wants_text);
-        if let Some(top) = self.modals.last() {
-            // Only the quit confirmation can sit over the gate.
-            if matches!(top, Modal::Confirm { .. }) {
-                self.on_confirm_key(key);
-            }
-            return;
-        }
-        if action == Some(Action::Quit) {
-            self.update(Action::Quit);
-            return;
-        }
-        if action == Some(Action::Activate) {
-            self.toggle_activation();
-            return;
-        }
-        // In the wizard and at login, Enter walks through the fields and submits on the last.
-        let on_last = match &self.phase {
-            Phase::Setup(f) | Phase::Login { form: f, .. } | Phase::Activate(f) => {
-                f.on_last_field()
-            }
-            Phase::Main => true,
-        };
-        let action = if action == Some(Action::FormSubmit) && !on_last && key.code == KeyCode::Enter
-        {
-            Some(Action::FormNext)
-        } else {
-            action
-        };
-        let outcome = match &mut self.phase {
-            Phase::Setup(form) => form.handle(action, key),
-            Phase::Login {
-                form,
-                checking: false,
-                ..
-            } => form.handle(action, key),
-            Phase::Activate(form) => form.handle(action, key),
-            _ => return,
-        };
-        match outcome {
-            FormOutcome::Continue => {}
-            FormOutcome::Cancel if matches!(self.phase, Phase::Activate(_)) => {
-                self.toggle_activation()
-            }
-            FormOutcome::Cancel => self.update(Action::Quit),
-            FormOutcome::Submit => self.submit_gate(),
-        }
-    }
-
-    /// Switches between the login screen and activating an invited account.
-    fn toggle_activation(&mut self) {
-        self.phase = match &self.phase {
-            Phase::Login {
-                form,
-                checking: false,
-                ..
-            } => Phase::Activate(forms::activation(&form.value("login"))),
-            Phase::Activate(form) => Phase::Login {
-                form: forms::login(&form.value("login")),
-                checking: false,
-                locked_user: None,
-            },
-            _ => return,
-        };
-    }
-
-    fn submit_gate(&mut self) {
-        match &mut self.phase {
-            Phase::Activate(form) => {
-                form.clear_errors();
-                let login = form.value("login");
-                if form.value("password") != form.value("password_repeat") {
-                    form.set_errors(&[crate::error::FieldError::new(
-                        "password_repeat",
-                        "the two passwords differ",
-                    )]);
-                    return;
-                }
-                match self.backend.activate(
-                    &login,
-                    &form.value("code"),
-                    &form.value("password"),
-                    &Origin::current(),
-                ) {
-                    Ok(()) => {
-                        self.phase = Phase::Login {
-                            form: forms::login(login.trim()),
-                            checking: false,
-                            locked_user: None,
-                        };
-                        self.info("Your account is active. Log in with your new password.");
-                    }
-                    Err(Error::Invalid(errs)) => form.set_errors(&errs),
-                    Err(e) => form.error = Some(e.to_string()),
-                }
-            }
-            Phase::Setup(form) => {
-                form.clear_errors();
-                match forms::setup_request(form) {
-                    Err(errs) => form.set_errors(&errs),
-                    Ok(req) => match self.backend.init(&req, &Origin::current()) {
-                        Ok(_) => {
-                            let user = req.admin_username.to_lowercase();
-                            self.phase = Phase::Login {
-                                form: forms::login(&user),
-                                checking: false,
-                                locked_user: None,
-                            };
-                            self.info(format!("Practice created. Log in as {user}."));
-                        }
-                        Err(Error::Invalid(errs)) => form.set_errors(&errs),
-                        Err(e) => form.error = Some(e.to_string()),
-                    },
-                }
-            }
-            Phase::Login { form, checking, .. } => {
-                form.clear_errors();
-                let user = form.value("login");
-                let password = form.value("password");
-                if user.trim().is_empty() {
-                    form.set_errors(&[crate::error::FieldError::new(
-                        "login",
-                        "type your username or email",
-                    )]);
-                    return;
-                }
-                *checking = true;
-                let backend = Arc::clone(&self.backend);
-                let tx = self.jobs_tx.clone();
-                std::thread::spawn(move || {
-                    let result = backend.login(&user, &password, &Origin::current());
-                    let _ = tx.send(Job::Login(result));
-                });
-            }
-            Phase::Main => {}
-        }
-    }
-
-    fn on_main_key(&mut self, chord: Chord, key: &KeyEvent) {
-        if let Some(top) = self.modals.last() {
-            match top {
-                Modal::Form { .. } => self.on_form_key(chord, key),
-                Modal::Confirm { .. } => self.on_confirm_key(key),
-                Modal::Palette { .. } => self.on_palette_key(key),
-                Modal::Export(job) => {
-                    if job.done.is_some() && matches!(key.code, KeyCode::Enter | KeyCode::Esc) {
-                        self.modals.pop();
-                    }
-                }
-                Modal::Detail { .. } | Modal::Help { .. } => {
-                    if let Some(a) = self.lookup(chord, Section::List) {
-                        self.update(a);
-                    }
-                }
-            }
-            return;
-        }
-        if self.current_filtering() {
-            self.on_filter_key(key);
-            return;
-        }
-        if let Some(a) = self.lookup(chord, self.tab.section()) {
-            self.update(a);
-        }
-    }
-
-    /// Resolves a chord (with any pending sequence) to an action.
-    fn lookup(&mut self, chord: Chord, section: Section) -> Option<Action> {
-        self.pending.push(chord);
-        match self.keymap.lookup(section, &self.pending) {
-            Lookup::Action(a) => {
-                self.pending.clear();
-                Some(a)
-            }
-            Lookup::Pending => None,
-            Lookup::None => {
-                // An unfinished sequence followed by an unrelated key: try the key alone.
-                let retry = self.pending.len() > 1;
-                self.pending.clear();
-                if retry {
-                    self.lookup(chord, section)
-                } else {
-                    None
-                }
-            }
-        }
-    }
-
-    fn current_filtering(&self) -> bool {
-        match self.tab {
-            Tab::Users => self.users.filtering,
-            _ => false,
-        }
-    }
-
-    fn on_filter_key(&mut self, key: &KeyEvent) {
-        match key.code {
-            KeyCode::Enter => self.users.filtering = false,
-            KeyCode::Esc => {
-                self.users.filtering = false;
-                self.users.filter = Input::default();
-                self.users.apply_view();
-            }
-            KeyCode::Down | KeyCode::Up => {
-                let a = if key.code == KeyCode::Down {
-                    Action::Down
-                } else {
-                    Action::Up
-                };
-                self.users.move_selection(a);
-            }
-            _ => {
-                if let Some(req) = to_input_request(&ratatui::crossterm::event::Event::Key(*key)) {
-                    self.users.filter.handle(req);
-                    self.users.apply_view();
-                }
-            }
-        }
-    }
-
-    fn on_form_key(&mut self, chord: Chord, key: &KeyEvent) {
-        let wants_text =
-            matches!(self.modals.last(), Some(Modal::Form { form, .. }) if form.wants_text());
-        let action = self.form_action(chord, wants_text);
-        if action == Some(Action::Quit) {
-            self.update(Action::Quit);
-            return;
-        }
-        let Some(Modal::Form { form, .. }) = self.modals.last_mut() else {
-            return;
-        };
-        match form.handle(action, key) {
-            FormOutcome::Continue => {}
-            FormOutcome::Cancel => {
-                if form.is_dirty() {
-                    self.modals.push(Modal::Confirm {
-                        title: "Discard changes?".into(),
-                        lines: vec![
-                            "This form has unsaved input.".into(),
-                            "y: discard it   n: keep editing".into(),
-                        ],
-                        then: Pending::DiscardForm,
-                    });
-                } else {
-                    self.modals.pop();
-                }
-            }
-            FormOutcome::Submit => self.submit_form(),
-        }
-    }
-
-    fn on_confirm_key(&mut self, key: &KeyEvent) {
-        match key.code {
-            KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
-                let Some(Modal::Confirm { then, .. }) = self.modals.pop() else {
-                    return;
-                };
-                match then {
-                    Pending::Quit => self.quit = true,
-                    Pending::DiscardForm => {
-                        self.modals.pop();
-                    }
-                    Pending::Call(request, success) => self.perform(*request, &success),
-                }
-            }
-            KeyCode::Char('n' | 'N') | KeyCode::Esc => {
-                self.modals.pop();
-            }
-            _ => {}
-        }
-    }
-
-    fn on_palette_key(&mut self, key: &KeyEvent) {
-        let Some(Modal::Palette { input, selected }) = self.modals.last_mut() else {
-            return;
-        };
-        match key.code {
-            KeyCode::Esc => {
-                self.modals.pop();
-            }
-            KeyCode::Down => *selected += 1,
-            KeyCode::Up => *selected = selected.saturating_sub(1),
-            KeyCode::Enter => {
-                let matches = palette_matches(input.value());
-                let chosen = matches
-                    .get((*selected).min(matches.len().saturating_sub(1)))
-                    .copied();
-                self.modals.pop();
-                if let Some(a) = chosen {
-                    self.update(a);
-                }
-            }
-            _ => {
-                if let Some(req) = to_input_request(&ratatui::crossterm::event::Event::Key(*key)) {
-                    input.handle(req);
-                    *selected = 0;
-                }
-            }
-        }
+        let text = messages::for_interface(&text.into(), &self.keymap);
+        self.message = Some(Message::Error(text));
     }
 
     /// Sends a request and reports the outcome in the status line.
@@ -775,6 +454,7 @@ impl App {
         let ctx = Ctx {
             backend: &self.backend,
             session: &session,
+            keymap: &self.keymap,
         };
         let purpose = purpose.clone();
         match forms::submit(&ctx, &purpose, form) {
@@ -815,6 +495,7 @@ impl App {
                 let ctx = Ctx {
                     backend: &self.backend,
                     session: &session,
+                    keymap: &self.keymap,
                 };
                 if let Err(e) = self.audit.refresh(&ctx) {
                     self.error(e.to_string());
@@ -831,13 +512,15 @@ impl App {
                 self.start_export(format, path, query);
             }
             Err(Error::Invalid(errs)) => {
+                let errs = messages::field_errors(&errs, &self.keymap);
                 if let Some(Modal::Form { form, .. }) = self.modals.last_mut() {
                     form.set_errors(&errs);
                 }
             }
             Err(e) => {
+                let text = messages::for_interface(&e.to_string(), &self.keymap);
                 if let Some(Modal::Form { form, .. }) = self.modals.last_mut() {
-                    form.error = Some(e.to_string());
+                    form.error = Some(text);
                 }
             }
         }
@@ -858,7 +541,8 @@ impl App {
                     .modals
                     .iter()
                     .any(|m| matches!(m, Modal::Form { form, .. } if form.is_dirty()))
-                    || matches!(&self.phase, Phase::Setup(f) if f.is_dirty());
+                    || matches!(&self.phase, Phase::Setup(f) if f.is_dirty())
+                    || self.locked.as_ref().is_some_and(Locked::has_unsaved_input);
                 if self.modals.iter().any(|m| {
                     matches!(
                         m,
@@ -887,23 +571,38 @@ impl App {
                 input: Input::default(),
                 selected: 0,
             }),
-            Action::Lock => self.lock(),
+            Action::Lock => self.lock(lock::LOCKED_NOW),
+            Action::ShowMessage => {
+                if let Some(m) = &self.message {
+                    let (title, text) = match m {
+                        Message::Info(t) => ("Message", t.clone()),
+                        Message::Error(t) => ("Error", t.clone()),
+                    };
+                    self.modals.push(Modal::Detail {
+                        title: title.into(),
+                        lines: vec![text],
+                        scroll: 0,
+                    });
+                }
+            }
             Action::NextTab | Action::PrevTab => {
                 let n = Tab::ALL.len();
                 let i = self.tab.index();
-                self.tab = Tab::ALL[if action == Action::NextTab {
-                    (i + 1) % n
-                } else {
-                    (i + n - 1) % n
-                }];
+                self.go_to(
+                    Tab::ALL[if action == Action::NextTab {
+                        (i + 1) % n
+                    } else {
+                        (i + n - 1) % n
+                    }],
+                );
             }
-            Action::TabUsers => self.tab = Tab::Users,
-            Action::TabRoles => self.tab = Tab::Roles,
-            Action::TabFacilities => self.tab = Tab::Facilities,
-            Action::TabInvites => self.tab = Tab::Invites,
-            Action::TabDevices => self.tab = Tab::Devices,
-            Action::TabAudit => self.tab = Tab::Audit,
-            Action::TabSettings => self.tab = Tab::Settings,
+            Action::TabUsers => self.go_to(Tab::Users),
+            Action::TabRoles => self.go_to(Tab::Roles),
+            Action::TabFacilities => self.go_to(Tab::Facilities),
+            Action::TabInvites => self.go_to(Tab::Invites),
+            Action::TabDevices => self.go_to(Tab::Devices),
+            Action::TabAudit => self.go_to(Tab::Audit),
+            Action::TabSettings => self.go_to(Tab::Settings),
             Action::Refresh => {
                 self.refresh_all();
                 self.info("Reloaded.");
@@ -931,6 +630,14 @@ impl App {
                 self.scroll_modal(action);
             }
             other => self.screen_action(other),
+        }
+    }
+
+    /// Shows `tab`; a message about the tab left behind goes with it.
+    fn go_to(&mut self, tab: Tab) {
+        if tab != self.tab {
+            self.tab = tab;
+            self.message = None;
         }
     }
 
@@ -963,6 +670,7 @@ impl App {
         let ctx = Ctx {
             backend: &self.backend,
             session: &session,
+            keymap: &self.keymap,
         };
         let effect = match self.tab {
             Tab::Users => self.users.handle(action, &ctx),
@@ -1002,20 +710,6 @@ impl App {
         }
     }
 
-    fn lock(&mut self) {
-        let Some(session) = self.session.take() else {
-            return;
-        };
-        let user = session.label().to_string();
-        self.phase = Phase::Login {
-            form: forms::login(&user),
-            checking: false,
-            locked_user: Some(session.user_id()),
-        };
-        self.pending.clear();
-        self.info("Locked. Log in again to continue where you were.");
-    }
-
     /// Every second, asks for the audit head; when it moved (another administrator or program
     /// saved something), reloads the tabs. Open forms are left exactly as they are. Returns
     /// whether anything was reloaded.
@@ -1039,214 +733,6 @@ impl App {
         self.seen_head = head;
         self.refresh_all();
         true
-    }
-
-    /// Locks the screen after the practice's idle timeout; returns whether it did.
-    pub fn check_idle(&mut self) -> bool {
-        if matches!(self.phase, Phase::Main) && self.last_input.elapsed() >= self.idle_timeout {
-            self.lock();
-            self.message = Some(Message::Info(
-                "Locked after inactivity. Log in again to continue.".into(),
-            ));
-            return true;
-        }
-        false
-    }
-
-    /// Sets the idle timeout (tests).
-    pub fn set_idle_timeout(&mut self, d: Duration) {
-        self.idle_timeout = d;
-    }
-
-    /// Loads the user list on a thread: on a large practice it takes longer than a frame, and
-    /// the screen stays usable (with the previous rows) meanwhile.
-    fn start_users_load(&mut self) {
-        let Some(session) = self.session.clone() else {
-            return;
-        };
-        self.users.load_generation += 1;
-        let generation = self.users.load_generation;
-        let filter = self.users.list_filter();
-        let backend = Arc::clone(&self.backend);
-        let tx = self.jobs_tx.clone();
-        self.users.loading = true;
-        std::thread::spawn(move || {
-            let result = backend.call(&session, Request::UserList(filter));
-            let _ = tx.send(Job::Users(generation, result));
-        });
-    }
-
-    fn start_verify(&mut self) {
-        let (Some(session), backend, tx) = (
-            self.session.clone(),
-            Arc::clone(&self.backend),
-            self.jobs_tx.clone(),
-        ) else {
-            return;
-        };
-        self.audit.verify = None;
-        self.audit.verifying = true;
-        std::thread::spawn(move || {
-            let result = backend
-                .call(&session, Request::AuditVerify { expect: None })
-                .and_then(|r| match r {
-                    Response::Verify(v) => Ok(v),
-                    _ => Err(Error::Storage("unexpected response".into())),
-                });
-            let _ = tx.send(Job::Verify(result));
-        });
-    }
-
-    fn start_export(&mut self, format: ExportFormat, path: PathBuf, query: AuditQuery) {
-        let Some(session) = self.session.clone() else {
-            return;
-        };
-        let total = self.audit.head_seq;
-        let written = Arc::new(AtomicU64::new(0));
-        let job = ExportJob {
-            path: path.clone(),
-            written: Arc::clone(&written),
-            total,
-            done: None,
-        };
-        self.modals.push(Modal::Export(job));
-        let backend = Arc::clone(&self.backend);
-        let tx = self.jobs_tx.clone();
-        std::thread::spawn(move || {
-            let result = (|| {
-                let file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&path)
-                    .map_err(|e| {
-                        Error::Storage(format!(
-                            "cannot create {}: {e} (choose another path)",
-                            path.display()
-                        ))
-                    })?;
-                let mut out = LineCounter {
-                    inner: std::io::BufWriter::with_capacity(256 << 10, file),
-                    lines: written,
-                };
-                let n = backend.audit_export(&session, &query, format, &mut out)?;
-                let file = out
-                    .inner
-                    .into_inner()
-                    .map_err(|e| Error::Storage(format!("cannot write {}: {e}", path.display())))?;
-                file.sync_all()?;
-                Ok(n)
-            })();
-            let _ = tx.send(Job::Export(result));
-        });
-    }
-
-    /// Applies finished background work; returns whether anything changed.
-    pub fn poll_jobs(&mut self) -> bool {
-        let mut changed = self
-            .modals
-            .iter()
-            .any(|m| matches!(m, Modal::Export(j) if j.done.is_none()));
-        while let Ok(job) = self.jobs_rx.try_recv() {
-            changed = true;
-            match job {
-                Job::Login(Ok(session)) => self.enter_main(session),
-                Job::Users(generation, result) => {
-                    if generation == self.users.load_generation {
-                        match result {
-                            Ok(Response::Users(l)) => self.users.apply_listing(l),
-                            Ok(_) => self.users.loading = false,
-                            Err(e) => {
-                                self.users.loading = false;
-                                self.error(format!("cannot load users: {e}"));
-                            }
-                        }
-                    }
-                }
-                Job::Login(Err(e)) => {
-                    if let Phase::Login { form, checking, .. } = &mut self.phase {
-                        *checking = false;
-                        form.error = Some(e.to_string());
-                        form.clear_password();
-                    }
-                }
-                Job::Verify(result) => {
-                    self.audit.verifying = false;
-                    match result {
-                        Ok(report) => self.audit.verify = Some(report),
-                        Err(e) => self.error(format!("audit verify failed: {e}")),
-                    }
-                }
-                Job::Export(result) => {
-                    let text = result.as_ref().map(|n| *n).map_err(ToString::to_string);
-                    if let Some(Modal::Export(job)) = self
-                        .modals
-                        .iter_mut()
-                        .rev()
-                        .find(|m| matches!(m, Modal::Export(_)))
-                    {
-                        job.done = Some(text.clone());
-                        match &text {
-                            Ok(n) => {
-                                self.message = Some(Message::Info(format!(
-                                    "Exported {n} events to {}.",
-                                    job.path.display()
-                                )))
-                            }
-                            Err(e) => self.message = Some(Message::Error(e.clone())),
-                        }
-                    }
-                    self.refresh_all();
-                }
-            }
-        }
-        changed
-    }
-
-    /// Whether a login check is running.
-    pub fn checking(&self) -> bool {
-        matches!(self.phase, Phase::Login { checking: true, .. })
-    }
-
-    /// Waits for background jobs (tests).
-    pub fn wait_jobs(&mut self, timeout: Duration) {
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            let busy = self.checking()
-                || self.users.loading
-                || self.audit.verifying
-                || self
-                    .modals
-                    .iter()
-                    .any(|m| matches!(m, Modal::Export(j) if j.done.is_none()));
-            if !busy {
-                return;
-            }
-            if let Ok(job) = self.jobs_rx.recv_timeout(Duration::from_millis(20)) {
-                // Put it back through the normal path.
-                let _ = self.jobs_tx.send(job);
-                self.poll_jobs();
-            }
-        }
-    }
-}
-
-/// Counts lines written (one per exported event) for the progress bar.
-struct LineCounter<W: std::io::Write> {
-    inner: W,
-    lines: Arc<AtomicU64>,
-}
-
-impl<W: std::io::Write> std::io::Write for LineCounter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        let newlines = buf[..n].iter().filter(|b| **b == b'\n').count();
-        self.lines
-            .fetch_add(u64::try_from(newlines).unwrap_or(0), Ordering::Relaxed);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
     }
 }
 

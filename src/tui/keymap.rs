@@ -1,9 +1,13 @@
 //! Key bindings as data: parsed from TOML (`keymaps/default.toml` is compiled in), merged binding
 //! by binding with a named or file keymap and the user's override file, and checked for unknown
-//! actions, unparsable keys and conflicts, which are reported by name.
+//! actions, unparsable keys and conflicts, which are reported by file, line and key
+//! ([`load`]).
+
+mod load;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+
+pub use load::{Problem, Startup, config_dir, config_file, startup, user_keymap_file};
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -263,21 +267,6 @@ fn keys_text(keys: &[Chord]) -> String {
         .join(" ")
 }
 
-/// Something wrong in a keymap file, named so the user can fix it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// Which file or keymap.
-    pub source: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.source, self.message)
-    }
-}
-
 /// Result of looking keys up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lookup {
@@ -295,269 +284,11 @@ pub struct Keymap {
     /// Name shown in help (`default`, `vim`, or a path).
     pub name: String,
     bindings: BTreeMap<Section, BTreeMap<Keys, Action>>,
-}
-
-/// Parses one keymap text into (section, keys, action-or-unbind) entries, collecting problems.
-fn parse_entries(
-    source: &str,
-    text: &str,
-    problems: &mut Vec<Problem>,
-) -> Vec<(Section, Keys, Option<Action>)> {
-    let problem = |m: String| Problem {
-        source: source.to_string(),
-        message: m,
-    };
-    let table: toml::Table = match text.parse() {
-        Ok(t) => t,
-        Err(e) => {
-            problems.push(problem(format!("not valid TOML: {}", e.to_string().trim())));
-            return Vec::new();
-        }
-    };
-    let mut out = Vec::new();
-    for (section_name, body) in &table {
-        if section_name == "keymap" {
-            continue;
-        }
-        let Some(section) = Section::parse(section_name) else {
-            problems.push(problem(format!(
-                "unknown section [{section_name}]; sections are {}",
-                Section::ALL.map(Section::name).join(", ")
-            )));
-            continue;
-        };
-        let Some(entries) = body.as_table() else {
-            problems.push(problem(format!(
-                "[{section_name}] must be a table of \"key\" = \"action\""
-            )));
-            continue;
-        };
-        for (key_text, value) in entries {
-            let Some(action_name) = value.as_str() else {
-                problems.push(problem(format!(
-                    "[{section_name}] \"{key_text}\": the action must be a string"
-                )));
-                continue;
-            };
-            let keys: Result<Keys, String> =
-                key_text.split_whitespace().map(Chord::parse).collect();
-            let keys = match keys {
-                Ok(k) if (1..=2).contains(&k.len()) => k,
-                Ok(_) => {
-                    problems.push(problem(format!(
-                        "[{section_name}] \"{key_text}\": a binding is one key or a sequence of two"
-                    )));
-                    continue;
-                }
-                Err(e) => {
-                    problems.push(problem(format!("[{section_name}] {e}")));
-                    continue;
-                }
-            };
-            let action = if action_name == "none" {
-                None
-            } else {
-                match Action::from_name(action_name) {
-                    Some(a) => Some(a),
-                    None => {
-                        problems.push(problem(format!(
-                            "[{section_name}] \"{key_text}\" = \"{action_name}\": unknown action (press ? in staffctl for the list)"
-                        )));
-                        continue;
-                    }
-                }
-            };
-            out.push((section, keys, action));
-        }
-    }
-    out
+    /// Where each binding was written, to name the line a conflict comes from.
+    origins: BTreeMap<(Section, Keys), load::Origin>,
 }
 
 impl Keymap {
-    fn empty(name: &str) -> Self {
-        Self {
-            name: name.to_string(),
-            bindings: BTreeMap::new(),
-        }
-    }
-
-    fn apply(&mut self, entries: Vec<(Section, Keys, Option<Action>)>) {
-        for (section, keys, action) in entries {
-            let map = self.bindings.entry(section).or_default();
-            match action {
-                Some(a) => {
-                    map.insert(keys, a);
-                }
-                None => {
-                    map.remove(&keys);
-                }
-            }
-        }
-    }
-
-    /// The built-in default keymap.
-    pub fn default_keymap() -> Self {
-        let mut problems = Vec::new();
-        let mut k = Self::empty("default");
-        k.apply(parse_entries("default", DEFAULT_TOML, &mut problems));
-        k
-    }
-
-    /// Loads the default keymap, then `choice` (`default`, `vim` or a file path), then the user
-    /// override file if it exists. Any problem (including conflicts) is returned by name.
-    pub fn load(choice: Option<&str>, user_file: Option<&Path>) -> Result<Self, Vec<Problem>> {
-        let mut problems = Vec::new();
-        let mut km = Self::default_keymap();
-        match choice.unwrap_or("default") {
-            "default" => {}
-            "vim" => {
-                km.name = "vim".into();
-                km.apply(parse_entries("vim", VIM_TOML, &mut problems));
-            }
-            path => {
-                km.name = path.to_string();
-                match std::fs::read_to_string(path) {
-                    Ok(text) => km.apply(parse_entries(path, &text, &mut problems)),
-                    Err(e) => problems.push(Problem {
-                        source: path.to_string(),
-                        message: format!(
-                            "cannot read keymap ({e}); use default, vim or a file path"
-                        ),
-                    }),
-                }
-            }
-        }
-        if let Some(file) = user_file.filter(|f| f.exists()) {
-            let source = file.display().to_string();
-            match std::fs::read_to_string(file) {
-                Ok(text) => km.apply(parse_entries(&source, &text, &mut problems)),
-                Err(e) => problems.push(Problem {
-                    source,
-                    message: format!("cannot read ({e})"),
-                }),
-            }
-        }
-        problems.extend(km.conflicts());
-        if problems.is_empty() {
-            Ok(km)
-        } else {
-            Err(problems)
-        }
-    }
-
-    /// Checks a keymap file as it would be used (on top of the default keymap).
-    pub fn check_file(path: &Path) -> Vec<Problem> {
-        let source = path.display().to_string();
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => {
-                return vec![Problem {
-                    source,
-                    message: format!("cannot read ({e})"),
-                }];
-            }
-        };
-        Self::check_text(&source, &text)
-    }
-
-    /// Checks keymap text as it would be used (on top of the default keymap).
-    pub fn check_text(source: &str, text: &str) -> Vec<Problem> {
-        let mut problems = Vec::new();
-        let mut km = Self::default_keymap();
-        km.apply(parse_entries(source, text, &mut problems));
-        problems.extend(km.conflicts().into_iter().map(|p| Problem {
-            source: source.to_string(),
-            ..p
-        }));
-        problems
-    }
-
-    /// Keys that would never reach an action because a more specific section or a shorter
-    /// sequence takes them first.
-    fn conflicts(&self) -> Vec<Problem> {
-        let mut out = Vec::new();
-        let problem = |m: String| Problem {
-            source: self.name.clone(),
-            message: m,
-        };
-        let empty = BTreeMap::new();
-        for section in Section::ALL {
-            let chain = section.chain();
-            let own = self.bindings.get(&section).unwrap_or(&empty);
-            for (keys, action) in own {
-                // A one-key binding that is also the first key of a sequence in the same chain.
-                for other in &chain {
-                    if let Some(map) = self.bindings.get(other) {
-                        for (longer, longer_action) in map {
-                            if keys.len() == 1 && longer.len() == 2 && longer[0] == keys[0] {
-                                out.push(problem(format!(
-                                    "key {} ({} in [{}]) is also the start of {} ({} in [{}]); the sequence can never be typed",
-                                    keys_text(keys),
-                                    action.name(),
-                                    section.name(),
-                                    keys_text(longer),
-                                    longer_action.name(),
-                                    other.name()
-                                )));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        // The same action bound twice in one section is fine (aliases); the same key to two
-        // actions across a tab section and the list/global sections is reported, because the
-        // broader binding silently stops working on that tab.
-        for section in [
-            Section::Users,
-            Section::Roles,
-            Section::Facilities,
-            Section::Invites,
-            Section::Devices,
-            Section::Audit,
-            Section::Settings,
-        ] {
-            let own = self.bindings.get(&section).unwrap_or(&empty);
-            for broader in [Section::List, Section::Global] {
-                let theirs = self.bindings.get(&broader).unwrap_or(&empty);
-                for (keys, action) in own {
-                    if let Some(other) = theirs.get(keys)
-                        && other != action
-                    {
-                        out.push(problem(format!(
-                            "key {} is bound to {} in [{}] and to {} in [{}]; on that tab {} would never run",
-                            keys_text(keys),
-                            action.name(),
-                            section.name(),
-                            other.name(),
-                            broader.name(),
-                            other.name()
-                        )));
-                    }
-                }
-            }
-        }
-        for (keys, action) in self.bindings.get(&Section::List).unwrap_or(&empty) {
-            if let Some(other) = self
-                .bindings
-                .get(&Section::Global)
-                .and_then(|g| g.get(keys))
-                && other != action
-            {
-                out.push(problem(format!(
-                    "key {} is bound to {} in [list] and to {} in [global]; in lists {} would never run",
-                    keys_text(keys),
-                    action.name(),
-                    other.name(),
-                    other.name()
-                )));
-            }
-        }
-        out.sort_by(|a, b| a.message.cmp(&b.message));
-        out.dedup();
-        out
-    }
-
     /// Looks up the keys typed so far in the sections of `active`.
     pub fn lookup(&self, active: Section, keys: &[Chord]) -> Lookup {
         let mut pending = false;
@@ -612,27 +343,6 @@ impl Keymap {
             .map(|m| m.iter().map(|(k, a)| (keys_text(k), *a)).collect())
             .unwrap_or_default()
     }
-}
-
-/// `$XDG_CONFIG_HOME/staffctl` (or `~/.config/staffctl`).
-pub fn config_dir() -> Option<PathBuf> {
-    std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-        .map(|p| p.join("staffctl"))
-}
-
-/// The user's override file, `keymap.toml` in the config directory.
-pub fn user_keymap_file() -> Option<PathBuf> {
-    config_dir().map(|d| d.join("keymap.toml"))
-}
-
-/// The keymap named in the config file (`keymap = "vim"`), if any.
-pub fn configured_keymap() -> Option<String> {
-    let text = std::fs::read_to_string(config_dir()?.join("config.toml")).ok()?;
-    let table: toml::Table = text.parse().ok()?;
-    table.get("keymap")?.as_str().map(str::to_string)
 }
 
 #[cfg(test)]
@@ -708,53 +418,6 @@ mod tests {
         assert_eq!(
             km.keys_for(Section::Users, Action::Top),
             vec!["Home", "g g"]
-        );
-    }
-
-    #[test]
-    fn problems_are_named() {
-        let text = "[users]\n\"a\" = \"user.fly\"\n\"ctrl-\" = \"user.add\"\n\"q\" = \"user.add\"\n[nope]\n\"x\" = \"app.quit\"\n";
-        let problems = Keymap::check_text("mine.toml", text);
-        let all = problems
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("\n");
-        assert!(all.contains("unknown action"), "{all}");
-        assert!(all.contains("user.fly"), "{all}");
-        assert!(
-            all.contains("'ctrl-' names no key") || all.contains("ctrl-"),
-            "{all}"
-        );
-        assert!(all.contains("unknown section [nope]"), "{all}");
-        assert!(
-            all.contains("key q is bound to user.add in [users] and to app.quit in [global]"),
-            "{all}"
-        );
-        assert!(
-            Keymap::check_text("bad.toml", "[users\n")
-                .iter()
-                .any(|p| p.message.contains("not valid TOML"))
-        );
-    }
-
-    #[test]
-    fn overrides_merge_binding_by_binding() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("keymap.toml");
-        std::fs::write(&file, "[users]\n\"n\" = \"user.add\"\n\"a\" = \"none\"\n").unwrap();
-        let km = Keymap::load(None, Some(&file)).unwrap();
-        let n = Chord::parse("n").unwrap();
-        let a = Chord::parse("a").unwrap();
-        assert_eq!(
-            km.lookup(Section::Users, &[n]),
-            Lookup::Action(Action::UserAdd)
-        );
-        assert_eq!(km.lookup(Section::Users, &[a]), Lookup::None);
-        // Everything else is still the default.
-        assert_eq!(
-            km.lookup(Section::Users, &[Chord::parse("e").unwrap()]),
-            Lookup::Action(Action::UserEdit)
         );
     }
 }

@@ -9,14 +9,15 @@ pub mod action;
 pub mod app;
 pub mod forms;
 pub mod keymap;
+pub mod messages;
 pub mod screens;
 pub mod terminal;
 pub mod theme;
 pub mod ui;
 pub mod widgets;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use ratatui::crossterm::event::{self, Event};
@@ -24,7 +25,6 @@ use ratatui::crossterm::event::{self, Event};
 use crate::error::{Error, Result};
 use crate::remote::backend::Backend;
 use app::App;
-use keymap::Keymap;
 
 /// Options for starting the interface.
 #[derive(Debug, Clone, Default)]
@@ -35,83 +35,102 @@ pub struct TuiOptions {
     pub auto_login: Option<(String, String)>,
 }
 
-/// Loads the keymap named by the options or the config file, plus the user's overrides.
-pub fn load_keymap(choice: Option<&str>) -> Result<Keymap> {
-    let configured = keymap::configured_keymap();
-    let choice = choice.or(configured.as_deref());
-    let user_file = keymap::user_keymap_file();
-    Keymap::load(choice, user_file.as_deref()).map_err(|problems| {
-        let list = problems
-            .iter()
-            .map(|p| format!("  {p}"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        Error::invalid(
-            "keymap",
-            format!("the keymap has problems; fix them or start with --keymap default:\n{list}"),
-        )
-    })
+/// Loads the keymap named by the options or the config file, plus the user's overrides. Files
+/// with problems are left out; the problems come back for the interface to show.
+pub fn load_keymap(choice: Option<&str>) -> keymap::Startup {
+    keymap::startup(choice)
+}
+
+/// How the interface ended, for what its caller does once the store is let go.
+#[derive(Debug, Clone, Copy)]
+pub struct Ended {
+    /// Whether the store holds a practice (it did already, or the setup wizard created it).
+    pub initialised: bool,
 }
 
 /// Runs the interface until the user quits or a termination signal arrives.
 pub fn run(backend: Arc<Backend>, opts: &TuiOptions) -> Result<()> {
-    let keymap = load_keymap(opts.keymap.as_deref())?;
-    let mut app = App::with_backend(backend, keymap, theme::Theme::from_env())?;
-    if let Some((user, password)) = &opts.auto_login {
-        app.login_now(user, password)?;
+    run_then(backend, opts, |_| {})
+}
+
+/// Like [`run`]; `after` runs once the interface has dropped its hold on the store (also when a
+/// termination signal ends it), told whether the store holds a practice.
+pub fn run_then(backend: Arc<Backend>, opts: &TuiOptions, after: impl FnOnce(Ended)) -> Result<()> {
+    let loaded = load_keymap(opts.keymap.as_deref());
+    let warning = loaded.warning();
+    let mut app = App::with_backend(backend, loaded.keymap, theme::Theme::from_env())?;
+    if let Some(w) = warning {
+        app.set_startup_warning(w);
     }
+    let result = match &opts.auto_login {
+        Some((user, password)) => app.login_now(user, password),
+        None => Ok(()),
+    }
+    .and_then(|()| event_loop(&mut app));
+    let ended = Ended {
+        initialised: app.backend.is_initialised().unwrap_or(true),
+    };
+    drop(app);
+    after(ended);
+    match result {
+        // Stopped by SIGTERM/SIGHUP: everything saved is on disk and the store is closed; tell
+        // the caller how we ended, as a shell would.
+        Ok(true) => std::process::exit(SIGNALLED_EXIT),
+        Ok(false) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Draws and handles input until the user quits (`false`) or a termination signal arrives
+/// (`true`). The terminal is restored when it returns.
+fn event_loop(app: &mut App) -> Result<bool> {
     let mut guard = terminal::TerminalGuard::enter()?;
     let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
     watch_for_hangup(
         Arc::clone(&guard.stop),
         Arc::clone(&finished),
-        Arc::clone(&app.backend),
+        Arc::downgrade(&app.backend),
     );
-    let mut dirty = true;
-    loop {
-        if dirty {
-            guard
-                .terminal
-                .draw(|f| ui::draw(f, &app))
-                .map_err(|e| Error::Storage(format!("cannot draw: {e}")))?;
-            dirty = false;
-        }
-        if app.quit || guard.should_stop() {
-            break;
-        }
-        if event::poll(Duration::from_millis(200))
-            .map_err(|e| Error::Storage(format!("terminal input failed: {e}")))?
-        {
-            let ev =
-                event::read().map_err(|e| Error::Storage(format!("terminal input failed: {e}")))?;
-            match ev {
-                Event::Key(key) => app.on_key(key),
-                Event::Paste(text) => app.on_paste(&text),
-                Event::Resize(..) => {}
-                _ => continue,
+    let result = (|| {
+        let mut dirty = true;
+        loop {
+            if dirty {
+                guard
+                    .terminal
+                    .draw(|f| ui::draw(f, app))
+                    .map_err(|e| Error::Storage(format!("cannot draw: {e}")))?;
+                dirty = false;
             }
-            dirty = true;
+            if app.quit || guard.should_stop() {
+                return Ok(guard.should_stop());
+            }
+            if event::poll(Duration::from_millis(200))
+                .map_err(|e| Error::Storage(format!("terminal input failed: {e}")))?
+            {
+                let ev = event::read()
+                    .map_err(|e| Error::Storage(format!("terminal input failed: {e}")))?;
+                match ev {
+                    Event::Key(key) => app.on_key(key),
+                    Event::Paste(text) => app.on_paste(&text),
+                    Event::Resize(..) => {}
+                    _ => continue,
+                }
+                dirty = true;
+            }
+            if app.poll_jobs() {
+                dirty = true;
+            }
+            if app.check_idle() {
+                dirty = true;
+            }
+            if app.check_live() {
+                dirty = true;
+            }
         }
-        if app.poll_jobs() {
-            dirty = true;
-        }
-        if app.check_idle() {
-            dirty = true;
-        }
-        if app.check_live() {
-            dirty = true;
-        }
-    }
+    })();
     finished.store(true, Ordering::SeqCst);
-    let signalled = guard.should_stop();
     drop(guard);
-    if signalled {
-        // Stopped by SIGTERM/SIGHUP: everything saved is on disk; close the store, then tell
-        // the caller how we ended, as a shell would.
-        drop(app);
-        std::process::exit(SIGNALLED_EXIT);
-    }
-    Ok(())
+    result
 }
 
 /// Exit code after a termination signal forced the shutdown.
@@ -122,7 +141,7 @@ const SIGNALLED_EXIT: i32 = 143;
 /// spin inside its read and never return to the loop. This watcher gives the loop a second,
 /// then restores the terminal, flushes the store and exits; the owner lock is released with the
 /// process.
-fn watch_for_hangup(stop: Arc<AtomicBool>, finished: Arc<AtomicBool>, svc: Arc<Backend>) {
+fn watch_for_hangup(stop: Arc<AtomicBool>, finished: Arc<AtomicBool>, svc: Weak<Backend>) {
     std::thread::spawn(move || {
         loop {
             std::thread::sleep(Duration::from_millis(100));
@@ -135,7 +154,9 @@ fn watch_for_hangup(stop: Arc<AtomicBool>, finished: Arc<AtomicBool>, svc: Arc<B
                     return;
                 }
                 terminal::restore();
-                let _ = svc.flush();
+                if let Some(svc) = svc.upgrade() {
+                    let _ = svc.flush();
+                }
                 std::process::exit(SIGNALLED_EXIT);
             }
         }

@@ -10,8 +10,8 @@ use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
 use super::action::Action;
 use super::app::{App, Message, Modal, Phase, Tab, palette_matches};
 use super::keymap::Section;
-use super::widgets::centered;
 use super::widgets::form::Form;
+use super::widgets::{centered, ellipsize, wrap_hanging};
 use crate::security::sanitize::for_terminal;
 
 /// Actions offered in the hint line of each tab, in order.
@@ -148,10 +148,11 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
             "Tab/Enter next  Enter on the last field activates  F2/Esc back",
         ),
         Phase::Main => {
+            let rows = message_rows(app, area.width, Some(app.tab.section()));
             let [head, body, status] = Layout::vertical([
                 Constraint::Length(1),
                 Constraint::Min(5),
-                Constraint::Length(2),
+                Constraint::Length(height_of(&rows) + 1),
             ])
             .areas(area);
             draw_tabs(frame, app, head);
@@ -164,7 +165,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
                 Tab::Audit => app.audit.draw(frame, body, app.theme),
                 Tab::Settings => app.settings.draw(frame, body, app.theme),
             }
-            draw_status(frame, app, status, Some(app.tab));
+            draw_status(frame, app, status, rows, Some(app.tab));
         }
     }
     for modal in &app.modals {
@@ -182,19 +183,59 @@ fn draw_gate(
     width: u16,
     footer: &str,
 ) {
+    let rows = message_rows(app, frame.area().width, None);
     let [head, body, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(5),
-        Constraint::Length(2),
+        Constraint::Length(height_of(&rows) + 1),
     ])
     .areas(frame.area());
     frame.render_widget(
         Paragraph::new(Span::styled(title, app.theme.heading())),
         head,
     );
+    let body = match &app.warning {
+        Some(w) => draw_banner(frame, app, body, w, form.height()),
+        None => body,
+    };
     let area = centered(body, body.width.min(width), form.height().min(body.height));
     form.draw(frame, area, app.theme, footer);
-    draw_status(frame, app, status, None);
+    draw_status(frame, app, status, rows, None);
+}
+
+/// What start-up found wrong, in a box at the top of `body` that leaves `keep` rows below it;
+/// returns the rest of `body`.
+fn draw_banner(frame: &mut Frame<'_>, app: &App, body: Rect, text: &str, keep: u16) -> Rect {
+    let w = body.width.min(100);
+    let inner = usize::from(w.saturating_sub(2));
+    let mut lines = wrapped(&[text.to_string()], inner);
+    let room = usize::from(body.height.saturating_sub(keep.saturating_add(1))).saturating_sub(2);
+    if room == 0 {
+        return body;
+    }
+    if lines.len() > room {
+        lines.truncate(room);
+        if let Some(last) = lines.last_mut() {
+            *last = ellipsize("… more: `staffctl keymap check` lists them all", inner);
+        }
+    }
+    let h = u16::try_from(lines.len() + 2).unwrap_or(body.height);
+    let [top, rest] = Layout::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(body);
+    let [banner] = Layout::horizontal([Constraint::Length(w)])
+        .flex(ratatui::layout::Flex::Center)
+        .areas(top);
+    let shown: Vec<Line<'_>> = lines
+        .into_iter()
+        .map(|l| Line::from(Span::styled(l, app.theme.error())))
+        .collect();
+    frame.render_widget(
+        Paragraph::new(shown).block(Block::default().borders(Borders::ALL).title(Span::styled(
+            " Problems in your keymap or config file ",
+            app.theme.heading(),
+        ))),
+        banner,
+    );
+    rest
 }
 
 fn draw_tabs(frame: &mut Frame<'_>, app: &App, area: Rect) {
@@ -242,23 +283,70 @@ fn draw_tabs(frame: &mut Frame<'_>, app: &App, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-fn draw_status(frame: &mut Frame<'_>, app: &App, area: Rect, tab: Option<Tab>) {
+/// Most rows a status message takes; a longer one ends saying how to read all of it.
+const MESSAGE_ROWS: usize = 3;
+
+fn height_of(rows: &[Line<'_>]) -> u16 {
+    u16::try_from(rows.len()).unwrap_or(1)
+}
+
+/// The status message wrapped to `width`: at most [`MESSAGE_ROWS`] rows, the last of them
+/// ending with the key that shows all of it (looked up in `section`) when it is longer.
+fn message_rows(app: &App, width: u16, section: Option<Section>) -> Vec<Line<'static>> {
     let theme = app.theme;
-    let [msg, hints] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
-    let line = match &app.message {
-        Some(Message::Info(m)) => {
-            Line::from(Span::styled(for_terminal(m).into_owned(), theme.ok()))
-        }
-        Some(Message::Error(m)) => Line::from(Span::styled(
-            format!("! {}", for_terminal(m)),
+    let (text, style, hang) = match &app.message {
+        // Messages quoting a command's output may hold line breaks: they read as spaces.
+        Some(Message::Info(m)) => (
+            for_terminal(&m.replace('\n', " ")).into_owned(),
+            theme.ok(),
+            0,
+        ),
+        Some(Message::Error(m)) => (
+            format!("! {}", for_terminal(&m.replace('\n', " "))),
             theme.error(),
-        )),
-        None => Line::from(Span::styled(
-            format!(" {}", app.backend.describe()),
-            theme.dim(),
-        )),
+            2,
+        ),
+        None => {
+            return vec![Line::from(Span::styled(
+                format!(" {}", app.backend.describe()),
+                theme.dim(),
+            ))];
+        }
     };
-    frame.render_widget(Paragraph::new(line), msg);
+    let width = usize::from(width).max(20);
+    let mut rows = wrap_hanging(&text, width, hang);
+    if rows.len() > MESSAGE_ROWS {
+        rows.truncate(MESSAGE_ROWS);
+        let more = match section.and_then(|s| {
+            app.keymap
+                .keys_for(s, Action::ShowMessage)
+                .into_iter()
+                .next()
+        }) {
+            Some(key) => format!(" … {key} shows all"),
+            None => " …".to_string(),
+        };
+        if let Some(last) = rows.last_mut() {
+            use unicode_width::UnicodeWidthStr;
+            let room = width.saturating_sub(more.width());
+            *last = format!("{}{more}", ellipsize(last, room).trim_end_matches('…'));
+        }
+    }
+    rows.into_iter()
+        .map(|r| Line::from(Span::styled(r, style)))
+        .collect()
+}
+
+fn draw_status(
+    frame: &mut Frame<'_>,
+    app: &App,
+    area: Rect,
+    rows: Vec<Line<'static>>,
+    tab: Option<Tab>,
+) {
+    let [msg, hints] =
+        Layout::vertical([Constraint::Length(height_of(&rows)), Constraint::Length(1)]).areas(area);
+    frame.render_widget(Paragraph::new(rows), msg);
     if let Some(tab) = tab {
         frame.render_widget(
             Paragraph::new(hint_line(app, tab.section(), tab_hints(tab), hints.width)),
@@ -282,20 +370,17 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
         }
         Modal::Confirm { title, lines, .. } => {
             let w = area.width.min(76);
-            let text: Vec<Line<'_>> = lines
-                .iter()
-                .map(|l| Line::from(for_terminal(l).into_owned()))
+            let text: Vec<Line<'_>> = wrapped(lines, usize::from(w.saturating_sub(2)))
+                .into_iter()
+                .map(Line::from)
                 .collect();
-            let h = (u16::try_from(lines.len()).unwrap_or(10) + 4).min(area.height);
+            let h = (height_of(&text) + 4).min(area.height);
             let r = centered(area, w, h);
             frame.render_widget(Clear, r);
             frame.render_widget(
-                Paragraph::new(text).wrap(Wrap { trim: false }).block(
-                    Block::default().borders(Borders::ALL).title(Span::styled(
-                        format!(" {} ", for_terminal(title)),
-                        theme.heading(),
-                    )),
-                ),
+                Paragraph::new(text).block(Block::default().borders(Borders::ALL).title(
+                    Span::styled(format!(" {} ", for_terminal(title)), theme.heading()),
+                )),
                 r,
             );
         }
@@ -305,13 +390,11 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
             scroll,
         } => {
             // Short texts get a short window, so the status line stays in view.
+            let w = area.width.saturating_sub(2).min(110);
+            let lines = wrapped(lines, usize::from(w.saturating_sub(2)));
             let needed = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
-            let r = centered(
-                area,
-                area.width.saturating_sub(2).min(110),
-                needed.min(area.height.saturating_sub(2)),
-            );
-            draw_scrolling(frame, app, r, title, lines, *scroll);
+            let r = centered(area, w, needed.min(area.height.saturating_sub(2)));
+            draw_scrolling(frame, app, r, title, &lines, *scroll);
         }
         Modal::Help { scroll } => {
             let r = centered(
@@ -464,6 +547,20 @@ fn wrap_entry(head: &str, text: &str, width: usize) -> Vec<String> {
     }
     lines.push(current);
     lines
+}
+
+/// Lines of text sanitised and wrapped to `width` (a line break inside one starts a new line),
+/// each continuing two columns in from where it starts, so nothing is cut off at the border.
+fn wrapped(lines: &[String], width: usize) -> Vec<String> {
+    let mut out = Vec::with_capacity(lines.len());
+    for line in lines {
+        for part in line.split('\n') {
+            let clean = for_terminal(part);
+            let lead = clean.len() - clean.trim_start_matches(' ').len();
+            out.extend(wrap_hanging(&clean, width, lead + 2));
+        }
+    }
+    out
 }
 
 fn draw_scrolling(

@@ -50,7 +50,7 @@ impl InvitesScreen {
                         let _ = self.refresh(ctx);
                         Effect::Detail {
                             title: format!("New invitation for {name}"),
-                            lines: forms::invitation_lines(&d),
+                            lines: forms::invitation_lines(&d, &ctx.activate_key()),
                         }
                     }
                     Ok(_) => Effect::None,

@@ -418,22 +418,37 @@ impl UsersScreen {
             format!(" {} of {} users ", self.visible.len(), self.rows.len()),
             theme.heading(),
         ));
-        let filter_text = self.filter.value();
-        if self.filtering || !filter_text.is_empty() {
-            let cursor = if self.filtering { "▏" } else { "" };
-            chips.push(Span::styled(
-                format!(" /{}{cursor} ", for_terminal(filter_text)),
-                theme.selected(),
-            ));
-        }
-        for (label, value) in [
+        // Every filter in one format: `filter: status=invited · role=Provider · /garcia`.
+        let mut filters: Vec<Span<'_>> = [
             ("status", self.status.map(|s| s.as_str().to_string())),
             ("role", self.role.as_ref().map(|r| r.1.clone())),
             ("facility", self.facility.as_ref().map(|f| f.1.clone())),
-        ] {
-            if let Some(v) = value {
-                chips.push(Span::raw(format!(" {label}={} ", for_terminal(&v))));
+        ]
+        .into_iter()
+        .filter_map(|(label, value)| {
+            value.map(|v| Span::raw(format!("{label}={}", for_terminal(&v))))
+        })
+        .collect();
+        let filter_text = self.filter.value();
+        if self.filtering || !filter_text.is_empty() {
+            let cursor = if self.filtering { "▏" } else { "" };
+            let text = format!("/{}{cursor}", for_terminal(filter_text));
+            // Typing into it shows as a field being edited.
+            filters.push(if self.filtering {
+                Span::styled(text, theme.selected())
+            } else {
+                Span::raw(text)
+            });
+        }
+        if !filters.is_empty() {
+            chips.push(Span::raw(" filter: "));
+            for (i, f) in filters.into_iter().enumerate() {
+                if i > 0 {
+                    chips.push(Span::raw(" · "));
+                }
+                chips.push(f);
             }
+            chips.push(Span::raw(" "));
         }
         if self.unreadable > 0 {
             chips.push(Span::styled(

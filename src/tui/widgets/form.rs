@@ -14,6 +14,7 @@ use crate::error::FieldError;
 use crate::security::sanitize::for_terminal;
 use crate::tui::action::Action;
 use crate::tui::theme::Theme;
+use crate::tui::widgets::wrap;
 
 /// What a field holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +44,8 @@ pub struct Field {
     checked: bool,
     choice: usize,
     initial: String,
+    /// For a choice whose empty value means "not chosen yet": what to say when it is saved so.
+    required: Option<String>,
     /// Validation message shown beside the field.
     pub error: Option<String>,
 }
@@ -57,6 +60,7 @@ impl Field {
             checked: false,
             choice: 0,
             initial: String::new(),
+            required: None,
             error: None,
         }
     }
@@ -94,6 +98,13 @@ impl Field {
         f.choice = choice;
         f.initial = f.value();
         f
+    }
+
+    /// Makes a choice required: saving while its empty option ("(choose)") is selected puts
+    /// `message` beside it, which should say how to pick in the form.
+    pub fn required(mut self, message: &str) -> Self {
+        self.required = Some(message.to_string());
+        self
     }
 
     /// The value as the service expects it (toggles as yes/no, choices as their value).
@@ -225,6 +236,17 @@ impl Form {
             .iter()
             .filter(|f| f.changed())
             .map(|f| (f.key.clone(), f.value()))
+            .collect()
+    }
+
+    /// A message for each required choice left without a selection.
+    pub fn unpicked(&self) -> Vec<FieldError> {
+        self.fields
+            .iter()
+            .filter_map(|f| match &f.required {
+                Some(message) if f.value().is_empty() => Some(FieldError::new(&f.key, message)),
+                _ => None,
+            })
             .collect()
     }
 
@@ -525,32 +547,6 @@ impl Form {
     }
 }
 
-/// Splits text into lines of at most `width` characters, at spaces where possible.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        let needed = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
-        if needed > width && !line.is_empty() {
-            out.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-        while line.chars().count() > width {
-            let head: String = line.chars().take(width).collect();
-            let rest: String = line.chars().skip(width).collect();
-            out.push(head);
-            line = rest;
-        }
-    }
-    if !line.is_empty() {
-        out.push(line);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -610,12 +606,6 @@ mod tests {
         assert!(drawn(&f, 40, 8).contains("▲▼"));
         // Everything fits: no marker.
         assert!(!drawn(&f, 40, 20).contains("more fields"));
-    }
-
-    #[test]
-    fn wraps_at_spaces() {
-        assert_eq!(wrap("aaa bbb ccc", 7), vec!["aaa bbb", "ccc"]);
-        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
     }
 
     #[test]

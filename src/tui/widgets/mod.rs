@@ -16,6 +16,53 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     r
 }
 
+/// `text` in lines of at most `width` display columns, broken at spaces (a word longer than a
+/// line is broken where the line ends), so nothing is lost past the edge of a window.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    wrap_hanging(text, width, 0)
+}
+
+/// Like [`wrap`]; the first line keeps the text's leading spaces and the lines after it start
+/// with `hang` spaces, so a wrapped entry stays under its own indentation.
+pub fn wrap_hanging(text: &str, width: usize, hang: usize) -> Vec<String> {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    let width = width.max(1);
+    let hang = hang.min(width / 2);
+    let body = text.trim_start_matches(' ');
+    let lead = (text.len() - body.len()).min(width / 2);
+    let mut out = Vec::new();
+    let mut line = " ".repeat(lead);
+    let mut used = lead;
+    // Whether the current line holds no word yet (only indentation).
+    let mut fresh = true;
+    for word in body.split(' ') {
+        if !fresh && used + 1 + word.width() > width {
+            out.push(std::mem::replace(&mut line, " ".repeat(hang)));
+            used = hang;
+            fresh = true;
+        }
+        if !fresh {
+            line.push(' ');
+            used += 1;
+        }
+        for c in word.chars() {
+            let w = c.width().unwrap_or(0);
+            if used + w > width && !line.trim().is_empty() {
+                let indent = if hang + w <= width { hang } else { 0 };
+                out.push(std::mem::replace(&mut line, " ".repeat(indent)));
+                used = indent;
+            }
+            line.push(c);
+            used += w;
+        }
+        fresh = false;
+    }
+    if !line.trim().is_empty() || out.is_empty() {
+        out.push(line);
+    }
+    out
+}
+
 /// `text` cut to `width` display columns, ending in "…" when cut, so a table cell never hides
 /// that it was shortened.
 pub fn ellipsize(text: &str, width: usize) -> String {
@@ -57,6 +104,29 @@ pub fn table_column_widths(area: Rect, constraints: &[Constraint], highlight: u1
 #[cfg(test)]
 mod tests {
     use super::*;
+    use unicode_width::UnicodeWidthStr;
+
+    #[test]
+    fn wraps_at_spaces_and_keeps_indentation() {
+        assert_eq!(wrap("aaa bbb ccc", 7), vec!["aaa bbb", "ccc"]);
+        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 10), vec![""]);
+        assert_eq!(
+            wrap_hanging("  Name  Ada Lovelace of London", 14, 4),
+            vec!["  Name  Ada", "    Lovelace", "    of London"]
+        );
+        // Wide characters count two columns.
+        assert_eq!(wrap("日本語 テキスト", 8), vec!["日本語", "テキスト"]);
+        let long = "the mail command `sendmail -t` failed (exit status: 75): relay refused";
+        for width in [10, 20, 33, 80] {
+            let lines = wrap(long, width);
+            assert!(
+                lines.iter().all(|l| l.width() <= width),
+                "{width}: {lines:?}"
+            );
+            assert_eq!(lines.join(" "), long, "{width}: nothing is lost");
+        }
+    }
 
     #[test]
     fn ellipsize_marks_what_it_cuts() {
