@@ -83,6 +83,30 @@ fn demo_login() -> Ui {
     Ui { app, dir }
 }
 
+/// The demo practice on a server whose mail command (set by the server's owner) is `command`,
+/// logged in as its administrator.
+fn demo_with_mail(command: &str) -> Ui {
+    let dir = temp_dir();
+    let svc = Service::open(dir.path(), &OpenOptions::default())
+        .expect("open store")
+        .with_mail(staffctl::service::MailSetting {
+            command: Some(command.into()),
+            source: "/etc/staffctl/config.toml".into(),
+            problem: None,
+        });
+    let svc = Arc::new(svc);
+    staffctl::demo::populate(&svc).expect("demo data");
+    let mut ui = Ui {
+        app: new_app(svc),
+        dir,
+    };
+    ui.app
+        .login_now(staffctl::demo::DEMO_ADMIN, staffctl::demo::DEMO_PASSWORD)
+        .expect("login");
+    ui.settle();
+    ui
+}
+
 /// The demo practice, logged in as its administrator, background verification finished.
 fn demo() -> Ui {
     let mut ui = demo_login();

@@ -102,6 +102,7 @@ impl CredentialV1 {
             locked_until: None,
             last_login_at: None,
             last_login_from: None,
+            last_login_pid: None,
         }
     }
 }

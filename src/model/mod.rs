@@ -694,6 +694,8 @@ pub struct Credential {
     /// Where the last successful login came from (OS user, SSH address, terminal; no process
     /// id), so that a burst of commands from one terminal is audited as one login.
     pub last_login_from: Option<String>,
+    /// The process the last successful login came from.
+    pub last_login_pid: Option<u32>,
 }
 
 impl Credential {
@@ -708,6 +710,7 @@ impl Credential {
             locked_until: None,
             last_login_at: None,
             last_login_from: None,
+            last_login_pid: None,
         }
     }
 
@@ -1030,6 +1033,7 @@ pub(crate) mod tests {
             locked_until: None,
             last_login_at: None,
             last_login_from: None,
+            last_login_pid: None,
         };
         assert!(!format!("{c:?}").contains("secret"));
     }

@@ -231,9 +231,9 @@ impl Service {
     }
 
     /// Checks a username or email and password. Every failure is audited, and so is every
-    /// success except a repeat from the same place within the idle timeout (a burst of
-    /// commands from one terminal reads as one login); the caller learns only "denied", the
-    /// audit log learns why.
+    /// success except a repeat by another process at the same place within the idle timeout (a
+    /// burst of commands from one terminal reads as one login); the caller learns only
+    /// "denied", the audit log learns why.
     ///
     /// The password is checked (argon2id, tens of milliseconds) before the write lock is taken;
     /// the user and their credential are then read again under the lock, so a deactivation or a
@@ -348,7 +348,10 @@ impl Service {
         let practice = super::practice::show(self)?;
         let place = origin.place();
         let window = jiff::SignedDuration::from_mins(i64::from(practice.idle_timeout_minutes));
+        // Another process at the same place (the next command typed at that terminal) repeats
+        // the login; the same process logging in again (unlocking the interface) does not.
         let repeat = cred.last_login_from.as_deref() == Some(place.as_str())
+            && cred.last_login_pid != Some(origin.pid)
             && cred
                 .last_login_at
                 .is_some_and(|t| now.duration_since(t) < window && t <= now);
@@ -365,6 +368,7 @@ impl Service {
         cred.locked_until = None;
         cred.last_login_at = Some(now);
         cred.last_login_from = Some(place);
+        cred.last_login_pid = Some(origin.pid);
         let draft = (!repeat)
             .then(|| user::own_event(u, origin, now, "auth.login", Vec::new(), Outcome::Success));
         self.store.transact(|tx| {

@@ -107,7 +107,6 @@ fn second_admin(ui: &Ui) -> &'static str {
             (UserField::Username, "olga".into()),
             (UserField::Role, "Administrator".into()),
             (UserField::Facility, "Downtown".into()),
-            (UserField::Admin, "yes".into()),
         ]),
     ) {
         Ok(Response::User(d)) => d,

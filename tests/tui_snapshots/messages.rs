@@ -137,22 +137,16 @@ fn window_text(screen: &str, title: &str) -> String {
 
 #[test]
 fn a_failed_mail_command_s_reason_is_shown_whole_and_activation_is_explained() {
-    let mut ui = demo();
-    let s = ui.session();
     let reason = "relay mail.riverside-pt.example refused the message: mailbox quota exceeded for this recipient, try again later";
+    let mut ui = demo_with_mail(&format!("cat >/dev/null; echo '{reason}' >&2; exit 75"));
+    let s = ui.session();
     ui.svc()
         .call(
             &s,
-            Request::PracticeEdit(vec![
-                (
-                    staffctl::service::PracticeField::MailCommand,
-                    format!("cat >/dev/null; echo '{reason}' >&2; exit 75"),
-                ),
-                (
-                    staffctl::service::PracticeField::InviteCooldownMinutes,
-                    "0".into(),
-                ),
-            ]),
+            Request::PracticeEdit(vec![(
+                staffctl::service::PracticeField::InviteCooldownMinutes,
+                "0".into(),
+            )]),
         )
         .expect("practice settings");
     ui.app.refresh_all();
