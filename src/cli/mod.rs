@@ -14,8 +14,8 @@ use clap::Parser;
 use crate::error::{Error, Result, exit};
 use crate::remote::backend::{Backend, Route};
 use crate::service::{
-    AuditQuery, ExportFormat as Format, FacilityField, InitRequest, OpenOptions, Origin,
-    PracticeField, Request, Service, Session, UserField, UserFields, UserFilter,
+    AuditQuery, Calls as _, ExportFormat as Format, FacilityField, InitRequest, OpenOptions,
+    Origin, PracticeField, Request, Service, Session, UserField, UserFields, UserFilter,
 };
 use args::{
     AccessCmd, AuditCmd, AuditFilter, Cli, Command, FacilityCmd, PermissionCmd, PracticeCmd,
@@ -271,8 +271,7 @@ fn run(cli: Cli) -> Result<()> {
             let svc = open(&cli, false)?;
             let session = login(&svc, &cli)?;
             if !is_json(cli.output)
-                && let Ok(crate::service::Response::Operator(me)) =
-                    svc.call(&session, Request::WhoAmI)
+                && let Ok(me) = svc.bound(&session).who_am_i()
             {
                 output::set_local_time(crate::service::LocalTime::new(Some(&me.time_zone)));
             }

@@ -146,6 +146,15 @@ impl Backend {
         }
     }
 
+    /// This backend acting for `session`, with one typed method per request
+    /// ([`crate::service::Calls`]).
+    pub fn bound<'a>(&'a self, session: &'a Session) -> BackendSession<'a> {
+        BackendSession {
+            backend: self,
+            session,
+        }
+    }
+
     /// Streams an audit export into `out`.
     pub fn audit_export(
         &self,
@@ -207,5 +216,17 @@ impl Backend {
             Self::Local(svc) => Some(svc),
             Self::Remote { .. } => None,
         }
+    }
+}
+
+/// A backend acting for one session: what front ends make typed calls on.
+pub struct BackendSession<'a> {
+    backend: &'a Backend,
+    session: &'a Session,
+}
+
+impl crate::service::Call for BackendSession<'_> {
+    fn call(&self, request: Request) -> Result<Response> {
+        self.backend.call(self.session, request)
     }
 }

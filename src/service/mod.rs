@@ -10,6 +10,7 @@ mod auth;
 mod authority;
 #[doc(hidden)]
 pub mod bulk;
+pub mod calls;
 mod check;
 pub mod clock;
 mod device;
@@ -38,6 +39,7 @@ pub use crate::audit::export::Format as ExportFormat;
 pub use crate::store::OpenOptions;
 pub use api::*;
 pub use auth::InitRequest;
+pub use calls::{Bound, Call, Calls};
 pub use clock::LocalTime;
 pub use mail::MailSetting;
 
