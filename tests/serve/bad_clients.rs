@@ -55,17 +55,6 @@ fn random_garbage_is_dropped_and_others_go_on() {
 }
 
 #[test]
-fn a_silent_client_is_dropped_after_the_hello_timeout_and_does_not_block_others() {
-    let store = Store::new();
-    let _server = store.serve();
-    let mut silent = raw(&store.socket());
-    // While it sits there saying nothing, everyone else is served.
-    store.assert_server_answers("a silent client connected");
-    assert_closed_by_server(&mut silent, "a client that sends nothing");
-    store.assert_server_answers("a silent client");
-}
-
-#[test]
 fn a_client_that_sends_half_a_frame_and_disconnects_harms_nobody() {
     let store = Store::new();
     let server = store.serve();

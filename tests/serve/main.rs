@@ -8,6 +8,7 @@
 //! dropped (also when the test fails).
 
 mod bad_clients;
+mod limits;
 mod support;
 
 use std::path::Path;

@@ -5,6 +5,9 @@ use std::io::{ErrorKind, Read};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -12,8 +15,11 @@ use tempfile::TempDir;
 
 use staffctl::Error;
 use staffctl::remote::client::RemoteClient;
-use staffctl::remote::protocol::{Hello, PROTOCOL, ServerMsg, Welcome, read_frame, write_frame};
-use staffctl::service::Origin;
+use staffctl::remote::protocol::{
+    ClientMsg, Hello, PROTOCOL, ServerMsg, Welcome, read_frame, write_frame,
+};
+use staffctl::remote::server::{self, ServeOptions};
+use staffctl::service::{InitRequest, OpenOptions, Origin, Request, Service};
 
 /// The first administrator's password in every scenario.
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -346,4 +352,140 @@ pub fn noise(seed: u64, n: usize) -> Vec<u8> {
             x.to_le_bytes()[3]
         })
         .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// A server in this process, for options a scenario needs (short deadlines, a small limit)
+// ---------------------------------------------------------------------------------------------
+
+/// `remote::server::serve_with` on a thread over a fresh store initialised like [`Store`];
+/// stopped (as by SIGTERM) when dropped.
+pub struct InProcess {
+    pub socket: PathBuf,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<staffctl::Result<()>>>,
+    _dir: TempDir,
+}
+
+impl InProcess {
+    pub fn start(options: ServeOptions) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let svc = Service::open(
+            &dir.path().join("data"),
+            &OpenOptions {
+                create: true,
+                ..OpenOptions::default()
+            },
+        )
+        .expect("open the store");
+        svc.init(
+            &InitRequest {
+                practice_name: "Riverside PT".into(),
+                practice_email: "office@riverside.example".into(),
+                facility: "Downtown".into(),
+                admin_username: "admin".into(),
+                admin_email: "it@riverside.example".into(),
+                admin_first: "Ira".into(),
+                admin_last: "Admin".into(),
+                admin_password: PASSWORD.into(),
+            },
+            &Origin::current(),
+        )
+        .expect("initialise the store");
+        let socket = dir.path().join("s.sock");
+        let listener = server::bind(&socket).expect("bind the socket");
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (svc, socket, stop) = (Arc::new(svc), socket.clone(), Arc::clone(&stop));
+            std::thread::spawn(move || server::serve_with(svc, listener, &socket, stop, options))
+        };
+        Self {
+            socket,
+            stop,
+            thread: Some(thread),
+            _dir: dir,
+        }
+    }
+
+    /// A client logged in as the administrator.
+    pub fn client(&self) -> RemoteClient {
+        let mut client = RemoteClient::connect(&self.socket)
+            .expect("connect")
+            .expect("the server answers");
+        client.login("admin", PASSWORD).expect("log in");
+        client
+    }
+
+    /// A logged-in client's read must succeed (the server is still healthy).
+    pub fn assert_answers(&self, after: &str) {
+        let head = self.client().call(Request::AuditHead);
+        assert!(head.is_ok(), "a read after {after} failed: {head:?}");
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let stopped = thread.join();
+            if !std::thread::panicking() {
+                assert!(
+                    matches!(stopped, Ok(Ok(()))),
+                    "the server did not stop cleanly: {stopped:?}"
+                );
+            }
+        }
+    }
+}
+
+/// A raw connection past the handshake and logged in as the administrator.
+pub fn logged_in(socket: &Path) -> UnixStream {
+    let mut stream = handshaken(socket);
+    write_frame(
+        &mut stream,
+        &ClientMsg::Login {
+            login: "admin".into(),
+            password: PASSWORD.into(),
+        },
+    )
+    .expect("send the login");
+    match read_frame::<ServerMsg>(&mut stream) {
+        Ok(ServerMsg::LoggedIn { .. }) => stream,
+        other => panic!("login failed: {other:?}"),
+    }
+}
+
+/// `msg` as it travels: a 4-byte length and the payload.
+pub fn frame_of<T: serde::Serialize>(msg: &T) -> Vec<u8> {
+    let mut frame = Vec::new();
+    write_frame(&mut frame, msg).expect("encode a frame");
+    frame
+}
+
+/// A length prefix for `body`, then `body`.
+pub fn framed(body: &[u8]) -> Vec<u8> {
+    let mut out = u32::try_from(body.len())
+        .expect("a body under 4 GiB")
+        .to_be_bytes()
+        .to_vec();
+    out.extend_from_slice(body);
+    out
+}
+
+/// The payload of a `Call` holding `levels` revision checks around `AuditHead`, built byte by
+/// byte as an attacker would (such a value could not even be built and dropped in memory).
+pub fn nested_expect_call(levels: usize) -> Vec<u8> {
+    let payload = |msg: &ClientMsg| frame_of(msg)[4..].to_vec();
+    let leaf = payload(&ClientMsg::Call(Request::AuditHead));
+    let one = payload(&ClientMsg::Call(Request::Expect {
+        revision: 0,
+        request: Box::new(Request::AuditHead),
+    }));
+    // `leaf` is the Call tag then AuditHead; `one` has the Expect tag and revision between.
+    let call_tag = &leaf[..leaf.len() - 1];
+    let per_level = &one[call_tag.len()..one.len() - 1];
+    let mut body = call_tag.to_vec();
+    body.extend(per_level.repeat(levels));
+    body.extend_from_slice(&leaf[call_tag.len()..]);
+    body
 }
