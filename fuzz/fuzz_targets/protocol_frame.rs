@@ -9,7 +9,8 @@
 //! overflows within the fuzzer's input sizes instead of hiding in the main thread's 8 MiB. A
 //! panic or an overflow there aborts the process, which libFuzzer reports as a crash.
 //!
-//! `seeds/protocol_frame/` holds one frame of each kind (and one nesting 50 revision checks):
+//! `seeds/protocol_frame/` holds one frame of each kind, and calls nesting 50 and 2,000 revision
+//! checks (the second crashed decoding before the depth limit):
 //! `cargo fuzz run protocol_frame corpus/protocol_frame seeds/protocol_frame`.
 
 #![no_main]
