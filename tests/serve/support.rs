@@ -33,8 +33,9 @@ pub const BUSY: i32 = 6;
 pub const STARTUP: Duration = Duration::from_secs(30);
 pub const SHUTDOWN: Duration = Duration::from_secs(30);
 
-/// Longest a client waits for the server to drop a connection it should drop. The server gives
-/// a silent client 5 s (`HELLO_TIMEOUT`); everything else it drops at once.
+/// Longest a client waits for the server to drop a connection it should drop. A `serve` process
+/// gives an unfinished hello 5 s (`ServeOptions::hello_timeout`; the in-process servers of the
+/// deadline tests use far less); everything else it drops at once.
 pub const DROP_WITHIN: Duration = Duration::from_secs(8);
 
 // ---------------------------------------------------------------------------------------------
