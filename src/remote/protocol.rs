@@ -27,7 +27,7 @@ pub const MAX_FRAME_BEFORE_LOGIN: u32 = 64 << 10;
 /// Largest reply frame a client accepts (bytes): a listing of 100,000 users is tens of MiB.
 pub const MAX_REPLY: u32 = 1 << 30;
 
-/// Deepest nesting of values a frame may carry (see [`super::depth`]); the deepest message
+/// Deepest nesting of values a frame may carry (see `remote::depth`); the deepest message
 /// staffctl sends nests about a dozen.
 pub const MAX_DEPTH: usize = 64;
 
@@ -286,7 +286,7 @@ pub fn read_frame_within<T: DeserializeOwned>(
 
 /// Reads one frame's payload into `body` (cleared first). The length prefix is checked against
 /// `limit` but never trusted to size the buffer: it grows with the bytes that arrive (to at
-/// most twice what arrived, or [`FIRST_READ`]).
+/// most twice what arrived, or 4 KiB).
 pub fn read_body(
     input: &mut impl Read,
     limit: u32,

@@ -1,7 +1,7 @@
 //! `staffctl serve`: owns the store and serves every service operation over a Unix socket, one
 //! thread per connection, up to [`ServeOptions::max_connections`] at a time (more are told the
 //! server is busy and closed). Bad clients (oversized, deep, garbage or slow frames, silence,
-//! disconnects) lose their connection and nobody else notices (see [`super::connection`]).
+//! disconnects) lose their connection and nobody else notices (see `remote::connection`).
 //! SIGTERM finishes in-flight requests, flushes and removes the socket.
 //!
 //! The server logs through `tracing`; the binary's `serve` command sends that to standard error
