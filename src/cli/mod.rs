@@ -118,6 +118,11 @@ fn open(cli: &Cli, create: bool) -> Result<Backend> {
 
 /// `staffctl serve`: owns the store until SIGTERM/SIGINT.
 fn serve(cli: &Cli) -> Result<()> {
+    // The server's log goes to standard error (journald under systemd), without colours.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
     let dir = cli.data.clone().unwrap_or_else(default_data_dir);
     let svc = std::sync::Arc::new(Service::open(
         &dir,

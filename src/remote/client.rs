@@ -10,6 +10,7 @@ use crate::audit::Origin;
 use crate::audit::export::Format;
 use crate::error::{Error, Result};
 use crate::model::Id;
+use crate::security::sanitize::for_terminal;
 use crate::service::{AuditQuery, InitRequest, Request, Response};
 
 /// A connection to a server.
@@ -67,17 +68,28 @@ impl RemoteClient {
             version: env!("CARGO_PKG_VERSION").into(),
             origin: Origin::current(),
         };
-        protocol::write_frame(&mut stream, &hello)?;
-        match protocol::read_reply::<Welcome>(&mut stream).map_err(frame_err)? {
+        // A busy server answers without reading the hello and closes, so sending it may fail:
+        // its answer is still there to read, and says more than the failed write.
+        let sent = protocol::write_frame(&mut stream, &hello);
+        let welcome = match protocol::read_reply::<Welcome>(&mut stream) {
+            Ok(w) => w,
+            Err(e) => return Err(sent.err().unwrap_or_else(|| frame_err(e))),
+        };
+        match welcome {
             Welcome::Ok { version, data_dir } => Ok(Some(Self {
                 stream,
                 data_dir,
                 server_version: version,
             })),
             Welcome::Incompatible { protocol, version } => Err(Error::Usage(format!(
-                "the staffctl server on {} is version {version} (protocol {protocol}) and this staffctl is {} (protocol {PROTOCOL}); install the same version on both, or use --direct after stopping the server",
+                "the staffctl server on {} is version {} (protocol {protocol}) and this staffctl is {} (protocol {PROTOCOL}); install the same version on both, or use --direct after stopping the server",
                 path.display(),
+                for_terminal(&version),
                 env!("CARGO_PKG_VERSION")
+            ))),
+            Welcome::Busy { max_connections } => Err(Error::Busy(format!(
+                "the staffctl server on {} already serves its limit of {max_connections} connections; try again in a moment, or close idle staffctl sessions",
+                path.display()
             ))),
         }
     }

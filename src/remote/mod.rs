@@ -4,6 +4,8 @@
 
 pub mod backend;
 pub mod client;
+mod connection;
+mod depth;
 pub mod protocol;
 pub mod server;
 

@@ -14,16 +14,29 @@ use crate::model::Id;
 use crate::service::{AuditQuery, InitRequest, Request, Response};
 
 /// Protocol version; bump on any change to the message types below.
-pub const PROTOCOL: u32 = 2;
+pub const PROTOCOL: u32 = 3;
 
-/// Largest request frame the server accepts (bytes); a bigger one closes the connection.
+/// Largest request frame the server accepts from a logged-in connection (bytes); a bigger one
+/// closes the connection.
 pub const MAX_FRAME: u32 = 8 << 20;
+
+/// Largest frame the server accepts before the connection has logged in: enough for a hello,
+/// a login, an activation or a first-run initialisation, and no more.
+pub const MAX_FRAME_BEFORE_LOGIN: u32 = 64 << 10;
 
 /// Largest reply frame a client accepts (bytes): a listing of 100,000 users is tens of MiB.
 pub const MAX_REPLY: u32 = 1 << 30;
 
+/// Deepest nesting of values a frame may carry (see `remote::depth`); the deepest message
+/// staffctl sends nests about a dozen.
+pub const MAX_DEPTH: usize = 64;
+
 /// Export data travels in chunks of at most this many bytes.
 pub const EXPORT_CHUNK: usize = 256 << 10;
+
+/// Bytes read at first into a frame's buffer; it then grows with what has arrived, so an
+/// announced length costs nothing until the bytes come.
+const FIRST_READ: usize = 4 << 10;
 
 /// First message of a connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,10 +67,16 @@ pub enum Welcome {
         /// The server's staffctl version.
         version: String,
     },
+    /// The server already serves as many connections as it allows; sent without reading the
+    /// hello, then the connection is closed.
+    Busy {
+        /// The server's connection limit.
+        max_connections: u32,
+    },
 }
 
-/// A client's message after the handshake.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A client's message after the handshake. Its `Debug` output leaves out passwords and codes.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientMsg {
     /// Whether the store has been initialised.
     IsInitialised,
@@ -112,6 +131,56 @@ pub enum ClientMsg {
     },
 }
 
+impl std::fmt::Debug for ClientMsg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const HIDDEN: &str = "[redacted]";
+        match self {
+            Self::IsInitialised => f.write_str("IsInitialised"),
+            Self::Init(req) => f.debug_tuple("Init").field(req).finish(),
+            Self::Login { login, .. } => f
+                .debug_struct("Login")
+                .field("login", login)
+                .field("password", &HIDDEN)
+                .finish(),
+            Self::Call(request) => f.debug_tuple("Call").field(request).finish(),
+            Self::Export { query, format } => f
+                .debug_struct("Export")
+                .field("query", query)
+                .field("format", format)
+                .finish(),
+            Self::Logout => f.write_str("Logout"),
+            Self::AuthVerify {
+                login,
+                facility,
+                device,
+                ..
+            } => f
+                .debug_struct("AuthVerify")
+                .field("login", login)
+                .field("password", &HIDDEN)
+                .field("facility", facility)
+                .field("device", device)
+                .finish(),
+            Self::Activate { login, .. } => f
+                .debug_struct("Activate")
+                .field("login", login)
+                .field("code", &HIDDEN)
+                .field("password", &HIDDEN)
+                .finish(),
+            Self::AuthCan {
+                user,
+                permission,
+                facility,
+            } => f
+                .debug_struct("AuthCan")
+                .field("user", user)
+                .field("permission", permission)
+                .field("facility", facility)
+                .finish(),
+        }
+    }
+}
+
 /// A server's message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ServerMsg {
@@ -163,8 +232,13 @@ pub enum FrameError {
     Closed,
     /// A read failed or timed out.
     Io(std::io::Error),
-    /// The announced length is over [`MAX_FRAME`].
-    TooLarge(u32),
+    /// The announced length is over the limit that applies.
+    TooLarge {
+        /// Announced length.
+        len: u32,
+        /// The limit.
+        limit: u32,
+    },
     /// The bytes are not a valid message.
     Garbage(String),
 }
@@ -174,31 +248,51 @@ impl std::fmt::Display for FrameError {
         match self {
             Self::Closed => write!(f, "connection closed"),
             Self::Io(e) => write!(f, "read failed: {e}"),
-            Self::TooLarge(n) => write!(f, "frame of {n} bytes exceeds the size limit"),
+            Self::TooLarge { len, limit } if *limit == MAX_FRAME_BEFORE_LOGIN => write!(
+                f,
+                "frame of {len} bytes exceeds the {limit}-byte limit before login; log in first"
+            ),
+            Self::TooLarge { len, limit } => {
+                write!(f, "frame of {len} bytes exceeds the {limit}-byte limit")
+            }
             Self::Garbage(e) => write!(f, "not a staffctl message: {e}"),
         }
     }
 }
 
-/// Reads one frame and decodes it.
 /// Reads one request frame (at most [`MAX_FRAME`] bytes) and decodes it.
 pub fn read_frame<T: DeserializeOwned>(
     input: &mut impl Read,
 ) -> std::result::Result<T, FrameError> {
-    read_limited(input, MAX_FRAME)
+    read_frame_within(input, MAX_FRAME)
 }
 
 /// Reads one reply frame (at most [`MAX_REPLY`] bytes) and decodes it.
 pub fn read_reply<T: DeserializeOwned>(
     input: &mut impl Read,
 ) -> std::result::Result<T, FrameError> {
-    read_limited(input, MAX_REPLY)
+    read_frame_within(input, MAX_REPLY)
 }
 
-fn read_limited<T: DeserializeOwned>(
+/// Reads one frame of at most `limit` bytes and decodes it.
+pub fn read_frame_within<T: DeserializeOwned>(
     input: &mut impl Read,
     limit: u32,
 ) -> std::result::Result<T, FrameError> {
+    let mut body = Vec::new();
+    read_body(input, limit, &mut body)?;
+    decode_frame(&body)
+}
+
+/// Reads one frame's payload into `body` (cleared first). The length prefix is checked against
+/// `limit` but never trusted to size the buffer: it grows with the bytes that arrive (to at
+/// most twice what arrived, or 4 KiB).
+pub fn read_body(
+    input: &mut impl Read,
+    limit: u32,
+    body: &mut Vec<u8>,
+) -> std::result::Result<(), FrameError> {
+    body.clear();
     let mut len = [0u8; 4];
     match input.read_exact(&mut len) {
         Ok(()) => {}
@@ -207,12 +301,39 @@ fn read_limited<T: DeserializeOwned>(
     }
     let len = u32::from_be_bytes(len);
     if len > limit {
-        return Err(FrameError::TooLarge(len));
+        return Err(FrameError::TooLarge { len, limit });
     }
-    let mut body = vec![0u8; usize::try_from(len).unwrap_or(0)];
-    input.read_exact(&mut body).map_err(FrameError::Io)?;
-    let (msg, used) = bincode::serde::decode_from_slice(&body, bincode::config::standard())
-        .map_err(|e| FrameError::Garbage(e.to_string()))?;
+    let want = usize::try_from(len).map_err(|_| FrameError::TooLarge { len, limit })?;
+    // `body[..filled]` has arrived; the rest of `body` is zeroed room, doubled when full, so
+    // each byte is zeroed once and the room never exceeds twice what arrived (or FIRST_READ).
+    let mut filled = 0;
+    while filled < want {
+        if filled == body.len() {
+            body.resize(want.min(filled.max(FIRST_READ / 2) * 2), 0);
+        }
+        match input.read(&mut body[filled..]) {
+            Ok(0) => {
+                body.truncate(filled);
+                return Err(FrameError::Io(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!("the frame ended after {filled} of its {want} bytes"),
+                )));
+            }
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                body.truncate(filled);
+                return Err(FrameError::Io(e));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Decodes a frame's payload: exactly one message, nested at most [`MAX_DEPTH`] levels.
+pub fn decode_frame<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<T, FrameError> {
+    let (msg, used) =
+        super::depth::decode(body, MAX_DEPTH).map_err(|e| FrameError::Garbage(e.to_string()))?;
     if used != body.len() {
         return Err(FrameError::Garbage(format!(
             "{} trailing bytes",
@@ -222,48 +343,19 @@ fn read_limited<T: DeserializeOwned>(
     Ok(msg)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn frames_round_trip_and_bad_frames_are_named() {
-        let mut buf = Vec::new();
-        let msg = ClientMsg::Login {
-            login: "ada".into(),
-            password: "pw".into(),
-        };
-        write_frame(&mut buf, &msg).unwrap();
-        let back: ClientMsg = read_frame(&mut buf.as_slice()).unwrap();
-        assert_eq!(back, msg);
-
-        let huge = (MAX_FRAME + 1).to_be_bytes();
-        assert!(matches!(
-            read_frame::<ClientMsg>(&mut huge.as_slice()),
-            Err(FrameError::TooLarge(_))
-        ));
-        let garbage = [0, 0, 0, 3, 0xff, 0xff, 0xff];
-        assert!(matches!(
-            read_frame::<ClientMsg>(&mut garbage.as_slice()),
-            Err(FrameError::Garbage(_))
-        ));
-        assert!(matches!(
-            read_frame::<ClientMsg>(&mut [].as_slice()),
-            Err(FrameError::Closed)
-        ));
-        // A big reply (a listing of many users) passes the client's limit, not the server's.
-        let big = ServerMsg::ExportChunk(vec![7; (MAX_FRAME as usize) + 10]);
-        let mut buf = Vec::new();
-        write_frame(&mut buf, &big).unwrap();
-        assert_eq!(read_reply::<ServerMsg>(&mut buf.as_slice()).unwrap(), big);
-        assert!(matches!(
-            read_frame::<ServerMsg>(&mut buf.as_slice()),
-            Err(FrameError::TooLarge(_))
-        ));
-        let truncated = [0, 0, 0, 9, 1];
-        assert!(matches!(
-            read_frame::<ClientMsg>(&mut truncated.as_slice()),
-            Err(FrameError::Io(_))
+/// Refuses a call the service should never see: a revision check (`Request::Expect`) whose
+/// change is again a revision check. One level is all an editor needs.
+pub fn check_call(request: &Request) -> Result<()> {
+    if let Request::Expect { request: inner, .. } = request
+        && matches!(**inner, Request::Expect { .. })
+    {
+        return Err(Error::invalid(
+            "revision",
+            "a revision check cannot hold another revision check; send the change inside one Expect",
         ));
     }
+    Ok(())
 }
+
+#[cfg(test)]
+mod tests;

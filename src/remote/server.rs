@@ -1,9 +1,13 @@
 //! `staffctl serve`: owns the store and serves every service operation over a Unix socket, one
-//! thread per connection. Bad clients (oversized frames, garbage, silence, disconnects) lose
-//! their connection and nobody else notices. SIGTERM finishes in-flight requests, flushes and
-//! removes the socket.
+//! thread per connection, up to [`ServeOptions::max_connections`] at a time (more are told the
+//! server is busy and closed). Bad clients (oversized, deep, garbage or slow frames, silence,
+//! disconnects) lose their connection and nobody else notices (see `remote::connection`).
+//! SIGTERM finishes in-flight requests, flushes and removes the socket.
+//!
+//! The server logs through `tracing`; the binary's `serve` command sends that to standard error
+//! (journald under systemd). Text that came from clients is sanitised before it is logged.
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::ErrorKind;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -12,35 +16,47 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::protocol::{
-    self, ClientMsg, EXPORT_CHUNK, FrameError, Hello, PROTOCOL, ServerMsg, Welcome,
-};
-use crate::audit::Origin;
+pub use super::connection::MAX_ORIGIN_CHARS;
+use super::connection::{Shared, serve_connection};
+use super::protocol::{self, Welcome};
 use crate::error::{Error, Result};
 use crate::security::sanitize::for_terminal;
-use crate::service::{Request, Response, Service, Session};
+use crate::service::Service;
 
-/// How long a new connection has to say hello.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long the rest of a frame may take once its first byte arrived.
-const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often blocked reads wake up to check for shutdown.
+/// How often the accept loop wakes up to check for shutdown.
 const TICK: Duration = Duration::from_millis(250);
 
-/// Logs one line to standard error (journald when run by systemd), sanitised.
-pub fn log(msg: &str) {
-    eprintln!(
-        "{} staffctl serve: {}",
-        jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ"),
-        for_terminal(msg)
-    );
+/// At most one line about refused connections per this interval (a flood of them must not
+/// flood the journal); the next line says how many were refused meanwhile.
+const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Limits and deadlines of a server. [`Default`] gives the documented values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// Connections served at once; one more is answered [`Welcome::Busy`] and closed.
+    pub max_connections: usize,
+    /// A new connection's whole hello must arrive within this.
+    pub hello_timeout: Duration,
+    /// Any later frame must arrive whole within this of its first byte.
+    pub frame_timeout: Duration,
+    /// A write to a client that does not read fails after this.
+    pub write_timeout: Duration,
 }
 
-/// A running server's shared state.
-struct Shared {
-    svc: Arc<Service>,
-    stop: Arc<AtomicBool>,
-    in_flight: AtomicUsize,
+impl ServeOptions {
+    /// Connections served at once by default.
+    pub const MAX_CONNECTIONS: usize = 64;
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: Self::MAX_CONNECTIONS,
+            hello_timeout: Duration::from_secs(5),
+            frame_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 /// Binds the socket: replaces a stale socket file, refuses when another server answers.
@@ -69,7 +85,10 @@ pub fn bind(path: &Path) -> Result<UnixListener> {
                 )));
             }
         }
-        log(&format!("removing stale socket {}", path.display()));
+        tracing::info!(
+            "removing stale socket {}",
+            for_terminal(&path.display().to_string())
+        );
         std::fs::remove_file(path).map_err(|e| {
             Error::Storage(format!(
                 "cannot remove stale socket {}: {e}",
@@ -92,10 +111,10 @@ pub fn bind(path: &Path) -> Result<UnixListener> {
     if let Ok(Some(group)) = nix::unistd::Group::from_name("staffctl") {
         // Members of the staffctl group may connect; failing to chown is not fatal.
         if let Err(e) = nix::unistd::chown(path, None, Some(group.gid)) {
-            log(&format!(
+            tracing::warn!(
                 "cannot give {} to group staffctl: {e}",
-                path.display()
-            ));
+                for_terminal(&path.display().to_string())
+            );
         }
     }
     Ok(listener)
@@ -112,12 +131,24 @@ fn notify_ready() {
     let _ = sock.send_to(b"READY=1", PathBuf::from(addr));
 }
 
-/// Serves until `stop` is set, then drains connections, flushes and removes the socket.
+/// Serves until `stop` is set with the default [`ServeOptions`], then drains connections,
+/// flushes and removes the socket.
 pub fn serve(
     svc: Arc<Service>,
     listener: UnixListener,
     socket: &Path,
     stop: Arc<AtomicBool>,
+) -> Result<()> {
+    serve_with(svc, listener, socket, stop, ServeOptions::default())
+}
+
+/// Serves until `stop` is set, then drains connections, flushes and removes the socket.
+pub fn serve_with(
+    svc: Arc<Service>,
+    listener: UnixListener,
+    socket: &Path,
+    stop: Arc<AtomicBool>,
+    options: ServeOptions,
 ) -> Result<()> {
     // Block in accept, waking every tick to check `stop`: Linux applies SO_RCVTIMEO to accept.
     // Where that fails, poll a non-blocking listener instead (a new connection then waits up to
@@ -135,21 +166,30 @@ pub fn serve(
     let shared = Arc::new(Shared {
         svc,
         stop: Arc::clone(&stop),
+        options,
         in_flight: AtomicUsize::new(0),
     });
-    log(&format!(
-        "serving {} on {}",
-        shared.svc.data_dir().display(),
-        socket.display()
-    ));
+    tracing::info!(
+        "serving {} on {} (at most {} connections)",
+        for_terminal(&shared.svc.data_dir().display().to_string()),
+        for_terminal(&socket.display().to_string()),
+        shared.options.max_connections
+    );
     notify_ready();
+    let open = Arc::new(AtomicUsize::new(0));
+    let mut refusals = Refusals::default();
     let mut workers: Vec<JoinHandle<()>> = Vec::new();
     while !stop.load(Ordering::SeqCst) {
         match listener.accept() {
             Ok((stream, _)) => {
-                let shared = Arc::clone(&shared);
                 workers.retain(|w| !w.is_finished());
-                workers.push(std::thread::spawn(move || connection(&shared, stream)));
+                if open.load(Ordering::SeqCst) >= shared.options.max_connections {
+                    refuse(stream, shared.options.max_connections, &mut refusals);
+                    continue;
+                }
+                if let Some(worker) = spawn_connection(&shared, &open, stream) {
+                    workers.push(worker);
+                }
             }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 if !wakes {
@@ -157,12 +197,12 @@ pub fn serve(
                 }
             }
             Err(e) => {
-                log(&format!("accept failed: {e}"));
+                tracing::warn!("accept failed: {e}");
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
     }
-    log("shutting down: finishing requests in flight");
+    tracing::info!("shutting down: finishing requests in flight");
     drop(listener);
     let _ = std::fs::remove_file(socket);
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -175,8 +215,77 @@ pub fn serve(
         }
     }
     shared.svc.flush()?;
-    log("stopped");
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// Counts the connection as open until its thread ends (also by a panic).
+struct OpenSlot(Arc<AtomicUsize>);
+
+impl Drop for OpenSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Starts the thread of a new connection; `None` (logged) when the system has no thread for it.
+fn spawn_connection(
+    shared: &Arc<Shared>,
+    open: &Arc<AtomicUsize>,
+    stream: UnixStream,
+) -> Option<JoinHandle<()>> {
+    open.fetch_add(1, Ordering::SeqCst);
+    let slot = OpenSlot(Arc::clone(open));
+    let shared = Arc::clone(shared);
+    let spawned = std::thread::Builder::new()
+        .name("staffctl-conn".into())
+        .spawn(move || {
+            let _slot = slot;
+            let (os_user, pid) = peer_origin(&stream);
+            serve_connection(&shared, stream, os_user, pid);
+        });
+    match spawned {
+        Ok(worker) => Some(worker),
+        Err(e) => {
+            // The closure (with the stream and the slot) was dropped: the client sees the
+            // connection closed and the slot is free again.
+            tracing::warn!("cannot start a thread for a new connection: {e}");
+            None
+        }
+    }
+}
+
+/// How many connections were refused since the last line about them.
+#[derive(Default)]
+struct Refusals {
+    last_logged: Option<Instant>,
+    unlogged: u64,
+}
+
+/// Tells a connection over the limit that the server is busy, without reading from it or
+/// waiting for it, and closes it.
+fn refuse(stream: UnixStream, max_connections: usize, refusals: &mut Refusals) {
+    // A fresh socket's send buffer takes a small frame at once; never block the accept loop.
+    if stream.set_nonblocking(true).is_ok() {
+        let busy = Welcome::Busy {
+            max_connections: u32::try_from(max_connections).unwrap_or(u32::MAX),
+        };
+        let _ = protocol::write_frame(&mut &stream, &busy);
+    }
+    refusals.unlogged += 1;
+    if refusals
+        .last_logged
+        .is_none_or(|t| t.elapsed() >= REFUSAL_LOG_INTERVAL)
+    {
+        let (os_user, pid) = peer_origin(&stream);
+        tracing::warn!(
+            "refused {} connection(s), the last from {} pid {pid}: {max_connections} connections are open, the limit",
+            refusals.unlogged,
+            for_terminal(&os_user)
+        );
+        refusals.last_logged = Some(Instant::now());
+        refusals.unlogged = 0;
+    }
 }
 
 /// The OS user and pid of the peer, from the kernel (SO_PEERCRED).
@@ -192,280 +301,4 @@ fn peer_origin(stream: &UnixStream) -> (String, u32) {
         }
         Err(_) => ("unknown".into(), 0),
     }
-}
-
-/// Reads the next frame, waking every tick to honour shutdown; `Ok(None)` means stop.
-fn next_frame(
-    stream: &mut UnixStream,
-    stop: &AtomicBool,
-    first_byte_within: Option<Duration>,
-) -> std::result::Result<Option<ClientMsg>, FrameError> {
-    stream
-        .set_read_timeout(Some(TICK))
-        .map_err(FrameError::Io)?;
-    let started = Instant::now();
-    let mut first = [0u8; 1];
-    loop {
-        if stop.load(Ordering::SeqCst) {
-            return Ok(None);
-        }
-        match stream.read(&mut first) {
-            Ok(0) => return Err(FrameError::Closed),
-            Ok(_) => break,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                ) =>
-            {
-                if first_byte_within.is_some_and(|limit| started.elapsed() > limit) {
-                    return Err(FrameError::Io(std::io::Error::new(
-                        ErrorKind::TimedOut,
-                        "client sent nothing",
-                    )));
-                }
-            }
-            Err(e) => return Err(FrameError::Io(e)),
-        }
-    }
-    stream
-        .set_read_timeout(Some(FRAME_TIMEOUT))
-        .map_err(FrameError::Io)?;
-    let mut rest = (&first[..]).chain(&mut *stream);
-    protocol::read_frame(&mut rest).map(Some)
-}
-
-/// Sends export data as chunk frames.
-struct ChunkWriter<'a> {
-    stream: &'a mut UnixStream,
-    buf: Vec<u8>,
-}
-
-impl Write for ChunkWriter<'_> {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= EXPORT_CHUNK {
-            self.flush()?;
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = ServerMsg::ExportChunk(std::mem::take(&mut self.buf));
-        protocol::write_frame(self.stream, &chunk).map_err(|e| std::io::Error::other(e.to_string()))
-    }
-}
-
-/// The session of a connection, with its last use for the idle timeout.
-struct Authenticated {
-    session: Session,
-    last_used: Instant,
-    idle: Duration,
-}
-
-fn idle_timeout(svc: &Service, session: &Session) -> Duration {
-    match svc.call(session, Request::PracticeShow) {
-        Ok(Response::Practice(p)) => {
-            Duration::from_secs(u64::from(p.settings.idle_timeout_minutes) * 60)
-        }
-        _ => Duration::from_secs(15 * 60),
-    }
-}
-
-fn connection(shared: &Shared, mut stream: UnixStream) {
-    // A client that stops reading (e.g. mid-export) cannot hold this thread for ever.
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(30)));
-    let (os_user, pid) = peer_origin(&stream);
-    let who = format!("{os_user} pid {pid}");
-    let hello: Hello = match next_frame_as(&mut stream, &shared.stop) {
-        Ok(Some(h)) => h,
-        Ok(None) => return,
-        Err(e) => {
-            log(&format!("{who}: dropped before hello: {e}"));
-            return;
-        }
-    };
-    if hello.protocol != PROTOCOL {
-        let _ = protocol::write_frame(
-            &mut stream,
-            &Welcome::Incompatible {
-                protocol: PROTOCOL,
-                version: env!("CARGO_PKG_VERSION").into(),
-            },
-        );
-        log(&format!(
-            "{who}: refused protocol {} (server speaks {PROTOCOL})",
-            hello.protocol
-        ));
-        return;
-    }
-    let welcome = Welcome::Ok {
-        version: env!("CARGO_PKG_VERSION").into(),
-        data_dir: shared.svc.data_dir().display().to_string(),
-    };
-    if protocol::write_frame(&mut stream, &welcome).is_err() {
-        return;
-    }
-    let origin = Origin {
-        os_user,
-        pid,
-        ssh_client: hello.origin.ssh_client,
-        tty: hello.origin.tty,
-    };
-    let mut auth: Option<Authenticated> = None;
-    loop {
-        let msg = match next_frame(&mut stream, &shared.stop, None) {
-            Ok(Some(m)) => m,
-            Ok(None) | Err(FrameError::Closed) => return,
-            Err(e) => {
-                log(&format!("{who}: dropping connection: {e}"));
-                if matches!(e, FrameError::TooLarge(_) | FrameError::Garbage(_)) {
-                    let _ = protocol::write_frame(
-                        &mut stream,
-                        &ServerMsg::Done(Err(Error::Usage(format!("bad request: {e}")))),
-                    );
-                }
-                return;
-            }
-        };
-        shared.in_flight.fetch_add(1, Ordering::SeqCst);
-        let reply = handle(shared, &mut stream, &origin, &mut auth, msg);
-        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
-        match reply {
-            Ok(Some(r)) => {
-                if let Err(e) = protocol::write_frame(&mut stream, &r) {
-                    log(&format!("{who}: cannot answer: {e}"));
-                    return;
-                }
-            }
-            Ok(None) => {}
-            Err(e) => {
-                log(&format!("{who}: {e}"));
-                return;
-            }
-        }
-    }
-}
-
-fn next_frame_as<T: serde::de::DeserializeOwned>(
-    stream: &mut UnixStream,
-    stop: &AtomicBool,
-) -> std::result::Result<Option<T>, FrameError> {
-    stream
-        .set_read_timeout(Some(HELLO_TIMEOUT))
-        .map_err(FrameError::Io)?;
-    if stop.load(Ordering::SeqCst) {
-        return Ok(None);
-    }
-    protocol::read_frame(stream).map(Some)
-}
-
-fn session_of(auth: &mut Option<Authenticated>) -> std::result::Result<&Session, Error> {
-    if auth
-        .as_ref()
-        .is_some_and(|a| a.last_used.elapsed() > a.idle)
-    {
-        *auth = None;
-        return Err(Error::Denied(
-            "your session expired after the idle timeout; log in again".into(),
-        ));
-    }
-    match auth {
-        Some(a) => {
-            a.last_used = Instant::now();
-            Ok(&a.session)
-        }
-        None => Err(Error::Denied("not logged in; log in first".into())),
-    }
-}
-
-fn handle(
-    shared: &Shared,
-    stream: &mut UnixStream,
-    origin: &Origin,
-    auth: &mut Option<Authenticated>,
-    msg: ClientMsg,
-) -> std::result::Result<Option<ServerMsg>, String> {
-    let svc = &shared.svc;
-    let logged_in = |session: Session, auth: &mut Option<Authenticated>| {
-        let idle = idle_timeout(svc, &session);
-        let reply = ServerMsg::LoggedIn {
-            user_id: session.user_id(),
-            label: session.label().to_string(),
-        };
-        *auth = Some(Authenticated {
-            session,
-            last_used: Instant::now(),
-            idle,
-        });
-        reply
-    };
-    Ok(Some(match msg {
-        ClientMsg::IsInitialised => match svc.is_initialised() {
-            Ok(b) => ServerMsg::Initialised(b),
-            Err(e) => ServerMsg::Done(Err(e)),
-        },
-        ClientMsg::Init(req) => match svc.init(&req, origin) {
-            Ok(session) => logged_in(session, auth),
-            Err(e) => ServerMsg::Done(Err(e)),
-        },
-        ClientMsg::Login { login, password } => match svc.login(&login, &password, origin) {
-            Ok(session) => logged_in(session, auth),
-            Err(e) => {
-                *auth = None;
-                ServerMsg::Done(Err(e))
-            }
-        },
-        ClientMsg::AuthVerify {
-            login,
-            password,
-            facility,
-            device,
-        } => ServerMsg::Done(svc.verify_login(
-            &login,
-            &password,
-            facility.as_deref(),
-            device.as_deref(),
-            origin,
-        )),
-        ClientMsg::AuthCan {
-            user,
-            permission,
-            facility,
-        } => ServerMsg::Done(svc.can(&user, &permission, facility.as_deref())),
-        ClientMsg::Activate {
-            login,
-            code,
-            password,
-        } => ServerMsg::Done(svc.activate(&login, &code, &password, origin)),
-        ClientMsg::Logout => {
-            *auth = None;
-            ServerMsg::Done(Ok(()))
-        }
-        ClientMsg::Call(request) => match session_of(auth) {
-            Ok(session) => ServerMsg::Response(svc.call(session, request)),
-            Err(e) => ServerMsg::Response(Err(e)),
-        },
-        ClientMsg::Export { query, format } => {
-            let session = match session_of(auth) {
-                Ok(s) => s.clone(),
-                Err(e) => return Ok(Some(ServerMsg::ExportDone(Err(e)))),
-            };
-            let mut out = ChunkWriter {
-                stream,
-                buf: Vec::with_capacity(EXPORT_CHUNK),
-            };
-            let result = svc
-                .audit_export(&session, &query, format, &mut out)
-                .and_then(|n| {
-                    out.flush()
-                        .map_err(|e| Error::Storage(format!("cannot send the export: {e}")))?;
-                    Ok(n)
-                });
-            ServerMsg::ExportDone(result)
-        }
-    }))
 }
