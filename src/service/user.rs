@@ -410,16 +410,16 @@ fn validate_all(svc: &Service, u: &User, field_errs: Vec<FieldError>) -> Result<
     check_relations(svc, u)
 }
 
-/// Adds a user with status Invited.
-pub fn add(op: &Op<'_>, fields: UserFields) -> Result<UserDetail> {
+/// The user that `fields` describe, checked as adding them would check them (every field,
+/// the rules across records, and whether the operator may hand out the role); not yet stored.
+pub(crate) fn draft_new(op: &Op<'_>, fields: &UserFields) -> Result<User> {
     let svc = op.svc;
     let mut u = blank(op.now);
     let mut login_given = false;
-    let errs = apply_fields(svc, &mut u, &fields, &mut login_given);
+    let mut errs = apply_fields(svc, &mut u, fields, &mut login_given);
     if !login_given && u.username.is_some() {
         u.login_method = LoginMethod::Username;
     }
-    let mut errs = errs;
     for field in [UserField::Role, UserField::Facility] {
         let given = fields
             .iter()
@@ -438,20 +438,28 @@ pub fn add(op: &Op<'_>, fields: UserFields) -> Result<UserDetail> {
     }
     validate_all(svc, &u, errs)?;
     check_role_grant(op, u.role_id)?;
-    // Every new user is invited: a one-time code, stored only as a hash.
-    let practice = super::practice::show(svc)?;
-    let (invite, code) = super::invite::prepare(&practice, 0, op.now)?;
-    let id = svc.store.transact(|tx| {
-        let mut u = u.clone();
-        u.id = tx.next_id("user")?;
-        write_indexes(tx, None, Some(&u))?;
-        claim_default_doctor(tx, None, Some(&u))?;
-        tx.put(TreeId::Users, &id_key(u.id), &u)?;
-        let changes = diff(None, Some(&u));
-        append_event(
-            tx,
-            &op.draft("user.create", Target::new("user", u.id, label(&u)), changes),
-        )?;
+    Ok(u)
+}
+
+/// Stores a drafted user (giving them an id) with their indexes, their invitation when given,
+/// and the `user.create` and `invite.create` events, inside the caller's transaction.
+pub(crate) fn write_new(
+    tx: &Tx<'_>,
+    op: &Op<'_>,
+    draft: &User,
+    invite: Option<&Invite>,
+) -> TxResult<User> {
+    let mut u = draft.clone();
+    u.id = tx.next_id("user")?;
+    write_indexes(tx, None, Some(&u))?;
+    claim_default_doctor(tx, None, Some(&u))?;
+    tx.put(TreeId::Users, &id_key(u.id), &u)?;
+    let changes = diff(None, Some(&u));
+    append_event(
+        tx,
+        &op.draft("user.create", Target::new("user", u.id, label(&u)), changes),
+    )?;
+    if let Some(invite) = invite {
         let mut inv = invite.clone();
         inv.user_id = u.id;
         super::invite::store(tx, &inv)?;
@@ -466,8 +474,20 @@ pub fn add(op: &Op<'_>, fields: UserFields) -> Result<UserDetail> {
                 ],
             ),
         )?;
-        Ok(u.id)
-    })?;
+    }
+    Ok(u)
+}
+
+/// Adds a user with status Invited.
+pub fn add(op: &Op<'_>, fields: UserFields) -> Result<UserDetail> {
+    let svc = op.svc;
+    let u = draft_new(op, &fields)?;
+    // Every new user is invited: a one-time code, stored only as a hash.
+    let practice = super::practice::show(svc)?;
+    let (invite, code) = super::invite::prepare(&practice, 0, op.now)?;
+    let id = svc
+        .store
+        .transact(|tx| write_new(tx, op, &u, Some(&invite)).map(|u| u.id))?;
     let mut detail = show(svc, &id.to_string())?;
     detail.invitation = Some(super::invite::deliver(
         svc,
