@@ -106,6 +106,39 @@ pub enum Command {
     /// Answers for the clinic's other programs (PAM, scripts): logins and permissions
     #[command(subcommand)]
     Auth(AuthCmd),
+    /// Add staff from a spreadsheet (CSV): template, preview, commit
+    #[command(subcommand)]
+    Import(ImportCmd),
+}
+
+/// `staffctl import ...`.
+#[derive(Debug, Subcommand)]
+pub enum ImportCmd {
+    /// Write a CSV with a header for every importable field and one example row
+    Template {
+        /// Write to FILE instead of standard output
+        #[arg(short = 'o', long = "output-file", value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+    /// Show, row by row, whether each person can be added and what is wrong
+    Preview {
+        /// The CSV file (UTF-8, UTF-16 or Windows-1252; `,`, `;` or tab separated)
+        file: PathBuf,
+    },
+    /// Add every eligible row in one transaction (all of them or none)
+    Commit {
+        /// The CSV file
+        file: PathBuf,
+        /// Do not create invitations (activate people later with `invite resend`)
+        #[arg(long)]
+        no_invite: bool,
+        /// Write the rejected rows, with a Reason column, to FILE (mode 0600)
+        #[arg(long, value_name = "FILE")]
+        rejected_out: Option<PathBuf>,
+        /// Also write the activation codes to FILE (mode 0600; they are shown only once)
+        #[arg(long, value_name = "FILE")]
+        codes_out: Option<PathBuf>,
+    },
 }
 
 /// `staffctl invite ...`.

@@ -2,6 +2,7 @@
 //! JSON output, and exit codes that scripts can rely on.
 
 pub mod args;
+mod import;
 pub mod output;
 pub mod prompt;
 mod render;
@@ -224,6 +225,12 @@ fn run(cli: Cli) -> Result<()> {
             keymap_check(path.as_deref(), cli.keymap.as_deref())
         }
         Command::Demo => crate::demo::run(cli.keymap.clone()),
+        Command::Import(args::ImportCmd::Template { file }) => import::template(file.as_deref()),
+        Command::Import(cmd) => {
+            let backend = open(&cli, false)?;
+            let session = login(&backend, &cli)?;
+            import::run(cmd, &backend, &session, cli.output)
+        }
         Command::Permission(PermissionCmd::List) => {
             let rows = crate::service::api::PermissionInfo::catalogue();
             render::permissions(&rows, cli.output)
@@ -560,6 +567,7 @@ fn request_for(command: &Command) -> Result<Request> {
         | Command::Demo
         | Command::Auth(_)
         | Command::Activate(_)
+        | Command::Import(_)
         | Command::Serve => {
             return Err(Error::Storage(
                 "internal: command has no service request".into(),

@@ -57,6 +57,18 @@ pub fn response(command: &Command, response: &Response, format: OutputFormat) ->
         Response::Verify(r) => verify(r, json),
         Response::Quarantine(entries) => quarantine(entries, json),
         Response::Head(h) => head(h, json, command),
+        Response::ImportPreview(r) => {
+            if json {
+                return output::json(r);
+            }
+            output::print(&super::import::report_text(r))
+        }
+        Response::ImportCommit(r) => {
+            if json {
+                return output::json(r);
+            }
+            output::print(&super::import::result_text(r))
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod blocklist;
 pub mod code;
+pub mod files;
 pub mod json;
 pub mod password;
 pub mod sanitize;

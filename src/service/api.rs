@@ -140,6 +140,18 @@ pub struct AuditQuery {
     pub limit: Option<usize>,
 }
 
+/// The bytes of a file a front end hands over (a staff spreadsheet). `Debug` shows only its
+/// size: files hold people's details, which never go to logs.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct FileContent(pub Vec<u8>);
+
+impl std::fmt::Debug for FileContent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{} bytes]", self.0.len())
+    }
+}
+
 /// Every operation a front end can ask for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
@@ -265,6 +277,22 @@ pub enum Request {
     AuditHead,
     /// The audit records kept aside in quarantine, for investigation.
     AuditQuarantine,
+    /// Reads a staff spreadsheet and says, row by row, what importing it would do.
+    ImportPreview {
+        /// The file's name, for the report and the audit log.
+        file_name: String,
+        /// The file's bytes.
+        content: FileContent,
+    },
+    /// Adds every eligible row of a staff spreadsheet in one transaction.
+    ImportCommit {
+        /// The file's name, for the report and the audit log.
+        file_name: String,
+        /// The file's bytes.
+        content: FileContent,
+        /// Whether each new user gets an invitation.
+        invite: bool,
+    },
     /// Runs `request` only if its target record still has `revision` (optimistic concurrency:
     /// an edit made from a stale form is refused, never silently overwrites).
     Expect {
@@ -303,6 +331,7 @@ impl Request {
             Self::AccessRevoke { .. } => "access.revoke",
             Self::AccessAll(_) => "access.all",
             Self::AccessOnly { .. } => "access.set",
+            Self::ImportCommit { .. } => "import.commit",
             _ => return None,
         })
     }
@@ -320,6 +349,7 @@ impl Request {
             Self::RoleEdit { role, .. } => Some(("role", role.clone())),
             Self::RoleDelete(r) => Some(("role", r.clone())),
             Self::UserAdd(f) => Some(("user", first_value(f, UserField::Email))),
+            Self::ImportCommit { file_name, .. } => Some(("import", file_name.clone())),
             Self::UserEdit(r, _)
             | Self::UserReactivate(r)
             | Self::UserDelete(r)
@@ -711,6 +741,10 @@ pub enum Response {
     Devices(Listing<DeviceView>),
     /// One device after a decision.
     Device(DeviceView),
+    /// What importing a file would do.
+    ImportPreview(Box<super::import::ImportReport>),
+    /// What importing a file did.
+    ImportCommit(Box<super::import::ImportResult>),
 }
 
 /// The operator of a session, for front ends that show only what they may do.

@@ -81,7 +81,9 @@ pub fn required(request: &Request) -> Option<&'static str> {
         | R::AccessGrant { .. }
         | R::AccessRevoke { .. }
         | R::AccessAll(_)
-        | R::AccessOnly { .. } => Some(MANAGE_USERS),
+        | R::AccessOnly { .. }
+        | R::ImportPreview { .. }
+        | R::ImportCommit { .. } => Some(MANAGE_USERS),
         _ => None,
     }
 }

@@ -4,6 +4,8 @@
 //! unexpected variant. The methods are provided for anything that can [`Call`]: the service in
 //! this process bound to a session, or a connection to `staffctl serve`.
 
+use super::FileContent;
+use super::import::{ImportReport, ImportResult};
 use super::{
     AccessView, AuditHead, AuditQuery, DeviceView, FacilityDetail, FacilityField, FacilitySummary,
     InviteView, Listing, OperatorView, PermissionInfo, PracticeField, PracticeView,
@@ -143,6 +145,10 @@ typed_calls! {
     fn audit_head() -> AuditHead = Request::AuditHead, Head(h) => h;
     /// Records kept in quarantine.
     fn audit_quarantine() -> Vec<QuarantineEntry> = Request::AuditQuarantine, Quarantine(q) => q;
+    /// What importing a staff spreadsheet would do.
+    fn import_preview(file_name: String, content: Vec<u8>) -> ImportReport = Request::ImportPreview { file_name, content: FileContent(content) }, ImportPreview(r) => *r;
+    /// Imports a staff spreadsheet's eligible rows.
+    fn import_commit(file_name: String, content: Vec<u8>, invite: bool) -> ImportResult = Request::ImportCommit { file_name, content: FileContent(content), invite }, ImportCommit(r) => *r;
 }
 
 impl<T: Call + ?Sized> Calls for T {}

@@ -18,6 +18,7 @@ mod diff;
 mod facility;
 mod fields;
 mod history;
+pub mod import;
 mod invite;
 pub mod mail;
 mod names;
@@ -352,6 +353,14 @@ impl Service {
             }
             R::AuditHead => audit_ops::head(self).map(Response::Head),
             R::AuditQuarantine => audit_ops::quarantine(self).map(Response::Quarantine),
+            R::ImportPreview { file_name, content } => import::preview(&op, &file_name, &content.0)
+                .map(|r| Response::ImportPreview(Box::new(r))),
+            R::ImportCommit {
+                file_name,
+                content,
+                invite,
+            } => import::commit(&op, &file_name, &content.0, invite)
+                .map(|r| Response::ImportCommit(Box::new(r))),
             R::Expect { revision, request } => {
                 if matches!(*request, R::Expect { .. }) {
                     return Err(Error::invalid(
