@@ -156,7 +156,17 @@ pub fn parse(text: &str) -> Result<Sheet, String> {
                 return Err(format!("row {line} cannot be read as CSV: {e}"));
             }
         };
-        let row = record.position().map_or(0, csv::Position::line);
+        // The csv crate counts neither blank lines nor the rest of a CRLF before a record:
+        // count the newlines before the record's first character.
+        let bytes = text.as_bytes();
+        let mut start = record
+            .position()
+            .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX))
+            .min(bytes.len());
+        while bytes.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+            start += 1;
+        }
+        let row = 1 + bytes[..start].iter().filter(|c| **c == b'\n').count() as u64;
         let cells: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
         if cells.iter().all(String::is_empty) {
             continue;
