@@ -301,7 +301,7 @@ pub fn verify(svc: &Service, expect: Option<&str>) -> Result<VerifyReport> {
         head_hash: stored_head.hash,
         broken,
         expectation,
-        quarantined: audit_log::quarantined(&svc.store),
+        quarantined: audit_log::quarantined(&svc.store)?,
         ok,
     })
 }
