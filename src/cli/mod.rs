@@ -127,6 +127,7 @@ fn serve(cli: &Cli) -> Result<()> {
         signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))
             .map_err(|e| Error::Storage(format!("cannot install signal handler: {e}")))?;
     }
+    crate::notice::set_sink(crate::remote::server::log);
     let listener = crate::remote::server::bind(&socket)?;
     crate::remote::server::serve(svc, listener, &socket, stop)
 }
@@ -204,7 +205,11 @@ fn run(cli: Cli) -> Result<()> {
             ))
         }
         Command::Keymap(args::KeymapCmd::Check { path }) => keymap_check(path.as_deref()),
-        Command::Demo => crate::demo::run(cli.keymap.clone()),
+        Command::Demo => {
+            // The screen belongs to the interface.
+            crate::notice::set_sink(crate::notice::discard);
+            crate::demo::run(cli.keymap.clone())
+        }
         Command::Permission(PermissionCmd::List) => {
             let rows = crate::service::api::PermissionInfo::catalogue();
             render::permissions(&rows, cli.output)
@@ -223,7 +228,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             match file {
                 Some(path) => {
-                    let f = std::fs::File::create(path).map_err(|e| {
+                    let f = crate::security::files::create_private(path, false).map_err(|e| {
                         Error::Storage(format!("cannot create {}: {e}", path.display()))
                     })?;
                     let mut w = std::io::BufWriter::with_capacity(256 << 10, f);
@@ -349,6 +354,8 @@ fn interactive(cli: &Cli) -> Result<()> {
         ));
     }
     let backend = std::sync::Arc::new(open(cli, true)?);
+    // The screen belongs to the interface; what goes wrong there is shown on it.
+    crate::notice::set_sink(crate::notice::discard);
     let opts = crate::tui::TuiOptions {
         keymap: cli.keymap.clone(),
         auto_login: None,

@@ -290,7 +290,7 @@ impl Service {
                     .is_some_and(password::needs_rehash)
                     .then(|| password::hash(secret))
                     .transpose()?;
-                self.store.transact(|tx| {
+                let saved = self.store.transact(|tx| {
                     tx.put(TreeId::Users, &id_key(updated.id), &updated)?;
                     let reset = cred.as_ref().is_some_and(|c| c.failed_logins > 0);
                     if let Some(c) = cred.as_ref().filter(|_| rehash.is_some() || reset) {
@@ -303,7 +303,8 @@ impl Service {
                     }
                     append_event(tx, &draft)?;
                     Ok(())
-                })?;
+                });
+                self.answer_unaudited(&format!("{label} logged in"), saved)?;
                 Ok(Session {
                     user_id: u.id,
                     label: user::label(&u),
@@ -312,6 +313,7 @@ impl Service {
             }
             (found, reason) => {
                 let why = reason.unwrap_or_default();
+                let refused = format!("a login as {label} was refused ({why})");
                 let (actor, target) = match &found {
                     Some(u) => (
                         Actor::User {
@@ -347,7 +349,7 @@ impl Service {
                     _ => None,
                 };
                 let Some((u, c)) = counting else {
-                    self.record(failed)?;
+                    self.answer_unaudited(&refused, self.record(failed).map(|_| ()))?;
                     return Err(denied());
                 };
                 let practice = super::practice::show(self)?;
@@ -385,7 +387,7 @@ impl Service {
                 if lock {
                     c.clear_failures();
                 }
-                self.store.transact(|tx| {
+                let saved = self.store.transact(|tx| {
                     tx.put(TreeId::Credentials, &id_key(c.user_id), &c)?;
                     append_event(tx, &failed)?;
                     if let Some(ev) = &lock_event {
@@ -393,7 +395,9 @@ impl Service {
                         append_event(tx, ev)?;
                     }
                     Ok(())
-                })?;
+                });
+                // Unsaved, the failure does not count towards a lockout either.
+                self.answer_unaudited(&format!("{refused}; not counted towards a lockout"), saved)?;
                 Err(denied())
             }
         }

@@ -37,7 +37,8 @@ impl Service {
             (None, None) => None,
         };
         let Some(why) = refusal else { return Ok(()) };
-        self.record(EventDraft {
+        let refused = format!("{} was refused ({why})", session.label());
+        let recorded = self.record(EventDraft {
             at: jiff::Timestamp::now(),
             actor: Actor::User {
                 id: user.id,
@@ -48,7 +49,8 @@ impl Service {
             target: Some(Target::new("user", user.id, session.label())),
             changes: Vec::new(),
             outcome: Outcome::Denied(why),
-        })?;
+        });
+        self.answer_unaudited(&refused, recorded.map(|_| ()))?;
         Err(Error::Denied(
             "login denied: unknown user, wrong password, or the account cannot log in".into(),
         ))

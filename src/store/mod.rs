@@ -318,11 +318,21 @@ impl Store {
             .map_err(|e| self.read_error(&e))
     }
 
-    /// Whether the store has been initialised (has a practice record).
+    /// Whether the store has been initialised (has a practice record). A store without one
+    /// whose head file records events is not new but lost everything: that is an error, so
+    /// nobody is told to initialise it again.
     pub fn is_initialised(&self) -> Result<bool> {
-        self.tree(TreeId::Meta)?
+        let found = self
+            .tree(TreeId::Meta)?
             .contains_key(meta::PRACTICE)
-            .map_err(|e| self.read_error(&e))
+            .map_err(|e| self.read_error(&e))?;
+        if let (false, head_file::Recorded::Head(recorded)) = (found, self.recorded_head())
+            && recorded.seq > 0
+        {
+            let seq = self.audit_head()?.map_or(0, |(seq, _)| seq);
+            return Err(Error::Integrity(head_file::lost_events(seq, &recorded)));
+        }
+        Ok(found)
     }
 
     /// Reads a raw value.
