@@ -196,6 +196,19 @@ fn flip(path: &Path, at: usize) {
     std::fs::write(path, bytes).expect("write the file back");
 }
 
+/// The highest sequence number in the head file's slots (`SEQ:HASH TIME CRC` lines).
+fn newest_recorded(file: &str) -> u64 {
+    file.lines()
+        .map(|l| {
+            l.split(':')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .expect("a slot starts with SEQ:")
+        })
+        .max()
+        .expect("the head file has slots")
+}
+
 /// A store with 40 staff members added one command at a time, so its log spans several
 /// hundred kilobytes written over many opens; kept as a pristine copy to damage.
 fn busy_store() -> (TempDir, PathBuf) {
@@ -270,13 +283,20 @@ fn a_change_is_synced_to_disk_before_staffctl_says_it_is_saved() {
             lines[last_log_write..=printed].join("\n")
         );
     };
-    // The head file is replaced after the commit is durable, and before the answer.
-    let head_renamed = lines[synced..printed]
+    // The head file is updated and synced after the commit is durable, before the answer.
+    let head = format!("{}/audit.head>", data.display());
+    let head_written = lines[synced..printed]
         .iter()
-        .any(|l| l.contains("rename(") && l.contains("audit.head"));
+        .position(|l| l.contains("pwrite64(") && l.contains(&head))
+        .map(|i| i + synced);
+    let head_synced = head_written.is_some_and(|w| {
+        lines[w..printed]
+            .iter()
+            .any(|l| l.contains("fdatasync(") && l.contains(&head))
+    });
     assert!(
-        head_renamed,
-        "audit.head was not replaced between the sync and the success line:\n{}",
+        head_synced,
+        "audit.head was not written and synced between the sync and the success line:\n{}",
         lines[synced..=printed].join("\n")
     );
 }
@@ -293,9 +313,13 @@ fn the_head_file_holds_the_head_audit_head_prints_after_every_change() {
         let out = run(&data, &["--direct", "audit", "head"]);
         assert_ok(&out, "audit head");
         let printed = text(&out.stdout).trim().to_string();
+        // The file's two slots hold this head and the one before.
         let recorded = std::fs::read_to_string(data.join("audit.head")).expect("head file");
+        let newest = recorded
+            .lines()
+            .find(|l| l.starts_with(&format!("{printed} ")));
         assert!(
-            recorded.starts_with(&format!("{printed} ")),
+            newest.is_some() && printed.starts_with(&format!("{}:", newest_recorded(&recorded))),
             "audit head printed {printed}, audit.head holds {recorded}"
         );
     }
@@ -368,7 +392,7 @@ fn a_flipped_byte_in_the_log_names_the_file_and_says_to_restore() {
 fn a_store_opened_without_its_snapshot_reports_the_events_it_lost() {
     let (_tmp, data) = busy_store();
     let recorded = std::fs::read_to_string(data.join("audit.head")).expect("head file");
-    let recorded_seq = recorded.split(':').next().expect("SEQ:").to_string();
+    let recorded_seq = newest_recorded(&recorded);
     let damaged = tempfile::tempdir().expect("a temporary directory");
     let copy = damaged.path().join("data");
     copy_dir(&data, &copy);

@@ -3,17 +3,26 @@
 //! sled keeps the store in one log file and a snapshot; a damaged snapshot, or one that is
 //! deleted to get a damaged store to open, can leave a store that opens with its newest events
 //! missing and a chain that still verifies. The head file is the store's own memory of how far
-//! its log went: it is rewritten after every commit that moves the head (after the commit is
-//! durable, so it never claims more than the store holds), atomically (temporary file, fsync,
-//! rename, fsync of the directory), and never moves backwards. `audit verify` compares the log
-//! with it; a store behind its recorded head refuses changes, which would otherwise overwrite
-//! the evidence.
+//! its log went: it is rewritten after every commit that moves the head, once the commit is
+//! durable (so it never claims more than the store holds), and it never moves backwards.
+//! `audit verify` compares the log with it; a store behind its recorded head refuses changes,
+//! which would otherwise overwrite the evidence.
 //!
-//! The file is one line, `SEQ:HASH TIME`, where `SEQ:HASH` is what `staffctl audit head`
-//! prints and TIME (RFC 3339) is when that head was recorded.
+//! The file is created once, atomically (temporary file, fsync, rename, fsync of the
+//! directory), with two slots. Each commit then overwrites the slot that does not hold the
+//! current head and syncs it (`fdatasync`): one device flush, no new file, no directory change.
+//! A crash mid-write damages at most the slot being written, whose checksum then fails, and
+//! the other slot still holds the previous head; a reader takes the valid slot with the higher
+//! sequence number. (Replacing the whole file by rename costs three more flushes per commit,
+//! about 12 ms on a busy virtual disk, for the same guarantee.)
+//!
+//! Each slot is one line of text, padded to [`SLOT`] bytes: `SEQ:HASH TIME CRC`, where
+//! `SEQ:HASH` is what `staffctl audit head` prints, TIME (RFC 3339) is when it was recorded and
+//! CRC the CRC-32 of what precedes it, in hex.
 
+use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -26,6 +35,8 @@ use crate::error::{Error, Result};
 /// Name of the head file inside the data directory.
 pub const HEAD_FILE: &str = "audit.head";
 const TEMP_FILE: &str = "audit.head.tmp";
+/// Bytes per slot (a line, newline included).
+pub const SLOT: usize = 128;
 
 /// A head as recorded in the head file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,30 +61,41 @@ pub enum Recorded {
 }
 
 impl RecordedHead {
-    fn to_line(&self) -> String {
-        format!(
-            "{}:{} {}\n",
+    /// The slot's bytes: the line, padded with spaces to [`SLOT`] bytes.
+    fn to_slot(&self) -> [u8; SLOT] {
+        let body = format!(
+            "{}:{} {}",
             self.seq,
             hex::encode(self.hash),
             self.at.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
-        )
+        );
+        let line = format!("{body} {:08x}", crc32fast::hash(body.as_bytes()));
+        let mut slot = [b' '; SLOT];
+        slot[..line.len()].copy_from_slice(line.as_bytes());
+        slot[SLOT - 1] = b'\n';
+        slot
     }
 
-    fn parse(text: &str) -> std::result::Result<Self, String> {
-        let line = text
-            .strip_suffix('\n')
-            .filter(|l| !l.contains('\n'))
-            .ok_or("it is not one line")?;
-        let (head, at) = line.split_once(' ').ok_or("it has no time")?;
-        let (seq, hash) = head.split_once(':').ok_or("it has no SEQ:HASH")?;
+    fn parse_slot(slot: &[u8]) -> std::result::Result<Self, &'static str> {
+        let line = std::str::from_utf8(slot)
+            .ok()
+            .and_then(|t| t.strip_suffix('\n'))
+            .ok_or("a slot is not a line of text")?
+            .trim_end_matches(' ');
+        let (body, crc) = line.rsplit_once(' ').ok_or("a slot has no checksum")?;
+        if u32::from_str_radix(crc, 16).ok() != Some(crc32fast::hash(body.as_bytes())) {
+            return Err("a slot fails its checksum");
+        }
+        let (head, at) = body.split_once(' ').ok_or("a slot has no time")?;
+        let (seq, hash) = head.split_once(':').ok_or("a slot has no SEQ:HASH")?;
         let seq: u64 = seq
             .parse()
-            .map_err(|_| "its sequence number is not a number")?;
+            .map_err(|_| "a sequence number is not a number")?;
         let hash: [u8; 32] = hex::decode(hash)
             .ok()
             .and_then(|h| h.try_into().ok())
-            .ok_or("its hash is not 64 hex digits")?;
-        let at: Timestamp = at.parse().map_err(|_| "its time is not an RFC 3339 time")?;
+            .ok_or("a hash is not 64 hex digits")?;
+        let at: Timestamp = at.parse().map_err(|_| "a time is not an RFC 3339 time")?;
         Ok(Self { seq, hash, at })
     }
 
@@ -88,17 +110,32 @@ impl RecordedHead {
     }
 }
 
+/// The newest valid slot of the file's bytes and its index, or why there is none.
+fn newest_slot(bytes: &[u8]) -> std::result::Result<(RecordedHead, usize), String> {
+    if bytes.len() != 2 * SLOT {
+        return Err(format!(
+            "it is {} bytes long, not {}",
+            bytes.len(),
+            2 * SLOT
+        ));
+    }
+    let slots: Vec<_> = bytes.chunks(SLOT).map(RecordedHead::parse_slot).collect();
+    match (&slots[0], &slots[1]) {
+        (Ok(a), Ok(b)) if b.seq > a.seq => Ok((b.clone(), 1)),
+        (Ok(a), _) => Ok((a.clone(), 0)),
+        (Err(_), Ok(b)) => Ok((b.clone(), 1)),
+        (Err(why), Err(_)) => Err(format!("neither slot is readable: {why}")),
+    }
+}
+
 /// Reads the head file of the data directory `dir`.
 pub fn read(dir: &Path) -> Recorded {
     let path = dir.join(HEAD_FILE);
     match std::fs::read(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Recorded::Missing,
         Err(e) => Recorded::Unreadable(format!("{} cannot be read: {e}", path.display())),
-        Ok(bytes) => match std::str::from_utf8(&bytes)
-            .map_err(|_| "it is not text".to_string())
-            .and_then(RecordedHead::parse)
-        {
-            Ok(head) => Recorded::Head(head),
+        Ok(bytes) => match newest_slot(&bytes) {
+            Ok((head, _)) => Recorded::Head(head),
             Err(why) => Recorded::Unreadable(format!(
                 "{} is damaged ({why}); remove it and staffctl records the current head again",
                 path.display()
@@ -107,10 +144,9 @@ pub fn read(dir: &Path) -> Recorded {
     }
 }
 
-/// Replaces the head file atomically and durably: a temporary file is written and synced,
-/// renamed over the old one, and the directory synced, so after a crash the file holds
-/// either the old head or the new one.
-pub fn write(dir: &Path, head: &RecordedHead, mode: u32) -> std::io::Result<()> {
+/// Creates the head file holding `head` in both slots, atomically: a temporary file is written
+/// and synced, renamed into place, and the directory synced.
+pub fn create(dir: &Path, head: &RecordedHead, mode: u32) -> std::io::Result<()> {
     let temp = dir.join(TEMP_FILE);
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -118,11 +154,43 @@ pub fn write(dir: &Path, head: &RecordedHead, mode: u32) -> std::io::Result<()> 
         .truncate(true)
         .mode(mode)
         .open(&temp)?;
-    f.write_all(head.to_line().as_bytes())?;
+    let slot = head.to_slot();
+    f.write_all(&slot)?;
+    f.write_all(&slot)?;
     f.sync_data()?;
     drop(f);
     std::fs::rename(&temp, dir.join(HEAD_FILE))?;
-    std::fs::File::open(dir)?.sync_all()
+    File::open(dir)?.sync_all()
+}
+
+/// The head file, open for updates.
+#[derive(Debug)]
+struct Writer {
+    file: File,
+    /// The slot the next head goes to: the one not holding the current head.
+    next: usize,
+}
+
+impl Writer {
+    /// Opens the file to update after `current`, which it holds in slot `slot`.
+    fn open(dir: &Path, slot: usize) -> std::io::Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.join(HEAD_FILE))?;
+        Ok(Self {
+            file,
+            next: 1 - slot,
+        })
+    }
+
+    /// Writes `head` over the older slot and syncs it.
+    fn write(&mut self, head: &RecordedHead) -> std::io::Result<()> {
+        self.file
+            .write_all_at(&head.to_slot(), (self.next * SLOT) as u64)?;
+        self.file.sync_data()?;
+        self.next = 1 - self.next;
+        Ok(())
+    }
 }
 
 /// Keeps the head file in step with the store's audit head.
@@ -130,7 +198,14 @@ pub fn write(dir: &Path, head: &RecordedHead, mode: u32) -> std::io::Result<()> 
 pub struct Tracker {
     dir: PathBuf,
     mode: u32,
-    recorded: Mutex<Recorded>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    recorded: Recorded,
+    /// Open once the file exists and is readable.
+    writer: Option<Writer>,
 }
 
 impl Tracker {
@@ -138,43 +213,62 @@ impl Tracker {
     /// Records the head when there is no file yet (best effort: a full disk leaves it for the
     /// next commit).
     pub fn load(dir: &Path, mode: u32, store_head: Option<(u64, [u8; 32])>) -> Self {
-        let mut recorded = read(dir);
-        if let (Recorded::Missing, Some((seq, hash))) = (&recorded, store_head) {
-            let head = RecordedHead {
-                seq,
-                hash,
-                at: Timestamp::now(),
-            };
-            match write(dir, &head, mode) {
-                Ok(()) => recorded = Recorded::Head(head),
-                Err(e) => crate::notice::emit(&format!(
-                    "cannot record the audit head in {}: {e}",
-                    dir.join(HEAD_FILE).display()
-                )),
-            }
-        }
-        Self {
+        let tracker = Self {
             dir: dir.to_path_buf(),
             mode,
-            recorded: Mutex::new(recorded),
+            state: Mutex::new(State {
+                recorded: Recorded::Missing,
+                writer: None,
+            }),
+        };
+        let path = dir.join(HEAD_FILE);
+        let mut state = tracker.lock();
+        match std::fs::read(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some((seq, hash)) = store_head {
+                    tracker.record(&mut state, seq, hash);
+                }
+            }
+            _ => {
+                state.recorded = read(dir);
+                if let Recorded::Head(head) = &state.recorded {
+                    let slot = std::fs::read(&path)
+                        .ok()
+                        .and_then(|b| newest_slot(&b).ok())
+                        .filter(|(h, _)| h == head)
+                        .map_or(0, |(_, slot)| slot);
+                    state.writer = Writer::open(dir, slot)
+                        .map_err(|e| tracker.cannot_record(&e))
+                        .ok();
+                }
+            }
         }
+        drop(state);
+        tracker
     }
 
     /// What the head file says.
     pub fn recorded(&self) -> Recorded {
-        self.lock().clone()
+        self.lock().recorded.clone()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Recorded> {
-        self.recorded
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn cannot_record(&self, e: &std::io::Error) {
+        crate::notice::emit(&format!(
+            "a change is saved, but its audit head could not be recorded in {}: {e}",
+            self.dir.join(HEAD_FILE).display()
+        ));
     }
 
     /// Refuses changes to a store whose log ends before its recorded head: appending would
     /// reuse the lost sequence numbers and hide the loss.
     pub fn check_writable(&self, db: &Db) -> Result<()> {
-        let Recorded::Head(recorded) = &*self.lock() else {
+        let Recorded::Head(recorded) = &self.lock().recorded else {
             return Ok(());
         };
         let seq = store_head(db)?.map_or(0, |(s, _)| s);
@@ -192,29 +286,36 @@ impl Tracker {
     /// A failure to write is reported as a notice; the commit stands, and the file stays
     /// behind, which only weakens the check until the next commit.
     pub fn after_commit(&self, db: &Db) {
-        let mut recorded = self.lock();
         let Ok(Some((seq, hash))) = store_head(db) else {
             return;
         };
-        let behind = match &*recorded {
+        let mut state = self.lock();
+        let behind = match &state.recorded {
             Recorded::Missing => true,
             Recorded::Head(h) => h.seq < seq,
+            // Kept as found: it is evidence until someone removes it.
             Recorded::Unreadable(_) => false,
         };
-        if !behind {
-            return;
+        if behind {
+            self.record(&mut state, seq, hash);
         }
+    }
+
+    fn record(&self, state: &mut State, seq: u64, hash: [u8; 32]) {
         let head = RecordedHead {
             seq,
             hash,
             at: Timestamp::now(),
         };
-        match write(&self.dir, &head, self.mode) {
-            Ok(()) => *recorded = Recorded::Head(head),
-            Err(e) => crate::notice::emit(&format!(
-                "the change is saved, but the audit head could not be recorded in {}: {e}",
-                self.dir.join(HEAD_FILE).display()
-            )),
+        let written = match &mut state.writer {
+            Some(writer) => writer.write(&head),
+            None => create(&self.dir, &head, self.mode)
+                .and_then(|()| Writer::open(&self.dir, 0))
+                .map(|writer| state.writer = Some(writer)),
+        };
+        match written {
+            Ok(()) => state.recorded = Recorded::Head(head),
+            Err(e) => self.cannot_record(&e),
         }
     }
 }
@@ -250,41 +351,75 @@ mod tests {
         }
     }
 
+    fn bytes(dir: &Path) -> Vec<u8> {
+        std::fs::read(dir.join(HEAD_FILE)).unwrap()
+    }
+
     #[test]
-    fn a_written_head_reads_back_and_replaces_the_previous_one() {
+    fn heads_alternate_between_the_slots_and_the_newest_is_read() {
         let tmp = tempfile::tempdir().unwrap();
         assert_eq!(read(tmp.path()), Recorded::Missing);
-        write(tmp.path(), &head(7), 0o600).unwrap();
-        write(tmp.path(), &head(9), 0o600).unwrap();
-        assert_eq!(read(tmp.path()), Recorded::Head(head(9)));
+        create(tmp.path(), &head(7), 0o600).unwrap();
         assert!(!tmp.path().join(TEMP_FILE).exists());
-        let text = std::fs::read_to_string(tmp.path().join(HEAD_FILE)).unwrap();
+        assert_eq!(read(tmp.path()), Recorded::Head(head(7)));
+        let mut w = Writer::open(tmp.path(), 0).unwrap();
+        for seq in 8..12 {
+            w.write(&head(seq)).unwrap();
+            assert_eq!(read(tmp.path()), Recorded::Head(head(seq)));
+        }
+        let text = String::from_utf8(bytes(tmp.path())).unwrap();
+        let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+        // Slot 0 held 7, so 8 went to slot 1, 9 to slot 0, and so on.
+        let body = format!("10:{} 2026-05-28T20:26:40.000000Z", hex::encode([10u8; 32]));
         assert_eq!(
-            text,
-            format!("9:{} 2026-05-28T20:26:40.000000Z\n", hex::encode([9u8; 32]))
+            lines[1],
+            format!("{body} {:08x}", crc32fast::hash(body.as_bytes()))
         );
+        assert!(lines[0].starts_with("11:"));
+    }
+
+    #[test]
+    fn a_torn_slot_leaves_the_previous_head() {
+        let tmp = tempfile::tempdir().unwrap();
+        create(tmp.path(), &head(7), 0o600).unwrap();
+        Writer::open(tmp.path(), 0)
+            .unwrap()
+            .write(&head(8))
+            .unwrap();
+        // A crash while slot 0 was being overwritten with head 9.
+        let mut b = bytes(tmp.path());
+        b[..20].copy_from_slice(&head(9).to_slot()[..20]);
+        std::fs::write(tmp.path().join(HEAD_FILE), &b).unwrap();
+        assert_eq!(read(tmp.path()), Recorded::Head(head(8)));
     }
 
     #[test]
     fn a_damaged_head_file_is_reported_not_guessed() {
         let tmp = tempfile::tempdir().unwrap();
-        let good = head(3).to_line();
+        let good = head(3).to_slot().to_vec();
+        let one_flip = |at: usize| {
+            let mut b = [good.clone(), good.clone()].concat();
+            b[at] ^= 1;
+            b[SLOT + at] ^= 1;
+            b
+        };
         let bad = [
-            String::new(),
-            "garbage".to_string(),
-            good.replace("3:", "x:"),
-            good.replace(' ', ""),
-            good.replacen('0', "", 1),
-            format!("{good}{good}"),
-            good.replace("2026", "20x6"),
+            Vec::new(),
+            b"garbage".to_vec(),
+            good.clone(),
+            [good.clone(), good.clone(), good.clone()].concat(),
+            one_flip(0),
+            one_flip(40),
+            one_flip(100),
+            one_flip(SLOT - 1),
         ];
-        for text in bad {
-            std::fs::write(tmp.path().join(HEAD_FILE), &text).unwrap();
+        for b in bad {
+            std::fs::write(tmp.path().join(HEAD_FILE), &b).unwrap();
             match read(tmp.path()) {
                 Recorded::Unreadable(why) => {
                     assert!(why.contains("audit.head is damaged"), "{why}")
                 }
-                other => panic!("{text:?} read as {other:?}"),
+                other => panic!("{:?} read as {other:?}", String::from_utf8_lossy(&b)),
             }
         }
     }
