@@ -692,6 +692,14 @@ fn reads_and_logins_work_on_a_full_disk_and_changes_resume_when_space_returns() 
         &run(&data, &["--direct", "audit", "verify"]),
         "audit verify",
     );
+    let out = run(&data, &["--direct", "audit", "export", "--format", "jsonl"]);
+    assert_ok(&out, "audit export on a full disk");
+    assert!(text(&out.stdout).contains("practice.create"));
+    assert!(
+        text(&out.stderr).contains("admin exported"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = add_user(&data, 2);
     let err = text(&out.stderr);

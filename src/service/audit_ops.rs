@@ -435,7 +435,7 @@ pub fn export(
             Some(unreadable.to_string()),
         ));
     }
-    svc.record(EventDraft {
+    let recorded = svc.record(EventDraft {
         at: Timestamp::now(),
         actor: session.actor(),
         origin: session.origin().clone(),
@@ -443,6 +443,11 @@ pub fn export(
         target: Some(Target::new("audit", 0, "audit log")),
         changes,
         outcome: Outcome::Success,
-    })?;
+    });
+    // Like a login, an export on a full disk is not refused for want of its audit event.
+    svc.answer_unaudited(
+        &format!("{} exported {count} audit events", session.label()),
+        recorded.map(|_| ()),
+    )?;
     Ok(count)
 }

@@ -383,11 +383,11 @@ impl Service {
         audit_ops::export(self, session, query, format, out)
     }
 
-    /// Lets a login check answer although its audit event (or its effect on the account: last
-    /// login, failed-attempt count) could not be saved, on a full disk or a store that refuses
-    /// changes: refusing every login would stop the practice's other programs, and the answer
-    /// itself depends only on what is stored. `what` says who logged in and how it went; it
-    /// goes to the notice log with the reason. Other errors pass through.
+    /// Lets a login check (or an export) answer although its audit event (or its effect on the
+    /// account: last login, failed-attempt count) could not be saved, on a full disk or a store
+    /// that refuses changes: refusing every login would stop the practice's other programs, and
+    /// the answer itself depends only on what is stored. `what` says who did what and how it
+    /// went; it goes to the notice log with the reason. Other errors pass through.
     fn answer_unaudited(&self, what: &str, saved: Result<()>) -> Result<()> {
         match saved {
             Err(e @ (Error::Storage(_) | Error::Integrity(_))) => {

@@ -260,7 +260,7 @@ impl Tracker {
 
     fn cannot_record(&self, e: &std::io::Error) {
         crate::notice::emit(&format!(
-            "a change is saved, but its audit head could not be recorded in {}: {e}",
+            "the audit head could not be recorded in {} (changes are saved; the file catches up with the next one): {e}",
             self.dir.join(HEAD_FILE).display()
         ));
     }
