@@ -56,7 +56,10 @@ pub fn sled_error(dir: &Path, db_path: &Path, doing: &str, e: &sled::Error) -> E
                 file.display()
             ))
         }
-        sled::Error::Io(io) if is_out_of_space(io) => disk_full(dir, &format!("{doing}: {io}")),
+        sled::Error::Io(io) if is_out_of_space(io) => Error::Storage(format!(
+            "{doing}: the disk holding {} is full ({io}); free space there",
+            dir.display()
+        )),
         other => Error::Storage(format!("{doing}: {other}")),
     }
 }
