@@ -489,13 +489,22 @@ impl Store {
         err
     }
 
-    /// Forces everything written so far to disk (sled's flush and an fsync).
+    /// Forces everything written so far to disk (sled's flush and an fsync, and the head
+    /// file).
     pub fn flush(&self) -> Result<()> {
         let db = self.db.get()?;
-        match db.flush() {
-            Ok(()) => Ok(()),
-            Err(e) => Err(self.write_failed(db, &e)),
+        if let Err(e) = db.flush() {
+            return Err(self.write_failed(db, &e));
         }
+        if let Some(head) = &self.head {
+            head.sync().map_err(|e| {
+                Error::Storage(format!(
+                    "cannot sync {}: {e}",
+                    self.dir.join(head_file::HEAD_FILE).display()
+                ))
+            })?;
+        }
+        Ok(())
     }
 
     /// Free space, besides the reserve, that a change needs (tests set 0 to let sled meet a
