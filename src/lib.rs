@@ -10,6 +10,7 @@ pub mod cli;
 pub mod demo;
 pub mod error;
 pub mod model;
+pub mod notice;
 pub mod remote;
 pub mod security;
 pub mod service;

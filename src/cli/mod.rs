@@ -145,6 +145,7 @@ fn serve(cli: &Cli) -> Result<()> {
         signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))
             .map_err(|e| Error::Storage(format!("cannot install signal handler: {e}")))?;
     }
+    crate::notice::set_sink(crate::notice::log);
     let listener = crate::remote::server::bind(&socket)?;
     crate::remote::server::serve(svc, listener, &socket, stop)
 }
@@ -224,7 +225,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Keymap(args::KeymapCmd::Check { path }) => {
             keymap_check(path.as_deref(), cli.keymap.as_deref())
         }
-        Command::Demo => crate::demo::run(cli.keymap.clone()),
+        Command::Demo => {
+            // The screen belongs to the interface.
+            crate::notice::set_sink(crate::notice::discard);
+            crate::demo::run(cli.keymap.clone())
+        }
         Command::Import(args::ImportCmd::Template { file }) => import::template(file.as_deref()),
         Command::Import(cmd) => {
             let backend = open(&cli, false)?;
@@ -249,7 +254,7 @@ fn run(cli: Cli) -> Result<()> {
             };
             match file {
                 Some(path) => {
-                    let f = std::fs::File::create(path).map_err(|e| {
+                    let f = crate::security::files::create_private(path, false).map_err(|e| {
                         Error::Storage(format!("cannot create {}: {e}", path.display()))
                     })?;
                     let mut w = std::io::BufWriter::with_capacity(256 << 10, f);
@@ -390,6 +395,8 @@ fn interactive(cli: &Cli) -> Result<()> {
     let backend = std::sync::Arc::new(open(cli, true)?);
     let opened_here = backend.local().is_some();
     let store = std::sync::Arc::downgrade(&backend);
+    // The screen belongs to the interface; what goes wrong there is shown on it.
+    crate::notice::set_sink(crate::notice::discard);
     let opts = crate::tui::TuiOptions {
         keymap: cli.keymap.clone(),
         auto_login: None,

@@ -1,5 +1,5 @@
-//! Secrets and untrusted text: argon2id password hashing, the password policy, and sanitising of
-//! data strings before they reach a terminal or a spreadsheet.
+//! Secrets and untrusted text: argon2id password hashing, the password policy, sanitising of
+//! data strings before they reach a terminal or a spreadsheet, and private output files.
 
 pub mod blocklist;
 pub mod code;

@@ -13,6 +13,8 @@ use crate::audit::export::{self, CsvExporter, Format};
 use crate::audit::{AuditEvent, Change, EventDraft, Outcome, Target};
 use crate::error::{Error, Result};
 use crate::model::Id;
+use crate::store::damage::RESTORE_ADVICE;
+use crate::store::head_file::{self, Recorded};
 use crate::store::{Bytes, CorruptRecord, TreeId, audit_log, meta, target_index};
 
 /// A query with references resolved, ready to test events against.
@@ -233,11 +235,21 @@ pub fn verify(svc: &Service, expect: Option<&str>) -> Result<VerifyReport> {
     let mut expected_found: Option<bool> = None;
     let wanted = expect.map(parse_expect).transpose()?;
     let stored_head = head(svc)?;
+    // The head recorded outside sled, and the hash the log holds at its sequence number.
+    let recorded = svc.store.recorded_head();
+    let recorded_seq = match &recorded {
+        Recorded::Head(r) => Some(r.seq),
+        _ => None,
+    };
+    let mut hash_at_recorded: Option<[u8; 32]> = None;
     let mut note_expected = |seq: u64, hash: &[u8; 32]| {
         if let Some((wseq, whash)) = &wanted
             && seq == *wseq
         {
             expected_found = Some(hex::encode(hash) == *whash);
+        }
+        if recorded_seq == Some(seq) {
+            hash_at_recorded = Some(*hash);
         }
     };
     for item in audit_log::chunks(&svc.store, stored_head.seq, false) {
@@ -285,6 +297,9 @@ pub fn verify(svc: &Service, expect: Option<&str>) -> Result<VerifyReport> {
             ),
         ));
     }
+    if broken.is_none() {
+        broken = recorded_head_problem(svc, &recorded, stored_head.seq, hash_at_recorded);
+    }
     let expectation = wanted.as_ref().map(|(seq, hash)| match expected_found {
         Some(true) => {
             format!("event #{seq} has the expected hash: the log still holds the recorded head")
@@ -301,9 +316,43 @@ pub fn verify(svc: &Service, expect: Option<&str>) -> Result<VerifyReport> {
         head_hash: stored_head.hash,
         broken,
         expectation,
-        quarantined: audit_log::quarantined(&svc.store),
+        quarantined: audit_log::quarantined(&svc.store)?,
         ok,
     })
+}
+
+/// What is wrong with a log whose chain verified, compared with the head recorded outside
+/// sled (`store::head_file`): events it no longer holds, or a different event at the recorded
+/// sequence number. `hash_at_recorded` is the hash the log holds there.
+fn recorded_head_problem(
+    svc: &Service,
+    recorded: &Recorded,
+    store_seq: u64,
+    hash_at_recorded: Option<[u8; 32]>,
+) -> Option<(u64, String)> {
+    let file = svc.store.dir().join(head_file::HEAD_FILE);
+    match recorded {
+        Recorded::Missing => None,
+        Recorded::Unreadable(why) => Some((
+            store_seq,
+            format!("the head recorded outside the store cannot be checked: {why}"),
+        )),
+        Recorded::Head(r) if r.seq > store_seq => {
+            Some((store_seq + 1, head_file::lost_events(store_seq, r)))
+        }
+        Recorded::Head(r) if r.seq > 0 && hash_at_recorded != Some(r.hash) => Some((
+            r.seq,
+            format!(
+                "event #{} is not the one recorded in {} on {} ({}): the log was rewritten; {}",
+                r.seq,
+                file.display(),
+                r.recorded_on(),
+                r.seq_hash(),
+                RESTORE_ADVICE
+            ),
+        )),
+        Recorded::Head(_) => None,
+    }
 }
 
 fn parse_expect(text: &str) -> Result<(u64, String)> {
@@ -386,7 +435,7 @@ pub fn export(
             Some(unreadable.to_string()),
         ));
     }
-    svc.record(EventDraft {
+    let recorded = svc.record(EventDraft {
         at: Timestamp::now(),
         actor: session.actor(),
         origin: session.origin().clone(),
@@ -394,6 +443,11 @@ pub fn export(
         target: Some(Target::new("audit", 0, "audit log")),
         changes,
         outcome: Outcome::Success,
-    })?;
+    });
+    // Like a login, an export on a full disk is not refused for want of its audit event.
+    svc.answer_unaudited(
+        &format!("{} exported {count} audit events", session.label()),
+        recorded.map(|_| ()),
+    )?;
     Ok(count)
 }

@@ -287,7 +287,8 @@ impl Service {
         match (found, reason) {
             (Some(u), None) => {
                 let cred = cred.unwrap_or_else(|| Credential::new(u.id, checked_hash.clone()));
-                self.record_login(&u, cred, secret, origin, now)?;
+                let saved = self.record_login(&u, cred, secret, origin, now);
+                self.answer_unaudited(&format!("{label} logged in"), saved)?;
                 Ok(Session {
                     user_id: u.id,
                     label: user::label(&u),
@@ -296,6 +297,7 @@ impl Service {
             }
             (found, reason) => {
                 let why = reason.unwrap_or_default();
+                let refused = format!("a login as {label} was refused ({why})");
                 let failed = match &found {
                     Some(u) => user::own_event(
                         u,
@@ -321,10 +323,15 @@ impl Service {
                 // already locked; the lock itself is an audited event of its own.
                 match (found, cred) {
                     (Some(u), Some(c)) if !password_ok && !locked => {
-                        self.count_failure(&u, c, failed, origin, now)?;
+                        let saved = self.count_failure(&u, c, failed, origin, now);
+                        // Unsaved, the failure does not count towards a lockout either.
+                        self.answer_unaudited(
+                            &format!("{refused}; not counted towards a lockout"),
+                            saved,
+                        )?;
                     }
                     _ => {
-                        self.record(failed)?;
+                        self.answer_unaudited(&refused, self.record(failed).map(|_| ()))?;
                     }
                 }
                 Err(Error::Denied(

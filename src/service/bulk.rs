@@ -1905,8 +1905,8 @@ mod tests {
         assert_eq!(users.items.len(), 51);
         assert!(users.unreadable.is_empty());
         let store = svc.store();
-        assert_eq!(store.count(TreeId::Facilities), 3);
-        assert_eq!(store.count(TreeId::FacilitiesByName), 3);
+        assert_eq!(store.count(TreeId::Facilities).unwrap(), 3);
+        assert_eq!(store.count(TreeId::FacilitiesByName).unwrap(), 3);
 
         let mut logins = 0;
         for row in &users.items {
@@ -1935,7 +1935,7 @@ mod tests {
             let text = crate::store::search_index::get(store, u.id).unwrap();
             assert_eq!(text, Some(u.search_text()));
         }
-        assert_eq!(store.count(TreeId::UsersByLogin), logins);
+        assert_eq!(store.count(TreeId::UsersByLogin).unwrap(), logins);
         // Role and facility listings count what the users say.
         let roles = match svc.call(&session, Request::RoleList).unwrap() {
             Response::Roles(l) => l.items,
@@ -1967,7 +1967,7 @@ mod tests {
             assert_eq!(f.primary_users, attributed, "{}", f.facility.name);
         }
         // Every event with a target is indexed, in blocks.
-        let index_records = crate::store::target_index::records(store) as u64;
+        let index_records = crate::store::target_index::records(store).unwrap() as u64;
         assert!(index_records > 20 && index_records < verify.checked / 4);
 
         // The service carries on from the generated counters and indexes.

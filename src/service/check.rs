@@ -48,7 +48,8 @@ impl Service {
                 DeviceCheck::Refused(r) => (r, false),
             },
         };
-        self.record(EventDraft {
+        let refused = format!("{} was refused ({why})", session.label());
+        let recorded = self.record(EventDraft {
             at: jiff::Timestamp::now(),
             actor: Actor::User {
                 id: user.id,
@@ -59,7 +60,8 @@ impl Service {
             target: Some(Target::new("user", user.id, session.label())),
             changes: Vec::new(),
             outcome: Outcome::Denied(why),
-        })?;
+        });
+        self.answer_unaudited(&refused, recorded.map(|_| ()))?;
         if waiting {
             return Err(Error::Pending(
                 "login waits for an administrator to approve this device".into(),

@@ -484,6 +484,23 @@ impl Service {
         audit_ops::export(self, session, query, format, out)
     }
 
+    /// Lets a login check (or an export) answer although its audit event (or its effect on the
+    /// account: last login, failed-attempt count) could not be saved, on a full disk or a store
+    /// that refuses changes: refusing every login would stop the practice's other programs, and
+    /// the answer itself depends only on what is stored. `what` says who did what and how it
+    /// went; it goes to the notice log with the reason. Other errors pass through.
+    fn answer_unaudited(&self, what: &str, saved: Result<()>) -> Result<()> {
+        match saved {
+            Err(e @ (Error::Storage(_) | Error::Integrity(_))) => {
+                crate::notice::emit(&format!(
+                    "{what}, but the audit log could not record it: {e}"
+                ));
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
     /// Appends an event outside any other change (login results, exports).
     pub(crate) fn record(&self, draft: EventDraft) -> Result<AuditEvent> {
         self.store.transact(|tx| append_event(tx, &draft))

@@ -238,13 +238,13 @@ pub fn quarantine(store: &Store) -> Result<Vec<Quarantined>> {
 }
 
 /// Number of records kept in the quarantine tree.
-pub fn quarantined(store: &Store) -> u64 {
-    store.count(TreeId::AuditQuarantine) as u64
+pub fn quarantined(store: &Store) -> Result<u64> {
+    Ok(store.count(TreeId::AuditQuarantine)? as u64)
 }
 
 /// The highest chunk number stored, if any (verification checks nothing lies past the head).
 pub fn last_chunk(store: &Store) -> Result<Option<u64>> {
-    let last = store.tree(TreeId::Audit).last().map_err(storage)?;
+    let last = store.tree(TreeId::Audit)?.last().map_err(storage)?;
     Ok(last.and_then(|(k, _)| key_id(&k)))
 }
 
@@ -257,9 +257,9 @@ pub(crate) const LEGACY_TREE: &str = "audit";
 /// finds it. An old record that does not decode is kept, byte for byte, in the quarantine
 /// tree; verification then reports the gap it leaves.
 pub fn convert_legacy(legacy: &sled::Tree, target: &Store) -> Result<()> {
-    let chunks = target.tree(TreeId::Audit);
+    let chunks = target.tree(TreeId::Audit)?;
     chunks.clear().map_err(storage)?;
-    let quarantine = target.tree(TreeId::AuditQuarantine);
+    let quarantine = target.tree(TreeId::AuditQuarantine)?;
     let mut open: Vec<AuditEvent> = Vec::with_capacity(CHUNK as usize);
     let mut open_chunk = 0;
     let write = |events: &mut Vec<AuditEvent>, chunk: u64| -> Result<()> {
@@ -345,7 +345,7 @@ mod tests {
         for e in &events {
             store.transact(|tx| append(tx, e)).unwrap();
         }
-        assert_eq!(store.count(TreeId::Audit), 3);
+        assert_eq!(store.count(TreeId::Audit).unwrap(), 3);
         assert_eq!(
             stored(&store, 2 * CHUNK + 1, false),
             (1..=2 * CHUNK + 1).collect::<Vec<_>>()
@@ -417,7 +417,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::open(tmp.path(), &OpenOptions::default()).unwrap();
         let events = chain(3 * CHUNK);
-        let legacy = store.db.open_tree(LEGACY_TREE).unwrap();
+        let legacy = store.raw_tree(LEGACY_TREE).unwrap();
         for e in &events {
             legacy
                 .insert(id_key(e.seq), codec::encode(e).unwrap())

@@ -2,7 +2,8 @@
 //! the lock file, so a second process can say exactly who is in the way.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Read;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -18,14 +19,15 @@ pub struct OwnerLock {
 }
 
 impl OwnerLock {
-    /// Takes the lock or explains who holds it.
-    pub fn acquire(dir: &Path) -> Result<Self> {
+    /// Takes the lock or explains who holds it. A new lock file gets `mode`.
+    pub fn acquire(dir: &Path, mode: u32) -> Result<Self> {
         let path = dir.join(LOCK_FILE);
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            .mode(mode)
             .open(&path)
             .map_err(|e| {
                 Error::Storage(format!("cannot open lock file {}: {e}", path.display()))
@@ -47,11 +49,14 @@ impl OwnerLock {
         }
         let me = crate::audit::Origin::current();
         let since = jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M:%S UTC");
-        file.set_len(0)?;
-        file.seek(SeekFrom::Start(0))?;
         // One write, no fsync: the text only tells a second process who holds the lock, which
-        // it reads through the page cache; after a crash the lock is free anyway.
-        file.write_all(format!("pid={}\nuser={}\nsince={since}\n", me.pid, me.os_user).as_bytes())?;
+        // it reads through the page cache; after a crash the lock is free anyway. Written over
+        // the previous holder's text before the file is cut to length, so it needs no new
+        // space on a full disk; if it cannot be written the lock is held all the same.
+        let text = format!("pid={}\nuser={}\nsince={since}\n", me.pid, me.os_user);
+        if file.write_all_at(text.as_bytes(), 0).is_ok() {
+            let _ = file.set_len(text.len() as u64);
+        }
         Ok(Self { _file: file, path })
     }
 

@@ -102,10 +102,11 @@ fn rewrite(
         })?;
     }
     let lock = std::sync::Arc::clone(&store.lock);
-    let fresh = Store::open_db(&dir, &tmp, opts, std::sync::Arc::clone(&lock))?;
+    let modes = store.modes;
+    let fresh = Store::open_db(&dir, &tmp, opts, std::sync::Arc::clone(&lock), modes)?;
     step(&store, &fresh)?;
     fresh
-        .tree(TreeId::Meta)
+        .tree(TreeId::Meta)?
         .insert(meta::SCHEMA, &to.to_be_bytes())
         .map_err(storage)?;
     fresh.flush()?;
@@ -118,12 +119,12 @@ fn rewrite(
         ))
     })?;
     finish_interrupted_rewrite(&dir)?;
-    Store::open_db(&dir, &dir.join("db"), opts, lock)
+    Store::open_db(&dir, &dir.join("db"), opts, lock, modes)
 }
 
 /// Copies every record of `tree` from one store to the other, unchanged.
 pub(super) fn copy_tree(from: &Store, to: &Store, tree: TreeId) -> Result<()> {
-    let target = to.tree(tree);
+    let target = to.tree(tree)?;
     for item in from.scan_raw(tree) {
         let (k, v) = item?;
         target.insert(k, v).map_err(storage)?;
@@ -145,10 +146,7 @@ fn pack_records(old: &Store, new: &Store) -> Result<()> {
     for tree in TreeId::ALL.into_iter().filter(|t| !packed.contains(t)) {
         copy_tree(old, new, tree)?;
     }
-    let legacy = old
-        .db
-        .open_tree(super::audit_log::LEGACY_TREE)
-        .map_err(storage)?;
+    let legacy = old.raw_tree(super::audit_log::LEGACY_TREE)?;
     super::audit_log::convert_legacy(&legacy, new)?;
     super::target_index::rebuild(new)?;
     super::search_index::rebuild(new)?;
@@ -162,7 +160,7 @@ pub fn rebuild_head_counts(store: &Store) -> Result<()> {
     use std::collections::BTreeMap;
 
     use crate::model::User;
-    let meta_tree = store.tree(TreeId::Meta);
+    let meta_tree = store.tree(TreeId::Meta)?;
     for key in meta_tree.scan_prefix(b"count:").keys() {
         meta_tree.remove(key.map_err(storage)?).map_err(storage)?;
     }
@@ -186,13 +184,13 @@ pub fn rebuild_head_counts(store: &Store) -> Result<()> {
 /// Reads the schema version, writes it on a new store, and migrates an older store.
 pub fn run(mut store: Store, opts: &OpenOptions) -> Result<Store> {
     let found = match store
-        .tree(TreeId::Meta)
+        .tree(TreeId::Meta)?
         .get(meta::SCHEMA)
         .map_err(storage)?
     {
         None => {
             store
-                .tree(TreeId::Meta)
+                .tree(TreeId::Meta)?
                 .insert(meta::SCHEMA, &CURRENT.to_be_bytes())
                 .map_err(storage)?;
             store.flush()?;
@@ -223,7 +221,7 @@ pub fn run(mut store: Store, opts: &OpenOptions) -> Result<Store> {
             Apply::InPlace(apply) => {
                 apply(&store).map_err(failed)?;
                 store
-                    .tree(TreeId::Meta)
+                    .tree(TreeId::Meta)?
                     .insert(meta::SCHEMA, &version.to_be_bytes())
                     .map_err(storage)?;
                 store.flush()?;

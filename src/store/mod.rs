@@ -6,15 +6,22 @@
 
 pub mod audit_log;
 pub mod codec;
+pub mod damage;
+pub mod dir;
+mod durable;
+mod handle;
+pub mod head_file;
 pub mod keys;
 pub mod lock;
 pub mod member_index;
 pub mod migrate;
 mod schema4;
 pub mod search_index;
+pub mod space;
 pub mod target_index;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
@@ -122,6 +129,13 @@ pub mod meta {
     /// Prefix of per-kind id counters (`next_id:user`).
     pub const NEXT_ID: &str = "next_id:";
 
+    /// Decodes [`AUDIT_HEAD`].
+    pub fn decode_head(raw: &[u8]) -> Option<(u64, [u8; 32])> {
+        let seq = super::key_id(raw)?;
+        let hash = raw.get(8..40)?.try_into().ok()?;
+        Some((seq, hash))
+    }
+
     /// Key of the number of users holding a role (`kind` = `role`) or attributed to a facility
     /// (`kind` = `facility`): `count:<kind>:` ++ id (BE) -> u64 (BE).
     pub fn count_key(kind: &str, id: crate::model::Id) -> Vec<u8> {
@@ -158,11 +172,16 @@ impl Default for OpenOptions {
 
 /// An open store. Dropping it flushes and releases the owner lock.
 pub struct Store {
-    db: sled::Db,
-    trees: Vec<sled::Tree>,
+    /// Declared first so the database closes before the owner lock is released.
+    db: handle::Handle,
     dir: PathBuf,
     /// Shared so that a migration can hold the lock across the old and the rewritten database.
     lock: std::sync::Arc<lock::OwnerLock>,
+    /// Serialises commits, so the head file is written in commit order.
+    commit: std::sync::Mutex<()>,
+    /// The head file; `None` for a database being written by a migration.
+    head: Option<head_file::Tracker>,
+    modes: dir::Modes,
 }
 
 /// A record that could not be decoded, reported instead of aborting a listing.
@@ -220,50 +239,51 @@ pub fn pair_key(a: Id, b: Id) -> [u8; 16] {
     k
 }
 
+/// One tree of the open database, kept open while in use (see [`handle`]).
+pub(crate) struct TreeRef {
+    db: Arc<handle::Db>,
+    tree: TreeId,
+}
+
+impl std::ops::Deref for TreeRef {
+    type Target = sled::Tree;
+
+    fn deref(&self) -> &sled::Tree {
+        self.db.tree(self.tree)
+    }
+}
+
 impl Store {
     /// Opens (or creates) the store in `dir`, taking the owner lock first.
     pub fn open(dir: &Path, opts: &OpenOptions) -> Result<Self> {
-        if !dir.exists() {
-            if !opts.create {
-                return Err(Error::NotFound(format!(
-                    "no store at {}; run `staffctl init` or pass --data DIR",
-                    dir.display()
-                )));
-            }
-            create_private_dir(dir)?;
-        }
-        let lock = std::sync::Arc::new(lock::OwnerLock::acquire(dir)?);
+        let modes = dir::prepare(dir, opts.create)?;
+        let lock = Arc::new(lock::OwnerLock::acquire(dir, modes.file)?);
         migrate::finish_interrupted_rewrite(dir)?;
-        let store = Self::open_db(dir, &dir.join("db"), opts, lock)?;
-        migrate::run(store, opts)
+        let store = Self::open_db(dir, &dir.join("db"), opts, lock, modes)?;
+        let mut store = migrate::run(store, opts)?;
+        dir::tighten(dir, modes);
+        let head = store.audit_head()?;
+        store.head = Some(head_file::Tracker::load(dir, modes.file, head));
+        Ok(store)
     }
 
     /// Opens the sled database at `db_path` for the data directory `dir`, whose owner lock the
-    /// caller holds.
+    /// caller holds. The store does not keep the head file (a migration's new database).
     fn open_db(
         dir: &Path,
         db_path: &Path,
         opts: &OpenOptions,
-        lock: std::sync::Arc<lock::OwnerLock>,
+        lock: Arc<lock::OwnerLock>,
+        modes: dir::Modes,
     ) -> Result<Self> {
-        let db = sled::Config::new()
-            .path(db_path)
-            .cache_capacity(opts.cache_bytes)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(|e| {
-                Error::Storage(format!("cannot open the store in {}: {e}", dir.display()))
-            })?;
-        let trees = TreeId::ALL
-            .iter()
-            .map(|t| db.open_tree(t.name()))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(storage)?;
+        let space = space::Space::new(dir, modes.file);
         Ok(Self {
-            db,
-            trees,
+            db: handle::Handle::open(dir, db_path, opts, space)?,
             dir: dir.to_path_buf(),
             lock,
+            commit: std::sync::Mutex::new(()),
+            head: None,
+            modes,
         })
     }
 
@@ -272,20 +292,54 @@ impl Store {
         &self.dir
     }
 
-    fn tree(&self, t: TreeId) -> &sled::Tree {
-        &self.trees[t.index()]
+    /// The error for a sled failure while `doing` something.
+    fn sled_error(&self, doing: &str, e: &sled::Error) -> Error {
+        damage::sled_error(&self.dir, self.db.db_path(), doing, e)
     }
 
-    /// Whether the store has been initialised (has a practice record).
+    fn read_error(&self, e: &sled::Error) -> Error {
+        self.sled_error(
+            &format!("cannot read the store in {}", self.dir.display()),
+            e,
+        )
+    }
+
+    /// One tree of the current database.
+    pub(crate) fn tree(&self, t: TreeId) -> Result<TreeRef> {
+        Ok(TreeRef {
+            db: self.db.get()?,
+            tree: t,
+        })
+    }
+
+    /// A tree outside [`TreeId::ALL`] (the old layout a migration reads).
+    pub(crate) fn raw_tree(&self, name: &str) -> Result<sled::Tree> {
+        self.db
+            .get()?
+            .open_tree(name)
+            .map_err(|e| self.read_error(&e))
+    }
+
+    /// Whether the store has been initialised (has a practice record). A store without one
+    /// whose head file records events is not new but lost everything: that is an error, so
+    /// nobody is told to initialise it again.
     pub fn is_initialised(&self) -> Result<bool> {
-        self.tree(TreeId::Meta)
+        let found = self
+            .tree(TreeId::Meta)?
             .contains_key(meta::PRACTICE)
-            .map_err(storage)
+            .map_err(|e| self.read_error(&e))?;
+        if let (false, head_file::Recorded::Head(recorded)) = (found, self.recorded_head())
+            && recorded.seq > 0
+        {
+            let seq = self.audit_head()?.map_or(0, |(seq, _)| seq);
+            return Err(Error::Integrity(head_file::lost_events(seq, &recorded)));
+        }
+        Ok(found)
     }
 
     /// Reads a raw value.
     pub fn get_raw(&self, t: TreeId, key: &[u8]) -> Result<Option<Bytes>> {
-        self.tree(t).get(key).map_err(storage)
+        self.tree(t)?.get(key).map_err(|e| self.read_error(&e))
     }
 
     /// Reads and decodes one record.
@@ -310,6 +364,23 @@ impl Store {
         Ok(self.get_raw(t, key)?.as_deref().and_then(key_id))
     }
 
+    /// The store's audit head (`meta/audit_head`): sequence and hash of the newest event.
+    pub fn audit_head(&self) -> Result<Option<(u64, [u8; 32])>> {
+        match self.get_raw(TreeId::Meta, meta::AUDIT_HEAD)? {
+            None => Ok(None),
+            Some(raw) => meta::decode_head(&raw)
+                .map(Some)
+                .ok_or_else(|| Error::Integrity("meta/audit_head is unreadable".into())),
+        }
+    }
+
+    /// What the head file outside sled says (see [`head_file`]).
+    pub fn recorded_head(&self) -> head_file::Recorded {
+        self.head
+            .as_ref()
+            .map_or(head_file::Recorded::Missing, head_file::Tracker::recorded)
+    }
+
     /// Iterates the decoded records of a tree in key order. Undecodable records come back as
     /// `Err(CorruptRecord)` so a listing can report them and go on.
     pub fn scan<T: Record>(
@@ -325,7 +396,7 @@ impl Store {
         t: TreeId,
         start: &[u8],
     ) -> impl Iterator<Item = Result<std::result::Result<T, CorruptRecord>>> + '_ {
-        Reseek::new(self.tree(t), start).map(move |item| {
+        Reseek::new(self, t, start).map(move |item| {
             let (k, v) = item?;
             Ok(codec::decode::<T>(&v).map_err(|problem| CorruptRecord {
                 tree: t.name().into(),
@@ -341,43 +412,117 @@ impl Store {
         t: TreeId,
         prefix: &[u8],
     ) -> impl Iterator<Item = Result<(Bytes, Bytes)>> + '_ {
-        self.tree(t).scan_prefix(prefix).map(|r| r.map_err(storage))
+        let (held, failed) = match self.tree(t) {
+            Ok(tree) => (
+                Some(Held {
+                    iter: tree.scan_prefix(prefix),
+                    _tree: tree,
+                }),
+                None,
+            ),
+            Err(e) => (None, Some(Err(e))),
+        };
+        failed.into_iter().chain(
+            held.into_iter()
+                .flatten()
+                .map(|r| r.map_err(|e| self.read_error(&e))),
+        )
     }
 
     /// Raw key/value pairs of a whole tree, in key order.
     pub fn scan_raw(&self, t: TreeId) -> impl Iterator<Item = Result<(Bytes, Bytes)>> + '_ {
-        Reseek::new(self.tree(t), &[])
+        Reseek::new(self, t, &[])
     }
 
     /// Number of entries in a tree (a full scan: use on small trees).
-    pub fn count(&self, t: TreeId) -> usize {
-        self.tree(t).len()
+    pub fn count(&self, t: TreeId) -> Result<usize> {
+        Ok(self.tree(t)?.len())
     }
 
-    /// Runs `f` as one atomic transaction over every tree, then flushes to disk, so a returned
-    /// `Ok` is durable. sled may re-run `f` on a conflict, so it must have no side effects
-    /// outside the transaction.
+    /// Runs `f` as one atomic transaction over every tree and makes it durable (sled's flush,
+    /// then an fsync of its files: see [`durable`]) before returning `Ok`; then records the
+    /// new audit head outside sled. sled may re-run `f` on a conflict, so it must have no side
+    /// effects outside the transaction.
+    ///
+    /// Refused before anything is written: a store behind its recorded head (it lost events),
+    /// and a disk without room for the change (see [`space`]). A commit or flush that fails
+    /// leaves sled unusable; the store then reopens its files (see [`handle`]).
     pub fn transact<T>(&self, f: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T> {
-        let out = self.trees[..]
+        let _commit = self
+            .commit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let db = self.db.get()?;
+        if let Some(head) = &self.head {
+            head.check_writable(&db)?;
+        }
+        self.db.space().check_for_write()?;
+        let out = db
+            .trees()
             .transaction(|trees| f(&Tx { trees }))
             .map_err(|e| match e {
-                TransactionError::Abort(e) => e,
-                TransactionError::Storage(e) => storage(e),
-            })?;
-        self.flush()?;
+                TransactionError::Abort(e) => Ok(e),
+                TransactionError::Storage(e) => Err(e),
+            });
+        let out = match out {
+            Ok(out) => out,
+            Err(Ok(refused)) => return Err(refused),
+            Err(Err(e)) => return Err(self.write_failed(db, &e)),
+        };
+        if let Err(e) = db.flush() {
+            return Err(self.write_failed(db, &e));
+        }
+        if let Some(head) = &self.head {
+            head.after_commit(&db);
+        }
         Ok(out)
     }
 
-    /// Forces everything written so far to disk.
+    /// The error for a failed commit, after which `db` is replaced (see [`handle`]).
+    fn write_failed(&self, db: Arc<handle::Db>, e: &sled::Error) -> Error {
+        let err = self.sled_error(
+            &format!(
+                "the change was not saved: writing to the store in {} failed",
+                self.dir.display()
+            ),
+            e,
+        );
+        self.db.failed(db, &err);
+        err
+    }
+
+    /// Forces everything written so far to disk (sled's flush and an fsync, and the head
+    /// file).
     pub fn flush(&self) -> Result<()> {
-        self.db.flush().map(|_| ()).map_err(storage)
+        let db = self.db.get()?;
+        if let Err(e) = db.flush() {
+            return Err(self.write_failed(db, &e));
+        }
+        if let Some(head) = &self.head {
+            head.sync().map_err(|e| {
+                Error::Storage(format!(
+                    "cannot sync {}: {e}",
+                    self.dir.join(head_file::HEAD_FILE).display()
+                ))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Free space, besides the reserve, that a change needs (tests set 0 to let sled meet a
+    /// full disk).
+    #[doc(hidden)]
+    pub fn set_min_free_bytes(&self, bytes: u64) {
+        self.db.space().set_min_free(bytes);
     }
 
     /// Writes a raw value outside a transaction. Only for tests and fixtures that must create
     /// damaged or legacy records; the service never calls it.
     #[doc(hidden)]
     pub fn put_raw_unchecked(&self, t: TreeId, key: &[u8], value: &[u8]) -> Result<()> {
-        self.tree(t).insert(key, value).map_err(storage)?;
+        self.tree(t)?
+            .insert(key, value)
+            .map_err(|e| self.read_error(&e))?;
         self.flush()
     }
 
@@ -392,7 +537,7 @@ impl Store {
         for (k, v) in items {
             batch.insert(k, v);
         }
-        self.tree(t).apply_batch(batch).map_err(storage)
+        self.tree(t)?.apply_batch(batch).map_err(storage)
     }
 
     /// Like [`Store::batch_put`] but one insert at a time, so not atomic: after a crash any
@@ -406,7 +551,7 @@ impl Store {
         t: TreeId,
         items: impl IntoIterator<Item = (Vec<u8>, Vec<u8>)>,
     ) -> Result<()> {
-        let tree = self.tree(t);
+        let tree = self.tree(t)?;
         for (k, v) in items {
             tree.insert(k, v).map_err(storage)?;
         }
@@ -417,22 +562,24 @@ impl Store {
 impl Drop for Store {
     fn drop(&mut self) {
         // Best effort: every mutation already flushed before reporting success.
-        let _ = self.db.flush();
+        if let Some(db) = self.db.if_open() {
+            let _ = db.flush();
+        }
     }
 }
 
-fn create_private_dir(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| {
-            Error::Storage(format!(
-                "cannot create data directory {}: {e}",
-                dir.display()
-            ))
-        })
+/// An iterator over a tree that keeps the database open while it lives (see [`handle`]).
+struct Held<I> {
+    iter: I,
+    _tree: TreeRef,
+}
+
+impl<I: Iterator> Iterator for Held<I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        self.iter.next()
+    }
 }
 
 /// Walks a tree in key order by looking each record up afresh from the one before, rather than
@@ -444,15 +591,17 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 /// touches each leaf once per record in it, so the cache sees the pass and evicts as it goes,
 /// for about a fifth more time.
 struct Reseek<'a> {
-    tree: &'a sled::Tree,
+    store: &'a Store,
+    tree: std::result::Result<TreeRef, Option<Error>>,
     from: std::ops::Bound<Vec<u8>>,
     done: bool,
 }
 
 impl<'a> Reseek<'a> {
-    fn new(tree: &'a sled::Tree, start: &[u8]) -> Self {
+    fn new(store: &'a Store, t: TreeId, start: &[u8]) -> Self {
         Self {
-            tree,
+            store,
+            tree: store.tree(t).map_err(Some),
             from: std::ops::Bound::Included(start.to_vec()),
             done: false,
         }
@@ -466,8 +615,14 @@ impl Iterator for Reseek<'_> {
         if self.done {
             return None;
         }
-        let found = self
-            .tree
+        let tree = match &mut self.tree {
+            Ok(tree) => tree,
+            Err(e) => {
+                self.done = true;
+                return e.take().map(Err);
+            }
+        };
+        let found = tree
             .range((self.from.clone(), std::ops::Bound::Unbounded))
             .next();
         match found {
@@ -477,7 +632,7 @@ impl Iterator for Reseek<'_> {
             }
             Some(Err(e)) => {
                 self.done = true;
-                Some(Err(storage(e)))
+                Some(Err(self.store.read_error(&e)))
             }
             None => {
                 self.done = true;

@@ -46,7 +46,7 @@ pub fn rewrite(old: &Store, new: &Store) -> Result<()> {
     };
 
     // Meta, with the practice in its new layout.
-    let meta_new = new.tree(TreeId::Meta);
+    let meta_new = new.tree(TreeId::Meta)?;
     for item in old.scan_raw(TreeId::Meta) {
         let (k, v) = item?;
         if k.as_ref() != meta::PRACTICE || codec::version_of(&v) != Some(1) {
@@ -95,7 +95,7 @@ pub fn rewrite(old: &Store, new: &Store) -> Result<()> {
         .cloned();
 
     // Users: new layout; the flag becomes the role.
-    let users_new = new.tree(TreeId::Users);
+    let users_new = new.tree(TreeId::Users)?;
     let mut moved: BTreeMap<u64, Moved> = BTreeMap::new();
     for item in old.scan_raw(TreeId::Users) {
         let (k, v) = item?;
@@ -152,7 +152,7 @@ pub fn rewrite(old: &Store, new: &Store) -> Result<()> {
     }
 
     // Credentials take the lock and the last login.
-    let creds_new = new.tree(TreeId::Credentials);
+    let creds_new = new.tree(TreeId::Credentials)?;
     for item in old.scan_raw(TreeId::Credentials) {
         let (k, v) = item?;
         match codec::decode::<Credential>(&v) {
@@ -189,7 +189,7 @@ pub fn rewrite(old: &Store, new: &Store) -> Result<()> {
     super::member_index::rebuild(new)?;
     super::migrate::rebuild_head_counts(new)?;
     let mut seats: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-    let by_login = new.tree(TreeId::UsersByLogin);
+    let by_login = new.tree(TreeId::UsersByLogin)?;
     for item in new.scan::<User>(TreeId::Users) {
         let Ok(u) = item? else { continue };
         if let Some(npi) = &u.provider.npi {

@@ -144,7 +144,7 @@ pub fn get(store: &Store, id: Id) -> Result<Option<String>> {
 /// Rebuilds the whole index from the users (a migration, and the last step of bulk loads).
 /// Safe to re-run after an interruption: the users are the only input.
 pub fn rebuild(store: &Store) -> Result<()> {
-    let tree = store.tree(TreeId::UsersSearch);
+    let tree = store.tree(TreeId::UsersSearch)?;
     tree.clear().map_err(storage)?;
     let mut block: Vec<(Id, String)> = Vec::new();
     let write = |block: &mut Vec<(Id, String)>| -> Result<()> {
@@ -197,13 +197,13 @@ mod tests {
         for (id, text) in [(5, "eve"), (2, "bo"), (BLOCK + 1, "cy")] {
             store.transact(|tx| set(tx, id, Some(text))).unwrap();
         }
-        assert_eq!(store.count(TreeId::UsersSearch), 2);
+        assert_eq!(store.count(TreeId::UsersSearch).unwrap(), 2);
         assert_eq!(matching(&store, "e").unwrap(), [5]);
         assert_eq!(matching(&store, "").unwrap(), [2, 5, BLOCK + 1]);
         store.transact(|tx| set(tx, 5, Some("eva"))).unwrap();
         assert_eq!(get(&store, 5).unwrap().as_deref(), Some("eva"));
         store.transact(|tx| set(tx, BLOCK + 1, None)).unwrap();
-        assert_eq!(store.count(TreeId::UsersSearch), 1);
+        assert_eq!(store.count(TreeId::UsersSearch).unwrap(), 1);
         assert_eq!(get(&store, BLOCK + 1).unwrap(), None);
     }
 

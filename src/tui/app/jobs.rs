@@ -69,16 +69,12 @@ impl App {
         let tx = self.jobs_tx.clone();
         std::thread::spawn(move || {
             let result = (|| {
-                let file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&path)
-                    .map_err(|e| {
-                        Error::Storage(format!(
-                            "cannot create {}: {e} (choose another path)",
-                            path.display()
-                        ))
-                    })?;
+                let file = crate::security::files::create_private(&path, true).map_err(|e| {
+                    Error::Storage(format!(
+                        "cannot create {}: {e} (choose another path)",
+                        path.display()
+                    ))
+                })?;
                 let mut out = LineCounter {
                     inner: std::io::BufWriter::with_capacity(256 << 10, file),
                     lines: written,
