@@ -37,7 +37,7 @@ const ACCESS_HEADERS: &[&str] = &[
 /// Headers of the administrator flag older tools (and staffctl before roles) have.
 const ADMIN_HEADERS: &[&str] = &["administrator", "admin", "is admin", "admin privileges"];
 
-/// One data row: its row number in the file and its cells, one per column.
+/// One data row: its row number as a spreadsheet shows it and its cells, one per column.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SheetRow {
     /// Row number as the spreadsheet shows it (the header is row 1).
@@ -147,6 +147,9 @@ pub fn parse(text: &str) -> Result<Sheet, String> {
     let mut records = reader.records();
     let mut columns = Vec::new();
     let mut rows = Vec::new();
+    // Newlines before the current record (counted once, up to `counted`), and those inside
+    // earlier records' cells.
+    let (mut newlines, mut counted, mut inside) = (0u64, 0usize, 0u64);
     loop {
         let record = match records.next() {
             None => break,
@@ -166,7 +169,17 @@ pub fn parse(text: &str) -> Result<Sheet, String> {
         while bytes.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
             start += 1;
         }
-        let row = 1 + bytes[..start].iter().filter(|c| **c == b'\n').count() as u64;
+        // A spreadsheet shows a cell with line breaks as one row: newlines inside earlier
+        // records' quoted cells are not rows.
+        newlines += bytes
+            .get(counted..start)
+            .map_or(0, |b| b.iter().filter(|c| **c == b'\n').count() as u64);
+        counted = counted.max(start);
+        let row = 1 + newlines - inside;
+        inside += record
+            .iter()
+            .map(|c| c.bytes().filter(|b| *b == b'\n').count() as u64)
+            .sum::<u64>();
         let cells: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
         if cells.iter().all(String::is_empty) {
             continue;
@@ -237,6 +250,8 @@ mod tests {
             Some("Likes, commas\nand lines")
         );
         assert_eq!(sheet.rows[0].row, 3);
+        // The line break inside Ana's bio is not a row of its own; the blank row is.
+        assert_eq!(sheet.rows[1].row, 5);
         // A short row has empty cells for the missing columns.
         assert_eq!(sheet.cell(&sheet.rows[1], UserField::Bio), None);
     }
