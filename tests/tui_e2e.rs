@@ -1097,5 +1097,7 @@ fn a_change_made_by_the_cli_shows_in_the_interface_through_the_server() {
     drop(server);
 }
 
+#[path = "tui_e2e/beside.rs"]
+mod beside;
 #[path = "tui_e2e/first_use.rs"]
 mod first_use;

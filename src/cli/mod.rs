@@ -377,6 +377,8 @@ fn init(cli: &Cli, a: &args::InitArgs) -> Result<()> {
 }
 
 /// Opens the interactive interface on the data directory (first-run setup on an empty store).
+/// When it opens the store itself, it also serves other staffctl processes on the socket
+/// `staffctl serve` would use, until it ends.
 fn interactive(cli: &Cli) -> Result<()> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -393,23 +395,70 @@ fn interactive(cli: &Cli) -> Result<()> {
         .last()
         .map(std::path::Path::to_path_buf);
     let backend = std::sync::Arc::new(open(cli, true)?);
-    let opened_here = backend.local().is_some();
-    let store = std::sync::Arc::downgrade(&backend);
-    // The screen belongs to the interface; what goes wrong there is shown on it.
-    crate::notice::set_sink(crate::notice::discard);
+    let local = backend.local().cloned();
+    let beside = local.as_ref().and_then(|svc| serve_beside(svc, &dir));
+    // The screen belongs to the interface: notices go to the log (serve.log when it serves).
+    crate::notice::set_sink(crate::notice::log);
     let opts = crate::tui::TuiOptions {
         keymap: cli.keymap.clone(),
         auto_login: None,
     };
     crate::tui::run_then(backend, &opts, move |ended| {
+        // Requests of other processes finish and the socket goes before the store closes.
+        if let Some(beside) = beside
+            && let Err(e) = beside.stop()
+        {
+            tracing::warn!(
+                "{}",
+                crate::security::sanitize::for_terminal(&e.to_string())
+            );
+        }
+        let Some(svc) = local else {
+            return;
+        };
+        // Nothing else may hold the store, nor have set it up meanwhile through the socket.
+        let unused = !ended.initialised
+            && std::sync::Arc::strong_count(&svc) == 1
+            && !svc.is_initialised().unwrap_or(true);
+        drop(svc);
         if let Some(top) = created
-            && opened_here
-            && !ended.initialised
-            && store.strong_count() == 0
+            && unused
         {
             discard_unused_store(&dir, &top);
         }
     })
+}
+
+/// Serves the store the interface opened to other staffctl processes, logging to the data
+/// directory's `serve.log` (never to the terminal the interface draws on). `None`, with the
+/// reason logged, when that is not possible: the interface runs on, and others are told whose
+/// interface holds the store.
+fn serve_beside(
+    svc: &std::sync::Arc<Service>,
+    dir: &std::path::Path,
+) -> Option<crate::remote::beside::Beside> {
+    if let Ok(log) = crate::remote::beside::LogFile::open(dir) {
+        let _ = tracing_subscriber::fmt()
+            .with_writer(log)
+            .with_ansi(false)
+            .try_init();
+    }
+    let socket = crate::remote::default_socket(dir);
+    match crate::remote::beside::Beside::start(
+        std::sync::Arc::clone(svc),
+        socket.clone(),
+        crate::remote::server::ServeOptions::default(),
+    ) {
+        Ok(beside) => Some(beside),
+        Err(e) => {
+            tracing::warn!(
+                "not serving other staffctl processes on {}: {}",
+                crate::security::sanitize::for_terminal(&socket.display().to_string()),
+                crate::security::sanitize::for_terminal(&e.to_string())
+            );
+            None
+        }
+    }
 }
 
 /// Removes the data directory `dir` this run created for a practice that was never set up
@@ -419,6 +468,12 @@ fn interactive(cli: &Cli) -> Result<()> {
 fn discard_unused_store(dir: &std::path::Path, top: &std::path::Path) {
     let _ = std::fs::remove_dir_all(dir.join("db"));
     let _ = std::fs::remove_file(dir.join("staffctl.lock"));
+    for log in [
+        crate::remote::beside::LOG_NAME,
+        crate::remote::beside::OLD_LOG_NAME,
+    ] {
+        let _ = std::fs::remove_file(dir.join(log));
+    }
     for d in dir.ancestors() {
         // `remove_dir` refuses a directory that is not empty: anything else in it stays.
         if std::fs::remove_dir(d).is_err() || d == top {

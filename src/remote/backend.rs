@@ -23,6 +23,27 @@ pub enum Route {
     Socket(PathBuf),
 }
 
+/// How long a command that found the store held, and no server, waits before looking for one
+/// once more: an interface opens the store first and starts serving it right after.
+const SERVER_START_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Whether the server behind `client` serves the store in `data_dir`.
+fn serves(client: &RemoteClient, data_dir: &Path) -> bool {
+    let wanted = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    let served =
+        std::fs::canonicalize(&client.data_dir).unwrap_or_else(|_| PathBuf::from(&client.data_dir));
+    served == wanted
+}
+
+/// The socket among the usual ones on which a server answers for the store in `data_dir`.
+fn serving_socket(data_dir: &Path) -> Option<PathBuf> {
+    super::candidate_sockets(data_dir)
+        .into_iter()
+        .find(|socket| {
+            matches!(RemoteClient::connect(socket), Ok(Some(client)) if serves(&client, data_dir))
+        })
+}
+
 /// A connection to the store.
 pub enum Backend {
     /// The store opened in this process.
@@ -44,9 +65,11 @@ impl std::fmt::Debug for Backend {
 
 impl Backend {
     /// Connects per `route`: the first answering socket among the candidates, else the store
-    /// in `data_dir` directly (which names the holder if another process has it). When the
-    /// data directory was given explicitly (`--data`, `STAFFCTL_DATA`), a server found by
-    /// looking around is used only if it serves that directory.
+    /// in `data_dir` directly. When another process has it, the error names that process and
+    /// how to get past it (close an interface that cannot serve, start `staffctl serve`, pass
+    /// its `--socket`, leave out `--direct`). When the data directory was given explicitly
+    /// (`--data`, `STAFFCTL_DATA`), a server found by looking around is used only if it
+    /// serves that directory.
     pub fn connect(
         route: &Route,
         data_dir: &Path,
@@ -58,20 +81,8 @@ impl Backend {
             Route::Socket(p) => vec![p.clone()],
             Route::Auto => super::candidate_sockets(data_dir),
         };
-        let wanted = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
-        for socket in sockets {
-            if let Some(client) = RemoteClient::connect(&socket)? {
-                // A server found by looking around must serve the store asked for; an explicit
-                // --socket is taken at its word.
-                let served = std::fs::canonicalize(&client.data_dir)
-                    .unwrap_or_else(|_| PathBuf::from(&client.data_dir));
-                if matches!(route, Route::Socket(_)) || !explicit_dir || served == wanted {
-                    return Ok(Self::Remote {
-                        client: Mutex::new(client),
-                        socket,
-                    });
-                }
-            }
+        if let Some(found) = Self::first_server(route, &sockets, data_dir, explicit_dir)? {
+            return Ok(found);
         }
         if let Route::Socket(p) = route {
             return Err(Error::NotFound(format!(
@@ -79,14 +90,63 @@ impl Backend {
                 p.display()
             )));
         }
-        let svc = Service::open(
+        let opened = Service::open(
             data_dir,
             &OpenOptions {
                 create,
                 ..OpenOptions::default()
             },
-        )?;
-        Ok(Self::Local(Arc::new(svc)))
+        );
+        match opened {
+            Ok(svc) => Ok(Self::Local(Arc::new(svc))),
+            Err(Error::Busy(message)) => {
+                // An interface that has just opened the store serves it a moment later.
+                if matches!(route, Route::Auto) {
+                    std::thread::sleep(SERVER_START_GRACE);
+                    if let Some(found) =
+                        Self::first_server(route, &sockets, data_dir, explicit_dir)?
+                    {
+                        return Ok(found);
+                    }
+                }
+                let direct = matches!(route, Route::Direct);
+                // Asked for the store itself: is it only --direct that is in the way?
+                let serving = if direct {
+                    serving_socket(data_dir)
+                } else {
+                    None
+                };
+                Err(Error::Busy(super::busy::advise(
+                    data_dir,
+                    &message,
+                    direct,
+                    serving.as_deref(),
+                )))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The first of `sockets` on which a server answers that `route` accepts.
+    fn first_server(
+        route: &Route,
+        sockets: &[PathBuf],
+        data_dir: &Path,
+        explicit_dir: bool,
+    ) -> Result<Option<Self>> {
+        for socket in sockets {
+            if let Some(client) = RemoteClient::connect(socket)? {
+                // A server found by looking around must serve the store asked for; an explicit
+                // --socket is taken at its word.
+                if matches!(route, Route::Socket(_)) || !explicit_dir || serves(&client, data_dir) {
+                    return Ok(Some(Self::Remote {
+                        client: Mutex::new(client),
+                        socket: socket.clone(),
+                    }));
+                }
+            }
+        }
+        Ok(None)
     }
 
     fn remote(client: &Mutex<RemoteClient>) -> MutexGuard<'_, RemoteClient> {

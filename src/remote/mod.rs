@@ -1,8 +1,11 @@
-//! One owner, many clients: `staffctl serve` owns the store and answers the service's requests
-//! over a Unix socket; [`backend::Backend`] lets the CLI and the interface use that socket when a
-//! server answers, and open the store directly when none does.
+//! One owner, many clients: `staffctl serve`, or an interface that opened the store itself
+//! ([`beside`]), owns the store and answers the service's requests over a Unix socket;
+//! [`backend::Backend`] lets the CLI and the interface use that socket when a server answers,
+//! and open the store directly when none does.
 
 pub mod backend;
+pub mod beside;
+mod busy;
 pub mod client;
 mod connection;
 mod depth;

@@ -13,7 +13,8 @@ use crate::error::{Error, Result};
 use crate::model::Id;
 use crate::service::{AuditQuery, InitRequest, Request, Response};
 
-/// Protocol version; bump on any change to the message types below.
+/// Protocol version; bump on any change to the message types below or to a type they carry
+/// (the golden bytes in `tests/fixtures/protocol-v{PROTOCOL}` catch one that was missed).
 pub const PROTOCOL: u32 = 3;
 
 /// Largest request frame the server accepts from a logged-in connection (bytes); a bigger one
@@ -357,5 +358,7 @@ pub fn check_call(request: &Request) -> Result<()> {
     Ok(())
 }
 
+#[cfg(test)]
+mod golden;
 #[cfg(test)]
 mod tests;

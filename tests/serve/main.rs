@@ -540,9 +540,45 @@ fn a_store_held_directly_with_no_server_names_the_holder() {
         "the message names the holding pid {}: {err}",
         std::process::id()
     );
+    assert!(
+        err.contains("`systemctl start staffctl`") && err.contains("`staffctl serve`"),
+        "the message says how to let processes share the store: {err}"
+    );
     drop(holder);
     let out = store.run(&["user", "list"]);
     assert_ok(&out, "user list once the holder closed the store");
+}
+
+#[test]
+fn a_server_on_a_socket_commands_do_not_look_at_is_named_with_that_socket() {
+    let store = Store::new();
+    // `Store::serve` listens on a socket outside the data directory.
+    let server = store.serve();
+    let out = store.run(&["user", "list"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(BUSY), "{err}");
+    assert!(
+        err.contains(&format!("in use by pid {}", server.pid()))
+            && err.contains("`staffctl serve`"),
+        "the message names the server: {err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "use it with `--socket {}`",
+            store.socket().display()
+        )),
+        "the message names its socket: {err}"
+    );
+    let out = store.run(&["--direct", "user", "list"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(BUSY), "{err}");
+    assert!(
+        err.contains(&format!(
+            "`--socket {}` instead of --direct",
+            store.socket().display()
+        )),
+        "{err}"
+    );
 }
 
 #[test]
