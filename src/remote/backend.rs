@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::client::RemoteClient;
-use crate::audit::Origin;
-use crate::audit::export::Format;
 use crate::error::{Error, Result};
+use crate::service::ExportFormat as Format;
+use crate::service::Origin;
 use crate::service::{AuditQuery, InitRequest, OpenOptions, Request, Response, Service, Session};
 
 /// How to reach the store.

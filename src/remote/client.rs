@@ -6,11 +6,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::protocol::{self, ClientMsg, Hello, PROTOCOL, ServerMsg, Welcome};
-use crate::audit::Origin;
-use crate::audit::export::Format;
 use crate::error::{Error, Result};
 use crate::model::Id;
 use crate::security::sanitize::for_terminal;
+use crate::service::ExportFormat as Format;
+use crate::service::Origin;
 use crate::service::{AuditQuery, InitRequest, Request, Response};
 
 /// A connection to a server.

@@ -16,9 +16,9 @@ use super::protocol::{
     ServerMsg, Welcome,
 };
 use super::server::ServeOptions;
-use crate::audit::Origin;
 use crate::error::Error;
 use crate::security::sanitize::for_terminal;
+use crate::service::Origin;
 use crate::service::{Request, Response, Service, Session};
 
 /// Longest `ssh_client` or `tty` text a client may put in the origin of its audit events

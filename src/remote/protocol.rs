@@ -7,10 +7,10 @@ use std::io::{Read, Write};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::audit::Origin;
-use crate::audit::export::Format;
 use crate::error::{Error, Result};
 use crate::model::Id;
+use crate::service::ExportFormat as Format;
+use crate::service::Origin;
 use crate::service::{AuditQuery, InitRequest, Request, Response};
 
 /// Protocol version; bump on any change to the message types below or to a type they carry

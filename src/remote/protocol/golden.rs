@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use serde::de::{DeserializeOwned, Visitor};
 
 use super::*;
-use crate::audit::export::Format;
 use crate::error::FieldError;
+use crate::service::ExportFormat as Format;
 use crate::service::{FacilityField, FileContent, PracticeField, UserField, UserFilter};
 use values::*;
 
