@@ -8,6 +8,7 @@ pub mod api;
 mod audit_ops;
 mod auth;
 mod authority;
+
 #[doc(hidden)]
 pub mod bulk;
 pub mod calls;

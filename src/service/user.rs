@@ -478,6 +478,43 @@ pub(crate) fn write_new(
     Ok(u)
 }
 
+/// Stores many drafted users as [`write_new`] stores one, with all their events appended at
+/// once (an import of thousands writes each chunk of the log once). Returns them with ids.
+pub(crate) fn write_many(
+    tx: &Tx<'_>,
+    op: &Op<'_>,
+    drafts: &[User],
+    invites: &[Option<&Invite>],
+) -> TxResult<Vec<User>> {
+    let mut stored = Vec::with_capacity(drafts.len());
+    let mut events = Vec::with_capacity(drafts.len() * 2);
+    for (draft, invite) in drafts.iter().zip(invites) {
+        let mut u = draft.clone();
+        u.id = tx.next_id("user")?;
+        write_indexes(tx, None, Some(&u))?;
+        claim_default_doctor(tx, None, Some(&u))?;
+        tx.put(TreeId::Users, &id_key(u.id), &u)?;
+        let target = Target::new("user", u.id, label(&u));
+        events.push(op.draft("user.create", target.clone(), diff(None, Some(&u))));
+        if let Some(invite) = invite {
+            let mut inv = (*invite).clone();
+            inv.user_id = u.id;
+            super::invite::store(tx, &inv)?;
+            events.push(op.draft(
+                "invite.create",
+                target,
+                vec![
+                    Change::secret("code"),
+                    Change::new("expires_at", None, Some(inv.expires_at.to_string())),
+                ],
+            ));
+        }
+        stored.push(u);
+    }
+    crate::store::audit_log::append_drafts(tx, events)?;
+    Ok(stored)
+}
+
 /// Adds a user with status Invited.
 pub fn add(op: &Op<'_>, fields: UserFields) -> Result<UserDetail> {
     let svc = op.svc;

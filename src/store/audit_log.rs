@@ -134,6 +134,57 @@ pub fn append_draft(tx: &Tx<'_>, draft: &EventDraft) -> TxResult<AuditEvent> {
     Ok(event)
 }
 
+/// Seals `drafts` as the next events of the chain, in order, and writes them with their target
+/// index entries and the new head, inside the caller's transaction. Each chunk of the log and
+/// the head are written once, however many events there are (an import adds thousands).
+pub fn append_drafts(tx: &Tx<'_>, drafts: Vec<EventDraft>) -> TxResult<Vec<AuditEvent>> {
+    let (mut seq, mut prev) = match tx.get_raw(TreeId::Meta, meta::AUDIT_HEAD)? {
+        Some(raw) => decode_head(&raw)?,
+        None => (0, ZERO_HASH),
+    };
+    let mut sealed = Vec::with_capacity(drafts.len());
+    for d in drafts {
+        let e = AuditEvent::seal(d, seq + 1, prev);
+        seq = e.seq;
+        prev = e.hash;
+        sealed.push(e);
+    }
+    // Events that complete the chunk already begun go through `append`; whole chunks after it
+    // are written at once.
+    let mut rest: &[AuditEvent] = &sealed;
+    while let Some((first, tail)) = rest.split_first() {
+        if first.seq.saturating_sub(1).is_multiple_of(CHUNK) {
+            break;
+        }
+        append(tx, first)?;
+        rest = tail;
+    }
+    for group in rest.chunks(CHUNK as usize) {
+        let key = chunk_key(group[0].seq);
+        if let Some(found) = tx.get_raw(TreeId::Audit, &key)? {
+            // Something where a new chunk starts is kept, as `append` keeps it.
+            let mut q = b"past-head:".to_vec();
+            q.extend_from_slice(&key);
+            q.extend_from_slice(&id_key(group[0].seq));
+            tx.put_raw(TreeId::AuditQuarantine, &q, &found)?;
+        }
+        let bytes = encode(group)?;
+        tx.put_raw(TreeId::Audit, &key, &bytes)?;
+    }
+    for e in &sealed {
+        if let Some(target) = &e.target {
+            super::target_index::append(tx, &target.kind, target.id, e.seq)?;
+        }
+    }
+    if let Some(last) = sealed.last() {
+        let mut head = Vec::with_capacity(40);
+        head.extend_from_slice(&id_key(last.seq));
+        head.extend_from_slice(&last.hash);
+        tx.put_raw(TreeId::Meta, meta::AUDIT_HEAD, &head)?;
+    }
+    Ok(sealed)
+}
+
 /// Decodes the audit head record: sequence (u64 BE) ++ hash.
 pub fn decode_head(raw: &[u8]) -> Result<(u64, [u8; 32])> {
     let seq = key_id(raw);

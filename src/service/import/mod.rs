@@ -69,11 +69,11 @@ pub(crate) fn commit(
             ),
         ],
     );
+    let users: Vec<User> = drafts.iter().map(|(_, u)| u.clone()).collect();
+    let invite_refs: Vec<Option<&crate::model::Invite>> =
+        invites.iter().map(|i| i.as_ref().map(|(i, _)| i)).collect();
     let stored = svc.store.transact(|tx| {
-        let mut out = Vec::with_capacity(drafts.len());
-        for ((_, u), inv) in drafts.iter().zip(&invites) {
-            out.push(user::write_new(tx, op, u, inv.as_ref().map(|(i, _)| i))?);
-        }
+        let out = user::write_many(tx, op, &users, &invite_refs)?;
         append_event(tx, &summary)?;
         Ok(out)
     })?;
