@@ -145,14 +145,7 @@ pub fn generate(svc: &Service, spec: &BulkSpec) -> Result<BulkReport> {
         // A writer's own error explains a failed send better than the send does.
         written.and(generated)
     })?;
-    // The per-role and per-facility head counts the service keeps, from the users now stored.
-    crate::store::migrate::rebuild_head_counts(store)?;
-    // The per-target audit index, from the events now stored (one pass, blocks written whole).
-    crate::store::target_index::rebuild(store)?;
-    // And the search index, packed in blocks, from the users now stored.
-    crate::store::search_index::rebuild(store)?;
-    // And who holds each role and is attributed to each facility.
-    crate::store::member_index::rebuild(store)?;
+    store.rebuild_indexes()?;
     // Counters and the head last, atomically, once everything they describe is written.
     store.batch_put(TreeId::Meta, meta_items)?;
     store.flush()?;

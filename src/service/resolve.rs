@@ -12,20 +12,7 @@ pub fn parse_id(reference: &str) -> Option<Id> {
     t.strip_prefix('#').unwrap_or(t).parse().ok()
 }
 
-/// Key of a user's login email in `users_by_login`.
-pub fn email_key(email: &str) -> Vec<u8> {
-    format!("e:{}", email.trim().to_lowercase()).into_bytes()
-}
-
-/// Key of a username in `users_by_login`.
-pub fn username_key(username: &str) -> Vec<u8> {
-    format!("u:{}", username.trim().to_lowercase()).into_bytes()
-}
-
-/// Key of a name in a by-name index.
-pub fn name_key(name: &str) -> Vec<u8> {
-    name.trim().to_lowercase().into_bytes()
-}
+pub use crate::store::derived::{email_key, name_key, username_key};
 
 /// The user who logs in as `login`: a username, or an email that is used to log in. Never an
 /// id, a contact email or a name (those identify people to administrators, not at login).

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::fields::{opt, parse_bool, parse_num};
-use super::resolve::{self, email_key, username_key};
+use super::resolve;
 use super::{
     HistoryEntry, Listing, Op, Service, UserDetail, UserField, UserFields, UserFilter, UserSummary,
     append_event, diff::diff,
@@ -16,39 +16,38 @@ use crate::model::{
     NotificationPrefs, ProviderProfile, Role, User, UserStatus,
 };
 use crate::store::{
-    TreeId, Tx, TxResult, audit_log, id_key,
+    TreeId, Tx, TxResult, audit_log, derived, id_key,
     member_index::{self, Group},
     meta, search_index, target_index,
 };
 
-/// Rewrites a user's index entries: removes those of `old`, writes those of `new`.
+/// Rewrites a user's index entries: removes those of `old`, writes those of `new` (each derived
+/// as [`Store::rebuild_indexes`](crate::store::Store::rebuild_indexes) derives it).
 pub(crate) fn write_indexes(tx: &Tx<'_>, old: Option<&User>, new: Option<&User>) -> TxResult<()> {
     if let Some(o) = old {
-        if let Some(e) = o.login_email() {
-            tx.remove(TreeId::UsersByLogin, &email_key(e))?;
+        for login in derived::login_keys(o) {
+            tx.remove(TreeId::UsersByLogin, &login.key)?;
         }
-        if let Some(u) = &o.username {
-            tx.remove(TreeId::UsersByLogin, &username_key(u))?;
+        for group in Group::ALL {
+            member_index::set(tx, group, group.of(o), o.id, false)?;
         }
-        member_index::set(tx, Group::Role, o.role_id, o.id, false)?;
-        member_index::set(tx, Group::PrimaryFacility, o.primary_facility, o.id, false)?;
         if new.is_none() {
             search_index::set(tx, o.id, None)?;
         }
-        tx.bump(&meta::count_key("role", o.role_id), -1)?;
-        tx.bump(&meta::count_key("facility", o.primary_facility), -1)?;
+        for key in derived::head_count_keys(o) {
+            tx.bump(&key, -1)?;
+        }
     }
     if let Some(n) = new {
-        if let Some(e) = n.login_email() {
-            claim(tx, &email_key(e), n, "email", e)?;
+        for login in derived::login_keys(n) {
+            claim(tx, &login.key, n, login.field, login.value)?;
         }
-        if let Some(u) = &n.username {
-            claim(tx, &username_key(u), n, "username", u)?;
+        for key in derived::head_count_keys(n) {
+            tx.bump(&key, 1)?;
         }
-        tx.bump(&meta::count_key("role", n.role_id), 1)?;
-        tx.bump(&meta::count_key("facility", n.primary_facility), 1)?;
-        member_index::set(tx, Group::Role, n.role_id, n.id, true)?;
-        member_index::set(tx, Group::PrimaryFacility, n.primary_facility, n.id, true)?;
+        for group in Group::ALL {
+            member_index::set(tx, group, group.of(n), n.id, true)?;
+        }
         search_index::set(tx, n.id, Some(&n.search_text()))?;
     }
     Ok(())
@@ -81,7 +80,7 @@ fn claim(tx: &Tx<'_>, key: &[u8], user: &User, field: &str, value: &str) -> TxRe
 /// Sets or clears the practice's default doctor, refusing a second one.
 fn claim_default_doctor(tx: &Tx<'_>, old: Option<&User>, new: Option<&User>) -> TxResult<()> {
     let was = old.is_some_and(|u| u.provider.default_doctor);
-    let is = new.is_some_and(|u| u.provider.default_doctor && u.status != UserStatus::Deactivated);
+    let is = new.is_some_and(derived::holds_default_doctor);
     let Some(id) = new.map(|u| u.id).or(old.map(|u| u.id)) else {
         return Ok(());
     };
