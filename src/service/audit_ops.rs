@@ -387,7 +387,7 @@ pub fn export(
         ));
     }
     svc.record(EventDraft {
-        at: Timestamp::now(),
+        at: svc.now(),
         actor: session.actor(),
         origin: session.origin().clone(),
         action: "audit.export".into(),

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeSet;
 
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::resolve::{self, name_key};
@@ -67,7 +66,7 @@ impl Service {
                 self.store.dir().display()
             )));
         }
-        let now = Timestamp::now();
+        let now = self.now();
         let practice = Practice::new(
             req.practice_name.trim().into(),
             req.practice_email.trim().into(),
@@ -267,7 +266,7 @@ impl Service {
         let stored = cred.as_ref().and_then(|c| c.password_hash.as_deref());
         let password_ok =
             password::verify(stored.unwrap_or(DUMMY_HASH), secret) && stored.is_some();
-        let now = Timestamp::now();
+        let now = self.now();
         let reason = match &found {
             None => Some("no such user".to_string()),
             Some(_) if !password_ok => Some("wrong password".to_string()),
@@ -426,7 +425,7 @@ impl Service {
             &u.email,
         )?;
         let hash = password::hash(new_password)?;
-        let now = Timestamp::now();
+        let now = self.now();
         let mut updated = u.clone();
         updated.locked_until = None;
         if updated.status == UserStatus::Invited {

@@ -38,7 +38,7 @@ impl Service {
         };
         let Some(why) = refusal else { return Ok(()) };
         self.record(EventDraft {
-            at: jiff::Timestamp::now(),
+            at: self.now(),
             actor: Actor::User {
                 id: user.id,
                 label: session.label().to_string(),
@@ -66,7 +66,7 @@ impl Service {
             ));
         }
         let u = resolve::user(self, user)?;
-        let now = jiff::Timestamp::now();
+        let now = self.now();
         if u.status != UserStatus::Active {
             return Err(Error::Denied(format!(
                 "{} is {}",

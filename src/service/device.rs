@@ -1,8 +1,6 @@
 //! New-device approval: when the practice turns it on, a login from a device a user has not used
 //! before waits for an administrator to approve it.
 
-use jiff::Timestamp;
-
 use super::{DeviceView, Listing, Op, Service, append_event, user};
 use crate::audit::{Change, Origin, Outcome, Target};
 use crate::error::{Error, Result};
@@ -49,7 +47,7 @@ pub(crate) fn check(
         ))),
         Some(DeviceStatus::Declined) => Ok(Some(format!("device {fingerprint} was declined"))),
         None => {
-            let now = Timestamp::now();
+            let now = svc.now();
             let changes = vec![Change::new("device", None, Some(fingerprint.clone()))];
             let draft =
                 user::own_event(u, origin, now, "device.request", changes, Outcome::Success);

@@ -706,7 +706,7 @@ pub fn list(svc: &Service, filter: &UserFilter) -> Result<Listing<UserSummary>> 
         .as_deref()
         .map(|f| resolve::facility(svc, f))
         .transpose()?;
-    let now = jiff::Timestamp::now();
+    let now = svc.now();
     let keep = |u: &User| {
         filter.status.is_none_or(|s| u.status == s)
             && role.as_ref().is_none_or(|r| u.role_id == r.id)
