@@ -11,7 +11,7 @@ mod auth;
 pub mod bulk;
 mod check;
 mod device;
-mod diff;
+pub mod diff;
 mod facility;
 mod fields;
 mod invite;
