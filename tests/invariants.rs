@@ -16,6 +16,7 @@ use staffctl::store::audit_log::AuditChunk;
 use staffctl::store::member_index::{self, Group};
 use staffctl::store::rebuild::DERIVED_TREES;
 use staffctl::store::{Bytes, OpenOptions, Store, TreeId, meta, search_index, target_index};
+use staffctl::testkit;
 
 const PRACTICE_EMAIL: &str = "office@riverside.example";
 
@@ -731,6 +732,65 @@ fn rebuild_matches_incremental(ops: &[Op]) {
         assert_eq!(&rebuilt[tree], entries, "{tree} rebuilt differs");
     }
     check_invariants(&svc, &session, &model);
+}
+
+/// A generated practice (`staffctl::testkit`) keeps every invariant a sequence of service
+/// requests keeps, and its derived records are exactly what a rebuild writes.
+fn generated_practice_is_valid(seed: u64, users: usize, events: u64) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let svc = Service::open(dir.path(), &OpenOptions::default()).expect("open");
+    let init = InitRequest {
+        practice_name: "Riverside Physio".into(),
+        practice_email: PRACTICE_EMAIL.into(),
+        facility: "Downtown".into(),
+        admin_username: "admin".into(),
+        admin_email: "it@riverside.example".into(),
+        admin_first: "Ada".into(),
+        admin_last: "Admin".into(),
+        admin_password: "correct horse battery staple".into(),
+    };
+    let spec = testkit::Spec {
+        facilities: 3,
+        users,
+        events,
+        seed,
+        batch: 97,
+        ..testkit::Spec::default()
+    };
+    let made = testkit::generate(&svc, &init, &spec).expect("generate");
+    let first = made.session.user_id();
+    let model = Model {
+        created: (first..=first + made.users as Id).collect(),
+        deleted: BTreeSet::new(),
+        deactivated: made.deactivated.iter().copied().collect(),
+    };
+    let generated = derived_state(svc.store());
+    let report = svc.store().rebuild_indexes().expect("rebuild");
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.users as usize, made.users + 1);
+    assert_eq!(
+        derived_state(svc.store()),
+        generated,
+        "a rebuild changed something"
+    );
+    check_invariants(&svc, &made.session, &model);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 4,
+        max_shrink_iters: 16,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn generated_practices_keep_every_invariant(
+        seed in any::<u64>(),
+        users in 1..150usize,
+        events in 0..3_000u64,
+    ) {
+        generated_practice_is_valid(seed, users, events);
+    }
 }
 
 proptest! {

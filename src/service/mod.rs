@@ -7,8 +7,6 @@ mod access;
 pub mod api;
 mod audit_ops;
 mod auth;
-#[doc(hidden)]
-pub mod bulk;
 mod check;
 mod device;
 pub mod diff;
@@ -32,6 +30,7 @@ pub use crate::audit::export::Format as ExportFormat;
 pub use crate::store::OpenOptions;
 pub use api::*;
 pub use auth::InitRequest;
+pub use user::label;
 
 use crate::audit::{Actor, AuditEvent, Change, EventDraft, Outcome, Target, ZERO_HASH};
 use crate::error::{Error, Result};

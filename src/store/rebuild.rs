@@ -11,7 +11,7 @@ use super::{
     Record, Store, TreeId, derived, id_key, key_id, member_index, meta, search_index, storage,
     target_index,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{Facility, Id, Role, User};
 
 /// What [`Store::rebuild_indexes`] read and what it could not place.
@@ -36,7 +36,8 @@ impl Store {
     /// `users_by_role`, `users_by_facility`, `users_search`, the head counts per role and per
     /// primary facility and `meta/default_doctor` from the users; `roles_by_name` from the
     /// roles; `facilities_by_name` from the facilities; `audit_by_target` from the audit log.
-    /// The primary records, the id counters and the audit head are not touched.
+    /// The primary records, the id counters and the audit head are not touched. The audit
+    /// index is built on a second thread, beside the others.
     ///
     /// Not one transaction: each index is cleared and written again, and the store is flushed
     /// at the end. Call it while nothing writes to the store (the owner lock keeps other
@@ -45,6 +46,30 @@ impl Store {
     /// left out, and a key two records claim (a login, a name, the default doctor) goes to the
     /// lower id; both are listed in [`RebuildReport::problems`].
     pub fn rebuild_indexes(&self) -> Result<RebuildReport> {
+        // The audit index and the rest are independent: build them side by side.
+        let (report, audit) = std::thread::scope(|scope| {
+            let audit = scope.spawn(|| {
+                let mut problems = Vec::new();
+                target_index::rebuild(self, &mut problems).map(|events| (events, problems))
+            });
+            let report = self.rebuild_record_indexes();
+            let audit = audit.join().unwrap_or_else(|_| {
+                Err(Error::Storage(
+                    "rebuilding the audit index failed unexpectedly; run the rebuild again".into(),
+                ))
+            });
+            (report, audit)
+        });
+        let mut report = report?;
+        let (events, problems) = audit?;
+        report.events = events;
+        report.problems.extend(problems);
+        self.flush()?;
+        Ok(report)
+    }
+
+    /// Everything derived from users, roles and facilities.
+    fn rebuild_record_indexes(&self) -> Result<RebuildReport> {
         let mut report = RebuildReport::default();
         self.rebuild_user_indexes(&mut report)?;
         report.roles = self.rebuild_names::<Role>(
@@ -59,8 +84,6 @@ impl Store {
             |f| (f.id, &f.name),
             &mut report.problems,
         )?;
-        report.events = target_index::rebuild(self, &mut report.problems)?;
-        self.flush()?;
         Ok(report)
     }
 
@@ -226,7 +249,7 @@ impl Store {
     #[doc(hidden)]
     pub fn clear_derived_unchecked(&self, t: TreeId) -> Result<()> {
         if !DERIVED_TREES.contains(&t) {
-            return Err(crate::error::Error::invalid(
+            return Err(Error::invalid(
                 "tree",
                 format!(
                     "{} holds primary records, which cannot be rebuilt; only derived trees may be cleared",
