@@ -27,7 +27,25 @@ pub fn diff<T: Serialize>(old: Option<&T>, new: Option<&T>) -> Vec<Change> {
         }
     };
     let aligned = a.len() == b.len() && (0..a.len()).all(|i| a.path(i) == b.path(i));
-    if aligned {
+    if a.is_empty() || b.is_empty() {
+        // A create or a delete: every leaf of the one side, in path order.
+        let (side, old) = if a.is_empty() {
+            (&b, false)
+        } else {
+            (&a, true)
+        };
+        let mut order: Vec<usize> = (0..side.len()).collect();
+        order.sort_by(|x, y| side.path(*x).cmp(side.path(*y)));
+        for i in order {
+            let value = side.value(i);
+            if old {
+                push(side.path(i), value, None);
+            } else {
+                push(side.path(i), None, value);
+            }
+        }
+        return out;
+    } else if aligned {
         // Two versions of one record type with the same shape: the leaves pair up in order.
         for i in 0..a.len() {
             push(a.path(i), a.value(i), b.value(i));

@@ -6,7 +6,11 @@ use std::sync::mpsc;
 
 use crate::audit::{AuditEvent, EventDraft};
 use crate::error::{Error, Result};
-use crate::store::{Store, TreeId, audit_log};
+use crate::store::audit_log::AuditChunk;
+use crate::store::{Store, TreeId, audit_log, codec};
+
+/// Events per chunk, as a capacity.
+const CHUNK: usize = audit_log::CHUNK as usize;
 
 /// A raw key and value.
 pub(super) type Entry = (Vec<u8>, Vec<u8>);
@@ -72,11 +76,11 @@ impl Chain {
         self.appended += 1;
         self.open.push(event);
         if self.seq.is_multiple_of(audit_log::CHUNK) {
-            self.audit.push((
-                audit_log::chunk_key(self.seq).to_vec(),
-                audit_log::encode(&self.open)?,
-            ));
-            self.open.clear();
+            // The chunk is complete: encoded as the record `audit_log` writes, without a copy.
+            let events = std::mem::replace(&mut self.open, Vec::with_capacity(CHUNK));
+            let record = codec::encode(&AuditChunk(events)).map_err(Error::Storage)?;
+            self.audit
+                .push((audit_log::chunk_key(self.seq).to_vec(), record));
             if self.audit.len() as u64 * audit_log::CHUNK >= self.batch as u64 {
                 self.sink
                     .send(TreeId::Audit, std::mem::take(&mut self.audit))?;

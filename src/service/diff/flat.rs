@@ -24,9 +24,14 @@ impl Flat {
     /// Flattens `value`; a value that serde_json could not represent has no leaves, as
     /// `serde_json::to_value` failing would leave it.
     pub(super) fn of<T: Serialize + ?Sized>(value: &T) -> Self {
+        // Room for a user record (about 45 leaves) without growing.
         let mut f = Flattener {
-            flat: Flat::default(),
-            path: String::new(),
+            flat: Flat {
+                paths: String::with_capacity(1024),
+                values: String::with_capacity(1024),
+                leaves: Vec::with_capacity(64),
+            },
+            path: String::with_capacity(64),
         };
         match value.serialize(&mut f) {
             Ok(()) => f.flat,
@@ -37,6 +42,11 @@ impl Flat {
     /// Number of leaves.
     pub(super) fn len(&self) -> usize {
         self.leaves.len()
+    }
+
+    /// Whether there is no leaf (no record on this side).
+    pub(super) fn is_empty(&self) -> bool {
+        self.leaves.is_empty()
     }
 
     /// Path of leaf `i`.
@@ -90,7 +100,12 @@ impl Flattener {
     }
 
     fn text(&mut self, value: &str) -> Res {
-        self.display(value)
+        let path = self.leaf_path();
+        let start = self.flat.values.len();
+        self.flat.values.push_str(value);
+        let end = self.flat.values.len();
+        self.flat.leaves.push((path, Some(start..end)));
+        Ok(())
     }
 
     fn display(&mut self, value: impl std::fmt::Display) -> Res {
@@ -190,7 +205,7 @@ impl<'a> ser::Serializer for &'a mut Flattener {
     type SerializeStructVariant = Object<'a>;
 
     fn serialize_bool(self, v: bool) -> Res {
-        self.display(v)
+        self.text(if v { "true" } else { "false" })
     }
     fn serialize_i8(self, v: i8) -> Res {
         self.display(v)
