@@ -1,6 +1,8 @@
 //! Property test: random sequences of service requests (valid, invalid and conflicting) against
 //! one initialised store per case; whatever the service accepted or refused, the store's
-//! invariants must hold afterwards.
+//! invariants must hold afterwards. The same sequences check that rebuilding every derived
+//! index from the primary records writes exactly what the service wrote, and generated
+//! practices (`staffctl::testkit`) are held to the same invariants.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -11,7 +11,7 @@
 //! and written in bulk with the primary records (facilities, users, credentials,
 //! invitations), on two writer threads; then the store derives every index
 //! ([`Store::rebuild_indexes`](crate::store::Store::rebuild_indexes)), and the id counters and
-//! the audit head are written last. 100,000 users and 1,000,000 events take about 15 s on two
+//! the audit head are written last. 100,000 users and 1,000,000 events take about 13 s on two
 //! cores.
 //!
 //! The result is meant to be what the service would have stored: every record has its
