@@ -43,7 +43,7 @@ use chain::{Job, Sink, write_jobs};
 pub const DEFAULT_STAFF_PASSWORD: &str = "generated staff fixture passphrase";
 
 /// What to generate.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Spec {
     /// Facilities to add besides `init`'s (default 20).
     pub facilities: usize,
@@ -67,6 +67,25 @@ pub struct Spec {
     pub staff_password: Option<String>,
     /// Records per write batch (default 20,000).
     pub batch: usize,
+}
+
+impl std::fmt::Debug for Spec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spec")
+            .field("facilities", &self.facilities)
+            .field("users", &self.users)
+            .field("events", &self.events)
+            .field("seed", &self.seed)
+            .field("span_days", &self.span_days)
+            .field("end", &self.end)
+            .field("lockouts", &self.lockouts)
+            .field(
+                "staff_password",
+                &self.staff_password.as_ref().map(|_| "[redacted]"),
+            )
+            .field("batch", &self.batch)
+            .finish()
+    }
 }
 
 impl Default for Spec {

@@ -325,3 +325,10 @@ fn an_initialised_store_or_an_impossible_span_is_refused() {
     let err = generate(&svc, &init_request(), &small()).unwrap_err();
     assert!(err.to_string().contains("already initialised"), "{err}");
 }
+
+#[test]
+fn a_spec_never_shows_the_staff_password() {
+    let shown = format!("{:?}", Spec::default());
+    assert!(!shown.contains(DEFAULT_STAFF_PASSWORD), "{shown}");
+    assert!(shown.contains("[redacted]"), "{shown}");
+}
