@@ -1,4 +1,4 @@
-//! Store benchmarks at the service level, on generated practices (`service::bulk`).
+//! Store benchmarks at the service level, on generated practices (`staffctl::testkit`).
 //!
 //! ```text
 //! cargo bench --bench store                     # everything
@@ -15,13 +15,13 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
-use staffctl::service::bulk::{self, BulkSpec};
 use staffctl::service::{
-    AuditQuery, ExportFormat, InitRequest, OpenOptions, Origin, Request, Response, Service,
-    Session, UserField, UserFilter,
+    AuditQuery, ExportFormat, InitRequest, OpenOptions, Request, Response, Service, Session,
+    UserField, UserFilter,
 };
+use staffctl::testkit::{self, Spec};
 
-/// An initialised and bulk-loaded store in a temporary directory (removed on drop).
+/// A generated practice in a temporary directory (removed on drop).
 struct Fixture {
     svc: Service,
     session: Session,
@@ -45,28 +45,23 @@ fn fixture(users: usize, events: u64) -> Fixture {
     let dir = tempfile::tempdir().expect("temporary directory");
     let svc =
         Service::open(&dir.path().join("store"), &OpenOptions::default()).expect("open store");
-    let session = svc
-        .init(
-            &InitRequest {
-                practice_name: "Bench Physio".into(),
-                practice_email: "office@bench.example".into(),
-                facility: "Main Street".into(),
-                admin_username: "admin".into(),
-                admin_email: "owner@bench.example".into(),
-                admin_first: "Pat".into(),
-                admin_last: "Owner".into(),
-                admin_password: "correct horse battery staple clinic".into(),
-            },
-            &Origin::current(),
-        )
-        .expect("init");
     let started = Instant::now();
-    let report = bulk::generate(
+    let report = testkit::generate(
         &svc,
-        &BulkSpec {
+        &InitRequest {
+            practice_name: "Bench Physio".into(),
+            practice_email: "office@bench.example".into(),
+            facility: "Main Street".into(),
+            admin_username: "admin".into(),
+            admin_email: "owner@bench.example".into(),
+            admin_first: "Pat".into(),
+            admin_last: "Owner".into(),
+            admin_password: "correct horse battery staple clinic".into(),
+        },
+        &Spec {
             users,
             events,
-            ..BulkSpec::default()
+            ..Spec::default()
         },
     )
     .expect("generate");
@@ -76,6 +71,7 @@ fn fixture(users: usize, events: u64) -> Fixture {
         report.events,
         started.elapsed().as_secs_f64()
     );
+    let session = report.session.clone();
     Fixture {
         svc,
         session,

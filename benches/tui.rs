@@ -18,8 +18,8 @@ use ratatui::backend::{CrosstermBackend, TestBackend};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyEventState, KeyModifiers};
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
-use staffctl::service::bulk::{self, BulkSpec};
-use staffctl::service::{InitRequest, OpenOptions, Origin, Service};
+use staffctl::service::{InitRequest, OpenOptions, Service};
+use staffctl::testkit::{self, Spec};
 use staffctl::tui::action::Action;
 use staffctl::tui::app::App;
 use staffctl::tui::keymap::Keymap;
@@ -41,27 +41,23 @@ fn store() -> &'static (tempfile::TempDir, Arc<Service>) {
     STORE.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
         let svc = Service::open(dir.path(), &OpenOptions::default()).expect("open");
-        svc.init(
-            &InitRequest {
-                practice_name: "Bench Clinic".into(),
-                practice_email: "office@bench.example".into(),
-                facility: "Main".into(),
-                admin_username: "admin".into(),
-                admin_email: "it@bench.example".into(),
-                admin_first: "Ada".into(),
-                admin_last: "Admin".into(),
-                admin_password: PASSWORD.into(),
-            },
-            &Origin::default(),
-        )
-        .expect("init");
-        let spec = BulkSpec {
+        let init = InitRequest {
+            practice_name: "Bench Clinic".into(),
+            practice_email: "office@bench.example".into(),
+            facility: "Main".into(),
+            admin_username: "admin".into(),
+            admin_email: "it@bench.example".into(),
+            admin_first: "Ada".into(),
+            admin_last: "Admin".into(),
+            admin_password: PASSWORD.into(),
+        };
+        let spec = Spec {
             users: usize::try_from(env_num("STAFFCTL_BENCH_USERS", 100_000)).unwrap_or(100_000),
             events: env_num("STAFFCTL_BENCH_EVENTS", 1_000_000),
-            ..BulkSpec::default()
+            ..Spec::default()
         };
         let started = Instant::now();
-        let report = bulk::generate(&svc, &spec).expect("generate");
+        let report = testkit::generate(&svc, &init, &spec).expect("generate");
         eprintln!(
             "generated {} users, {} events in {:.1?}",
             report.users,

@@ -2,15 +2,16 @@
 //! export or a verification of an existing one.
 //!
 //! ```text
-//! cargo run --release --example gen_store -- DIR [--users N] [--facilities N] [--events N] [--seed N]
+//! cargo run --release --example gen_store -- DIR [--users N] [--facilities N] [--events N] [--seed N] [--span-days N]
 //! cargo run --release --example gen_store -- DIR --export-csv FILE   # FILE may be - for stdout
 //! cargo run --release --example gen_store -- DIR --verify
 //! ```
 //!
-//! Generation initialises DIR (which must not hold a store yet) with the administrator `admin`,
-//! whose password is `$STAFFCTL_PASSWORD` or a default printed to stdout, then bulk-loads it
-//! (`staffctl::service::bulk`). Every generated staff member who has activated logs in with
-//! `bulk::DEFAULT_STAFF_PASSWORD`. `--cache-mib N` sets sled's page cache (default: what
+//! Generation makes DIR (which must not hold a store yet) a practice whose history spans the
+//! past `--span-days` (default 365) up to now (`staffctl::testkit`): it is initialised at the
+//! start of that history with the administrator `admin`, whose password is `$STAFFCTL_PASSWORD`
+//! or a default printed to stdout. Every generated staff member who activated logs in with
+//! `testkit::DEFAULT_STAFF_PASSWORD`. `--cache-mib N` sets sled's page cache (default: what
 //! `staffctl` itself opens a store with, 4).
 
 use std::io::Write;
@@ -18,10 +19,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use staffctl::service::bulk::{self, BulkSpec};
 use staffctl::service::{
     AuditQuery, ExportFormat, InitRequest, OpenOptions, Origin, Request, Response, Service,
 };
+use staffctl::testkit::{self, Spec};
 
 const DEFAULT_PASSWORD: &str = "correct horse battery staple clinic";
 
@@ -33,20 +34,20 @@ enum Mode {
 
 struct Args {
     dir: PathBuf,
-    spec: BulkSpec,
+    spec: Spec,
     mode: Mode,
     cache_mib: u64,
 }
 
 fn usage() -> String {
-    "usage: gen_store DIR [--users N] [--facilities N] [--events N] [--seed N] [--cache-mib N]\n       gen_store DIR --export-csv FILE|-\n       gen_store DIR --verify"
+    "usage: gen_store DIR [--users N] [--facilities N] [--events N] [--seed N] [--span-days N] [--cache-mib N]\n       gen_store DIR --export-csv FILE|-\n       gen_store DIR --verify"
         .to_string()
 }
 
 fn parse() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     let mut dir = None;
-    let mut spec = BulkSpec::default();
+    let mut spec = Spec::default();
     let mut mode = Mode::Generate;
     let mut cache_mib = staffctl::store::OpenOptions::default().cache_bytes >> 20;
     while let Some(arg) = it.next() {
@@ -66,6 +67,10 @@ fn parse() -> Result<Args, String> {
             }
             "--events" => spec.events = number("--events", value("--events")?)?,
             "--seed" => spec.seed = number("--seed", value("--seed")?)?,
+            "--span-days" => {
+                spec.span_days = u32::try_from(number("--span-days", value("--span-days")?)?)
+                    .map_err(|_| "--span-days is too large".to_string())?
+            }
             "--cache-mib" => cache_mib = number("--cache-mib", value("--cache-mib")?)?,
             "--export-csv" => mode = Mode::Export(value("--export-csv")?),
             "--verify" => mode = Mode::Verify,
@@ -129,37 +134,32 @@ fn run(args: Args) -> Result<(), String> {
     let origin = Origin::current();
     match args.mode {
         Mode::Generate => {
-            let started = Instant::now();
-            svc.init(
-                &InitRequest {
-                    practice_name: "Riverside Physio Group".into(),
-                    practice_email: "office@riverside-physio.example".into(),
-                    facility: "Main Street".into(),
-                    admin_username: "admin".into(),
-                    admin_email: "owner@riverside-physio.example".into(),
-                    admin_first: "Pat".into(),
-                    admin_last: "Owner".into(),
-                    admin_password: password.clone(),
-                },
-                &origin,
-            )
-            .map_err(|e| e.to_string())?;
+            let started = (Instant::now(), cpu_seconds());
+            let init = InitRequest {
+                practice_name: "Riverside Physio Group".into(),
+                practice_email: "office@riverside-physio.example".into(),
+                facility: "Main Street".into(),
+                admin_username: "admin".into(),
+                admin_email: "owner@riverside-physio.example".into(),
+                admin_first: "Pat".into(),
+                admin_last: "Owner".into(),
+                admin_password: password.clone(),
+            };
+            let report = testkit::generate(&svc, &init, &args.spec).map_err(|e| e.to_string())?;
+            let (_, time) = took(started);
             if default {
                 println!("administrator: admin, password: {password}");
             } else {
                 println!("administrator: admin, password from STAFFCTL_PASSWORD");
             }
-            println!("staff password: {}", bulk::DEFAULT_STAFF_PASSWORD);
-            let init = started.elapsed();
-            let started = (Instant::now(), cpu_seconds());
-            let report = bulk::generate(&svc, &args.spec).map_err(|e| e.to_string())?;
-            let (_, time) = took(started);
+            println!("staff password: {}", testkit::DEFAULT_STAFF_PASSWORD);
             println!(
-                "generated {} facilities, {} users, {} events in {time} (init {:.2} s); head {}",
+                "generated {} facilities, {} users, {} events from {} to {} in {time}; head {}",
                 report.facilities,
                 report.users,
                 report.events,
-                init.as_secs_f64(),
+                report.span.0.strftime("%Y-%m-%d %H:%M UTC"),
+                report.span.1.strftime("%Y-%m-%d %H:%M UTC"),
                 report.head
             );
         }

@@ -15,6 +15,8 @@ pub mod remote;
 pub mod security;
 pub mod service;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod tui;
 
 pub use error::{Error, Result};

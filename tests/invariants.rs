@@ -1,6 +1,8 @@
 //! Property test: random sequences of service requests (valid, invalid and conflicting) against
 //! one initialised store per case; whatever the service accepted or refused, the store's
-//! invariants must hold afterwards.
+//! invariants must hold afterwards. The same sequences check that rebuilding every derived
+//! index from the primary records writes exactly what the service wrote, and generated
+//! practices (`staffctl::testkit`) are held to the same invariants.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,7 +16,9 @@ use staffctl::service::{
 };
 use staffctl::store::audit_log::AuditChunk;
 use staffctl::store::member_index::{self, Group};
-use staffctl::store::{OpenOptions, TreeId, search_index, target_index};
+use staffctl::store::rebuild::DERIVED_TREES;
+use staffctl::store::{Bytes, OpenOptions, Store, TreeId, meta, search_index, target_index};
+use staffctl::testkit;
 
 const PRACTICE_EMAIL: &str = "office@riverside.example";
 
@@ -593,7 +597,8 @@ fn seed_users() -> [Op; 3] {
     ]
 }
 
-fn run(ops: &[Op]) {
+/// Runs the seed users and `ops` against a fresh store; returns it with what the test knows.
+fn build(ops: &[Op]) -> (tempfile::TempDir, Service, Session, Model) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (svc, session) = init(dir.path());
     let mut model = Model {
@@ -632,7 +637,162 @@ fn run(ops: &[Op]) {
             _ => {}
         }
     }
+    (dir, svc, session, model)
+}
+
+fn run(ops: &[Op]) {
+    let (_dir, svc, session, model) = build(ops);
     check_invariants(&svc, &session, &model);
+}
+
+/// Raw key/value pairs, in key order.
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Every derived tree, and the derived entries of `meta` (head counts, default doctor), as
+/// raw bytes.
+fn derived_state(store: &Store) -> BTreeMap<String, Entries> {
+    let raw = |items: &mut dyn Iterator<Item = staffctl::Result<(Bytes, Bytes)>>| {
+        items
+            .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).expect("readable"))
+            .collect::<Entries>()
+    };
+    let mut out = BTreeMap::new();
+    for tree in DERIVED_TREES {
+        out.insert(tree.name().to_string(), raw(&mut store.scan_raw(tree)));
+    }
+    let mut meta = raw(&mut store.scan_prefix_raw(TreeId::Meta, meta::COUNT_PREFIX));
+    meta.extend(raw(
+        &mut store.scan_prefix_raw(TreeId::Meta, meta::DEFAULT_DOCTOR)
+    ));
+    out.insert("meta (derived)".to_string(), meta);
+    out
+}
+
+/// Loses or damages every derived record: half the trees emptied, the others overwritten
+/// with junk and given entries nothing derives, the head counts and default doctor wrong.
+fn damage_every_index(store: &Store) {
+    for (i, tree) in DERIVED_TREES.into_iter().enumerate() {
+        if i % 2 == 0 {
+            store.clear_derived_unchecked(tree).expect("clear");
+            continue;
+        }
+        let keys: Vec<Vec<u8>> = store
+            .scan_raw(tree)
+            .map(|r| r.expect("readable").0.to_vec())
+            .collect();
+        for key in keys {
+            store
+                .put_raw_unchecked(tree, &key, b"\xff junk")
+                .expect("write junk");
+        }
+        store
+            .put_raw_unchecked(tree, b"stale entry", &7u64.to_be_bytes())
+            .expect("write a stale entry");
+    }
+    for item in store
+        .scan_prefix_raw(TreeId::Meta, meta::COUNT_PREFIX)
+        .collect::<Vec<_>>()
+    {
+        let (key, _) = item.expect("readable");
+        store
+            .put_raw_unchecked(TreeId::Meta, &key, &999u64.to_be_bytes())
+            .expect("wrong count");
+    }
+    store
+        .put_raw_unchecked(
+            TreeId::Meta,
+            &meta::count_key("role", 4242),
+            &1u64.to_be_bytes(),
+        )
+        .expect("stale count");
+    store
+        .put_raw_unchecked(TreeId::Meta, meta::DEFAULT_DOCTOR, &4242u64.to_be_bytes())
+        .expect("wrong default doctor");
+}
+
+/// After any sequence of service requests, rebuilding every derived index from the primary
+/// records, even from lost or damaged indexes, writes exactly what the service wrote record
+/// by record, and the invariants hold.
+fn rebuild_matches_incremental(ops: &[Op]) {
+    let (_dir, svc, session, model) = build(ops);
+    let store = svc.store();
+    let incremental = derived_state(store);
+    damage_every_index(store);
+    assert_ne!(
+        derived_state(store),
+        incremental,
+        "the damage changed something"
+    );
+    let report = store.rebuild_indexes().expect("rebuild");
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(
+        report.users as usize,
+        model.created.len() - model.deleted.len()
+    );
+    let rebuilt = derived_state(store);
+    for (tree, entries) in &incremental {
+        assert_eq!(&rebuilt[tree], entries, "{tree} rebuilt differs");
+    }
+    check_invariants(&svc, &session, &model);
+}
+
+/// A generated practice (`staffctl::testkit`) keeps every invariant a sequence of service
+/// requests keeps, and its derived records are exactly what a rebuild writes.
+fn generated_practice_is_valid(seed: u64, users: usize, events: u64) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let svc = Service::open(dir.path(), &OpenOptions::default()).expect("open");
+    let init = InitRequest {
+        practice_name: "Riverside Physio".into(),
+        practice_email: PRACTICE_EMAIL.into(),
+        facility: "Downtown".into(),
+        admin_username: "admin".into(),
+        admin_email: "it@riverside.example".into(),
+        admin_first: "Ada".into(),
+        admin_last: "Admin".into(),
+        admin_password: "correct horse battery staple".into(),
+    };
+    let spec = testkit::Spec {
+        facilities: 3,
+        users,
+        events,
+        seed,
+        batch: 97,
+        ..testkit::Spec::default()
+    };
+    let made = testkit::generate(&svc, &init, &spec).expect("generate");
+    let first = made.session.user_id();
+    let model = Model {
+        created: (first..=first + made.users as Id).collect(),
+        deleted: BTreeSet::new(),
+        deactivated: made.deactivated.iter().copied().collect(),
+    };
+    let generated = derived_state(svc.store());
+    let report = svc.store().rebuild_indexes().expect("rebuild");
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.users as usize, made.users + 1);
+    assert_eq!(
+        derived_state(svc.store()),
+        generated,
+        "a rebuild changed something"
+    );
+    check_invariants(&svc, &made.session, &model);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 4,
+        max_shrink_iters: 16,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn generated_practices_keep_every_invariant(
+        seed in any::<u64>(),
+        users in 1..150usize,
+        events in 0..3_000u64,
+    ) {
+        generated_practice_is_valid(seed, users, events);
+    }
 }
 
 proptest! {
@@ -645,6 +805,11 @@ proptest! {
     #[test]
     fn service_invariants_hold_after_any_sequence(ops in proptest::collection::vec(op_strategy(), 5..=25)) {
         run(&ops);
+    }
+
+    #[test]
+    fn rebuilt_indexes_equal_the_incrementally_written_ones(ops in proptest::collection::vec(op_strategy(), 5..=25)) {
+        rebuild_matches_incremental(&ops);
     }
 }
 

@@ -490,7 +490,8 @@ fn audit_tab() {
 #[test]
 fn audit_event_detail() {
     let mut ui = demo();
-    // The newest event is this test's login; the one before it changed a role.
+    // The newest event is this test's login; the one before it, the demo's last, changed a
+    // note.
     ui.typ("6").key(KeyCode::Down).key(KeyCode::Enter);
     let text = ui.render(120, 40);
     assert!(text.contains("CHANGES"), "{text}");
@@ -588,7 +589,7 @@ fn narrow_terminal_stacks_the_detail_pane_below_the_table() {
     let (email_row, _) = find(&narrow, &selected).expect("selected user's email in the pane");
     assert!(email_row > pane_row, "{narrow}");
     // All six lines of the pane fit, down to the status and NPI lines.
-    let (status_row, _) = find(&narrow, "status invited").expect("status line");
+    let (status_row, _) = find(&narrow, "status active").expect("status line");
     let (npi_row, _) = find(&narrow, "admin no  NPI").expect("admin/NPI line");
     assert!(pane_row < status_row && status_row < npi_row, "{narrow}");
 
@@ -703,9 +704,16 @@ fn invites_tab_lists_invitations_and_sends_one_again() {
     ui.typ("4");
     let text = ui.render(120, 40);
     assert!(text.contains("Invitations ("), "{text}");
-    assert!(text.contains("pending"), "{text}");
     ui.snap("invites");
-    // Sending again within the cool-down is refused with the time left.
+    // The newest invitations, at the end: pending, one expired.
+    ui.key(KeyCode::End);
+    let text = ui.render(120, 40);
+    assert!(
+        text.contains("pending") && text.contains("expired"),
+        "{text}"
+    );
+    // Sending again within the cool-down is refused with the time left: the last invitation
+    // went out minutes ago.
     ui.typ("r");
     let text = ui.render(120, 40);
     assert!(text.contains("can be sent again in"), "{text}");
@@ -741,7 +749,8 @@ fn devices_tab_approves_a_waiting_device() {
         "{text}"
     );
     ui.snap("devices");
-    ui.typ("a").typ("y");
+    // The new device is the last one listed (the demo's own come first).
+    ui.key(KeyCode::End).typ("a").typ("y");
     ui.settle();
     assert!(ui.render(120, 40).contains("approved"));
     assert!(

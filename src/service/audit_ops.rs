@@ -436,7 +436,7 @@ pub fn export(
         ));
     }
     let recorded = svc.record(EventDraft {
-        at: Timestamp::now(),
+        at: svc.now(),
         actor: session.actor(),
         origin: session.origin().clone(),
         action: "audit.export".into(),

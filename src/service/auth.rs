@@ -67,7 +67,7 @@ impl Service {
                 self.store.dir().display()
             )));
         }
-        let now = Timestamp::now();
+        let now = self.now();
         let practice = Practice::new(
             req.practice_name.trim().into(),
             req.practice_email.trim().into(),
@@ -261,7 +261,7 @@ impl Service {
             && checked_hash.is_some();
 
         let _guard = self.lock_writes();
-        let now = Timestamp::now();
+        let now = self.now();
         let (found, cred) = match found {
             Some(u) => {
                 let fresh: Option<User> = self.store.get(TreeId::Users, &id_key(u.id))?;
@@ -463,7 +463,7 @@ impl Service {
             &u.email,
         )?;
         let hash = password::hash(new_password)?;
-        let now = Timestamp::now();
+        let now = self.now();
         let mut cred: Credential = self
             .store
             .get(TreeId::Credentials, &id_key(u.id))?

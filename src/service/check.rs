@@ -50,7 +50,7 @@ impl Service {
         };
         let refused = format!("{} was refused ({why})", session.label());
         let recorded = self.record(EventDraft {
-            at: jiff::Timestamp::now(),
+            at: self.now(),
             actor: Actor::User {
                 id: user.id,
                 label: session.label().to_string(),
@@ -98,7 +98,7 @@ impl Service {
         let Some(u) = resolve::by_login(self, typed)? else {
             return Err(no());
         };
-        let now = jiff::Timestamp::now();
+        let now = self.now();
         let locked = super::user::login_state(self, u.id, now)?
             .locked_until
             .is_some();

@@ -1,8 +1,6 @@
 //! New-device approval: when the practice turns it on, a login from a device a user has not used
 //! before waits for an administrator to approve it.
 
-use jiff::Timestamp;
-
 use super::{DeviceView, Listing, Op, Service, append_event, user};
 use crate::audit::{Change, Origin, Outcome, Target};
 use crate::error::{Error, Result};
@@ -71,7 +69,7 @@ pub(crate) fn check(
             "device {fingerprint} was declined"
         ))),
         None => {
-            let now = Timestamp::now();
+            let now = svc.now();
             let changes = vec![Change::new("device", None, Some(fingerprint.clone()))];
             let draft =
                 user::own_event(u, origin, now, "device.request", changes, Outcome::Success);
@@ -137,7 +135,7 @@ fn notify_administrators(
         name = u.full_name(),
         login = user::label(u),
         from = origin.place(),
-        when = svc.clock_text(Timestamp::now()),
+        when = svc.clock_text(svc.now()),
         first = u.first_name,
     );
     let sent = super::mail::message(
@@ -158,7 +156,7 @@ fn notify_administrators(
     let changes = vec![Change::new("notified", None, Some(to.len().to_string()))];
     let _guard = svc.lock_writes();
     svc.record(crate::audit::EventDraft {
-        at: Timestamp::now(),
+        at: svc.now(),
         actor: crate::audit::Actor::System,
         origin: origin.clone(),
         action: "device.notify".into(),

@@ -69,7 +69,7 @@ fn latest(svc: &Service, user_id: Id) -> Result<Option<Invite>> {
 
 /// Every user's newest invitation.
 pub fn list(svc: &Service) -> Result<Listing<InviteView>> {
-    let now = Timestamp::now();
+    let now = svc.now();
     let mut newest: std::collections::BTreeMap<Id, Invite> = std::collections::BTreeMap::new();
     let mut out = Listing::default();
     for item in svc.store.scan::<Invite>(TreeId::Invites) {
@@ -252,7 +252,7 @@ impl Service {
         origin: &Origin,
     ) -> Result<()> {
         let _guard = self.lock_writes();
-        let now = Timestamp::now();
+        let now = self.now();
         let label = crate::security::sanitize::for_terminal(login.trim())
             .chars()
             .take(120)

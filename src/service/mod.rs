@@ -8,14 +8,11 @@ pub mod api;
 mod audit_ops;
 mod auth;
 mod authority;
-
-#[doc(hidden)]
-pub mod bulk;
 pub mod calls;
 mod check;
 pub mod clock;
 mod device;
-mod diff;
+pub mod diff;
 mod facility;
 mod fields;
 mod history;
@@ -32,6 +29,7 @@ pub mod user_view;
 
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use jiff::Timestamp;
 
@@ -44,6 +42,7 @@ pub use auth::InitRequest;
 pub use calls::{Bound, Call, Calls};
 pub use clock::LocalTime;
 pub use mail::MailSetting;
+pub use user::label;
 
 use crate::audit::{Actor, AuditEvent, Change, EventDraft, Outcome, Target};
 use crate::error::{Error, Result};
@@ -112,7 +111,13 @@ pub struct Service {
     write_lock: Mutex<()>,
     /// The server owner's mail command (never set by a request).
     mail: MailSetting,
+    /// The time operations happen at, in microseconds since the epoch, when pinned
+    /// ([`Service::pin_clock`]); [`NOT_PINNED`] otherwise.
+    pinned_clock: AtomicI64,
 }
+
+/// `Service::pinned_clock` when the system clock is used.
+const NOT_PINNED: i64 = i64::MIN;
 
 /// Context of one mutation: who, from where, when.
 pub(crate) struct Op<'a> {
@@ -153,6 +158,7 @@ impl Service {
             store: Store::open(dir, opts)?,
             write_lock: Mutex::new(()),
             mail: MailSetting::from_environment(),
+            pinned_clock: AtomicI64::new(NOT_PINNED),
         })
     }
 
@@ -179,6 +185,24 @@ impl Service {
     /// `t` as the practice reads it, to the minute with the zone.
     pub(crate) fn clock_text(&self, t: Timestamp) -> String {
         self.local_time().minute(t)
+    }
+
+    /// The time operations happen at: the system clock, unless pinned.
+    pub(crate) fn now(&self) -> Timestamp {
+        match self.pinned_clock.load(Ordering::Relaxed) {
+            NOT_PINNED => Timestamp::now(),
+            micros => Timestamp::from_microsecond(micros).unwrap_or_else(|_| Timestamp::now()),
+        }
+    }
+
+    /// Makes every following operation happen at `at` (`None`: the system clock again). Only
+    /// for generating sample practices (the demo, benchmark fixtures), whose history lies in
+    /// the past and must still be written in time order; no command calls it. A clock given
+    /// to the service when it opens will replace it.
+    #[doc(hidden)]
+    pub fn pin_clock(&self, at: Option<Timestamp>) {
+        let micros = at.map_or(NOT_PINNED, |t| t.as_microsecond());
+        self.pinned_clock.store(micros, Ordering::Relaxed);
     }
 
     /// The data directory.
@@ -270,7 +294,7 @@ impl Service {
             svc: self,
             actor: session.actor(),
             origin: session.origin.clone(),
-            now: Timestamp::now(),
+            now: self.now(),
             operator: operator.user,
             permissions: operator.permissions,
         };
@@ -443,7 +467,7 @@ impl Service {
             Target::new(kind, id, label)
         });
         let draft = EventDraft {
-            at: Timestamp::now(),
+            at: self.now(),
             actor,
             origin: origin.clone(),
             action: action.to_string(),
@@ -505,5 +529,59 @@ impl Service {
     /// Appends an event outside any other change (login results, exports).
     pub(crate) fn record(&self, draft: EventDraft) -> Result<AuditEvent> {
         self.store.transact(|tx| append_event(tx, &draft))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pinned_clock_dates_every_operation_until_it_is_released() {
+        let tmp = tempfile::tempdir().unwrap();
+        let svc = Service::open(tmp.path(), &OpenOptions::default()).unwrap();
+        let past = Timestamp::from_second(1_700_000_000).unwrap();
+        svc.pin_clock(Some(past));
+        let session = svc
+            .init(
+                &InitRequest {
+                    practice_name: "Clock Clinic".into(),
+                    practice_email: "office@clock.example".into(),
+                    facility: "Main".into(),
+                    admin_username: "admin".into(),
+                    admin_email: "it@clock.example".into(),
+                    admin_first: "Ada".into(),
+                    admin_last: "Admin".into(),
+                    admin_password: "correct horse battery staple".into(),
+                },
+                &Origin::default(),
+            )
+            .unwrap();
+        let later = past
+            .checked_add(jiff::SignedDuration::from_hours(30))
+            .unwrap();
+        svc.pin_clock(Some(later));
+        svc.call(
+            &session,
+            Request::FacilityAdd(vec![(FacilityField::Name, "Annex".into())]),
+        )
+        .unwrap();
+        svc.pin_clock(None);
+        let refused = svc.call(
+            &session,
+            Request::FacilityAdd(vec![(FacilityField::Name, "annex".into())]),
+        );
+        assert!(refused.is_err());
+        let times: Vec<Timestamp> = crate::store::audit_log::chunks(&svc.store, 100, false)
+            .flat_map(|c| crate::store::audit_log::decode(&c.unwrap().1).unwrap())
+            .map(|e| e.at())
+            .collect();
+        let (last, pinned) = times.split_last().unwrap();
+        assert!(
+            pinned[..pinned.len() - 1].iter().all(|t| *t == past),
+            "{times:?}"
+        );
+        assert_eq!(pinned[pinned.len() - 1], later);
+        assert!(*last > later, "the refusal is dated by the system clock");
     }
 }

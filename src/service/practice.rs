@@ -21,7 +21,7 @@ pub fn view(svc: &Service) -> Result<PracticeView> {
     let seat = |slot| -> Result<u64> {
         Ok(svc
             .store
-            .get_id(TreeId::Meta, &crate::store::keys::seat_key(slot))?
+            .get_id(TreeId::Meta, &crate::store::derived::seat_key(slot))?
             .unwrap_or(0))
     };
     Ok(PracticeView {

@@ -12,12 +12,7 @@ pub fn parse_id(reference: &str) -> Option<Id> {
     t.strip_prefix('#').unwrap_or(t).parse().ok()
 }
 
-pub use crate::store::keys::{email_key, npi_key, username_key};
-
-/// Key of a name in a by-name index.
-pub fn name_key(name: &str) -> Vec<u8> {
-    name.trim().to_lowercase().into_bytes()
-}
+pub use crate::store::derived::{email_key, name_key, username_key};
 
 /// The user who logs in as `login`: a username, or an email that is used to log in. Never an
 /// id, a contact email or a name (those identify people to administrators, not at login).

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::fields::{opt, parse_bool, parse_num};
 use super::names::Names;
-use super::resolve::{self, email_key, npi_key, username_key};
+use super::resolve;
 use super::{
     Listing, LoginState, Op, Service, UserDetail, UserField, UserFields, UserFilter, UserSummary,
     append_event, authority, diff::diff,
@@ -16,9 +16,8 @@ use crate::model::{
     BillingCategory, Credential, DataScope, Facility, FacilityAccess, Id, Invite, InviteStatus,
     LoginMethod, NotificationPrefs, ProviderProfile, Role, User, UserStatus,
 };
-use crate::store::keys::seat_of;
 use crate::store::{
-    TreeId, Tx, TxResult, id_key,
+    TreeId, Tx, TxResult, derived, id_key,
     member_index::{self, Group},
     meta, search_index,
 };
@@ -32,46 +31,33 @@ fn release(tx: &Tx<'_>, key: &[u8], id: Id) -> TxResult<()> {
     Ok(())
 }
 
-/// Rewrites a user's index entries: removes those of `old`, writes those of `new`.
+/// Rewrites a user's index entries: removes those of `old`, writes those of `new` (each derived
+/// as [`Store::rebuild_indexes`](crate::store::Store::rebuild_indexes) derives it).
 pub(crate) fn write_indexes(tx: &Tx<'_>, old: Option<&User>, new: Option<&User>) -> TxResult<()> {
     if let Some(o) = old {
-        if let Some(e) = o.login_email() {
-            release(tx, &email_key(e), o.id)?;
+        for login in derived::login_keys(o) {
+            release(tx, &login.key, o.id)?;
         }
-        if let Some(u) = &o.username {
-            release(tx, &username_key(u), o.id)?;
+        for group in Group::ALL {
+            member_index::set(tx, group, group.of(o), o.id, false)?;
         }
-        if let Some(npi) = &o.provider.npi {
-            release(tx, &npi_key(npi), o.id)?;
-        }
-        if let Some(k) = seat_of(o) {
-            tx.bump(&k, -1)?;
-        }
-        member_index::set(tx, Group::Role, o.role_id, o.id, false)?;
-        member_index::set(tx, Group::PrimaryFacility, o.primary_facility, o.id, false)?;
         if new.is_none() {
             search_index::set(tx, o.id, None)?;
         }
-        tx.bump(&meta::count_key("role", o.role_id), -1)?;
-        tx.bump(&meta::count_key("facility", o.primary_facility), -1)?;
+        for key in derived::head_count_keys(o) {
+            tx.bump(&key, -1)?;
+        }
     }
     if let Some(n) = new {
-        if let Some(e) = n.login_email() {
-            claim(tx, &email_key(e), n, "email", e)?;
+        for login in derived::login_keys(n) {
+            claim(tx, &login.key, n, login.field, login.value)?;
         }
-        if let Some(u) = &n.username {
-            claim(tx, &username_key(u), n, "username", u)?;
+        for key in derived::head_count_keys(n) {
+            tx.bump(&key, 1)?;
         }
-        if let Some(npi) = &n.provider.npi {
-            claim(tx, &npi_key(npi), n, "npi", npi)?;
+        for group in Group::ALL {
+            member_index::set(tx, group, group.of(n), n.id, true)?;
         }
-        if let Some(k) = seat_of(n) {
-            tx.bump(&k, 1)?;
-        }
-        tx.bump(&meta::count_key("role", n.role_id), 1)?;
-        tx.bump(&meta::count_key("facility", n.primary_facility), 1)?;
-        member_index::set(tx, Group::Role, n.role_id, n.id, true)?;
-        member_index::set(tx, Group::PrimaryFacility, n.primary_facility, n.id, true)?;
         search_index::set(tx, n.id, Some(&n.search_text()))?;
     }
     Ok(())
@@ -104,7 +90,7 @@ fn claim(tx: &Tx<'_>, key: &[u8], user: &User, field: &str, value: &str) -> TxRe
 /// Sets or clears the practice's default doctor, refusing a second one.
 fn claim_default_doctor(tx: &Tx<'_>, old: Option<&User>, new: Option<&User>) -> TxResult<()> {
     let was = old.is_some_and(|u| u.provider.default_doctor);
-    let is = new.is_some_and(|u| u.provider.default_doctor && u.status != UserStatus::Deactivated);
+    let is = new.is_some_and(derived::holds_default_doctor);
     let Some(id) = new.map(|u| u.id).or(old.map(|u| u.id)) else {
         return Ok(());
     };
@@ -807,7 +793,7 @@ pub fn list(svc: &Service, filter: &UserFilter) -> Result<Listing<UserSummary>> 
         .as_deref()
         .map(|f| resolve::facility(svc, f))
         .transpose()?;
-    let now = jiff::Timestamp::now();
+    let now = svc.now();
     let admins = names.operator_roles.clone();
     let keep = |u: &User| {
         filter.status.is_none_or(|s| u.status == s)
@@ -903,7 +889,7 @@ pub fn show(svc: &Service, reference: &str) -> Result<UserDetail> {
         permissions,
         history: super::history::of(svc, "user", user.id)?,
         invitation: None,
-        login: login_state(svc, user.id, jiff::Timestamp::now())?,
+        login: login_state(svc, user.id, svc.now())?,
         default_location: user
             .notifications
             .default_location

@@ -9,6 +9,8 @@
 //! The index is derived from the users, so a damaged record is never an error: readers and the
 //! next write work out its bits from the 64 users it covers.
 
+use std::collections::BTreeMap;
+
 use super::{Store, TreeId, Tx, TxResult, id_key, key_id, pair_key, storage};
 use crate::error::{Error, Result};
 use crate::model::{Id, User};
@@ -23,6 +25,9 @@ pub enum Group {
 }
 
 impl Group {
+    /// Both groupings.
+    pub const ALL: [Group; 2] = [Group::Role, Group::PrimaryFacility];
+
     fn tree(self) -> TreeId {
         match self {
             Self::Role => TreeId::UsersByRole,
@@ -30,7 +35,8 @@ impl Group {
         }
     }
 
-    fn of(self, u: &User) -> Id {
+    /// The group `u` belongs to: their role, or their primary facility.
+    pub fn of(self, u: &User) -> Id {
         match self {
             Self::Role => u.role_id,
             Self::PrimaryFacility => u.primary_facility,
@@ -122,26 +128,31 @@ pub fn members(store: &Store, kind: Group, group: Id) -> Result<Vec<Id>> {
     Ok(out)
 }
 
-/// Rebuilds both indexes from the users (a migration, and the last step of bulk loads). Safe to
-/// re-run after an interruption: the users are the only input.
-pub fn rebuild(store: &Store) -> Result<()> {
-    use std::collections::BTreeMap;
-    let mut maps: [BTreeMap<[u8; 16], u64>; 2] = [BTreeMap::new(), BTreeMap::new()];
-    for item in store.scan::<User>(TreeId::Users) {
-        // A corrupt user stays reported by user listings; it cannot be placed in a group.
-        let Ok(u) = item? else { continue };
-        for (map, kind) in maps.iter_mut().zip([Group::Role, Group::PrimaryFacility]) {
-            *map.entry(key(kind.of(&u), u.id)).or_default() |= 1 << (u.id % BITS);
+/// Both indexes built from scratch, user by user ([`Store::rebuild_indexes`]).
+#[derive(Debug, Default)]
+pub(super) struct Builder {
+    maps: [BTreeMap<[u8; 16], u64>; 2],
+}
+
+impl Builder {
+    /// Counts `u` in their role and their primary facility, as [`set`] does.
+    pub(super) fn add(&mut self, u: &User) {
+        for (map, kind) in self.maps.iter_mut().zip(Group::ALL) {
+            *map.entry(key(kind.of(u), u.id)).or_default() |= 1 << (u.id % BITS);
         }
     }
-    for (map, kind) in maps.into_iter().zip([Group::Role, Group::PrimaryFacility]) {
-        let tree = store.tree(kind.tree())?;
-        tree.clear().map_err(storage)?;
-        for (k, b) in map {
-            tree.insert(k, &b.to_be_bytes()).map_err(storage)?;
+
+    /// Replaces both trees with what was counted.
+    pub(super) fn write(self, store: &Store) -> Result<()> {
+        for (map, kind) in self.maps.into_iter().zip(Group::ALL) {
+            let tree = store.tree(kind.tree())?;
+            tree.clear().map_err(storage)?;
+            for (k, b) in map {
+                tree.insert(k, &b.to_be_bytes()).map_err(storage)?;
+            }
         }
+        Ok(())
     }
-    store.flush()
 }
 
 #[cfg(test)]
@@ -200,7 +211,7 @@ mod tests {
             .map(|r| r.unwrap())
             .collect();
         // User 64 still holds role 8 in the users tree: the rebuild puts it back.
-        rebuild(&store).unwrap();
+        store.rebuild_indexes().unwrap();
         assert_eq!(members(&store, Group::Role, 8).unwrap(), [64]);
         assert_eq!(store.count(TreeId::UsersByRole).unwrap(), by_role.len() + 1);
     }

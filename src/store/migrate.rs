@@ -133,8 +133,8 @@ pub(super) fn copy_tree(from: &Store, to: &Store, tree: TreeId) -> Result<()> {
 }
 
 /// Schema 2 -> 3, into a fresh database: records whose layout did not change are copied, the
-/// one-record-per-event audit log is rewritten in chunks, and the per-target, search, role
-/// and facility indexes are built packed from the copied users and log.
+/// one-record-per-event audit log is rewritten in chunks, and every derived index (the packed
+/// per-target, search, role and facility ones among them) is built from the copied records.
 fn pack_records(old: &Store, new: &Store) -> Result<()> {
     let packed = [
         TreeId::Audit,
@@ -148,37 +148,13 @@ fn pack_records(old: &Store, new: &Store) -> Result<()> {
     }
     let legacy = old.raw_tree(super::audit_log::LEGACY_TREE)?;
     super::audit_log::convert_legacy(&legacy, new)?;
-    super::target_index::rebuild(new)?;
-    super::search_index::rebuild(new)?;
-    super::member_index::rebuild(new)
+    new.rebuild_indexes().map(|_| ())
 }
 
-/// Rebuilds the head counts per role and per primary facility in `meta`, which role and
-/// facility listings read instead of walking every user. Used by the v1 -> v2 migration and by
-/// bulk loaders, which write users without the service.
-pub fn rebuild_head_counts(store: &Store) -> Result<()> {
-    use std::collections::BTreeMap;
-
-    use crate::model::User;
-    let meta_tree = store.tree(TreeId::Meta)?;
-    for key in meta_tree.scan_prefix(b"count:").keys() {
-        meta_tree.remove(key.map_err(storage)?).map_err(storage)?;
-    }
-    let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-    for item in store.scan::<User>(TreeId::Users) {
-        // A corrupt user stays reported by user listings; it cannot be counted.
-        let Ok(u) = item? else { continue };
-        *counts
-            .entry(meta::count_key("role", u.role_id))
-            .or_default() += 1;
-        *counts
-            .entry(meta::count_key("facility", u.primary_facility))
-            .or_default() += 1;
-    }
-    for (k, n) in counts {
-        meta_tree.insert(k, &super::id_key(n)).map_err(storage)?;
-    }
-    store.flush()
+/// Counts the users per role and per primary facility into `meta`, which role and facility
+/// listings read instead of walking every user (schema 1 -> 2).
+fn rebuild_head_counts(store: &Store) -> Result<()> {
+    super::rebuild::rebuild_head_counts(store)
 }
 
 /// Reads the schema version, writes it on a new store, and migrates an older store.

@@ -7,14 +7,15 @@
 pub mod audit_log;
 pub mod codec;
 pub mod damage;
+pub mod derived;
 pub mod dir;
 mod durable;
 mod handle;
 pub mod head_file;
-pub mod keys;
 pub mod lock;
 pub mod member_index;
 pub mod migrate;
+pub mod rebuild;
 mod schema4;
 pub mod search_index;
 pub mod space;
@@ -29,6 +30,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use crate::error::{Error, Result};
 use crate::model::Id;
 pub use codec::Record;
+pub use rebuild::RebuildReport;
 
 /// Every tree in the store. The discriminant is the tree's position in transactions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,9 +137,12 @@ pub mod meta {
         let hash = raw.get(8..40)?.try_into().ok()?;
         Some((seq, hash))
     }
+    /// Prefix of every head count key.
+    pub const COUNT_PREFIX: &[u8] = b"count:";
 
     /// Key of the number of users holding a role (`kind` = `role`) or attributed to a facility
-    /// (`kind` = `facility`): `count:<kind>:` ++ id (BE) -> u64 (BE).
+    /// (`kind` = `facility`): `count:<kind>:` ++ id (BE) -> u64 (BE). A count of 0 is not
+    /// stored.
     pub fn count_key(kind: &str, id: crate::model::Id) -> Vec<u8> {
         let mut k = format!("count:{kind}:").into_bytes();
         k.extend_from_slice(&id.to_be_bytes());
@@ -699,11 +704,15 @@ impl Tx<'_> {
         Ok(self.tree(t).get(key)?.as_deref().and_then(key_id))
     }
 
-    /// Adds `delta` to a counter in `meta` (missing counters start at 0, never go below 0).
+    /// Adds `delta` to a counter in `meta` (missing counters start at 0, never go below 0). A
+    /// counter that reaches 0 is removed, so the counters are what a count from scratch
+    /// ([`Store::rebuild_indexes`]) writes.
     pub fn bump(&self, key: &[u8], delta: i64) -> TxResult<()> {
         let current = self.get_id(TreeId::Meta, key)?.unwrap_or(0);
-        let next = current.saturating_add_signed(delta);
-        self.put_raw(TreeId::Meta, key, &id_key(next))
+        match current.saturating_add_signed(delta) {
+            0 => self.remove(TreeId::Meta, key),
+            next => self.put_raw(TreeId::Meta, key, &id_key(next)),
+        }
     }
 
     /// Allocates the next id of a kind (never reused, even after deletes).

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 
 use super::codec::{self, decode_payload};
-use super::{Store, TreeId, id_key, keys, meta, storage};
+use super::{Store, TreeId, id_key, meta, storage};
 use crate::audit::{Actor, Change, EventDraft, Origin, Outcome, Target};
 use crate::error::{Error, Result};
 use crate::model::legacy::{PracticeV1, UserV1};
@@ -185,32 +185,8 @@ pub fn rewrite(old: &Store, new: &Store) -> Result<()> {
         }
     }
 
-    // Indexes that follow the roles, and the new unique keys and seat counts.
-    super::member_index::rebuild(new)?;
-    super::migrate::rebuild_head_counts(new)?;
-    let mut seats: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-    let by_login = new.tree(TreeId::UsersByLogin)?;
-    for item in new.scan::<User>(TreeId::Users) {
-        let Ok(u) = item? else { continue };
-        if let Some(npi) = &u.provider.npi {
-            // Two users with one NPI (accepted by older releases): the first keeps the key,
-            // and the other's next save asks for a correction.
-            let key = keys::npi_key(npi);
-            if by_login.get(&key).map_err(storage)?.is_none() {
-                by_login.insert(key, &id_key(u.id)).map_err(storage)?;
-            }
-        }
-        if let Some(k) = keys::seat_of(&u) {
-            *seats.entry(k).or_default() += 1;
-        }
-    }
-    for (k, n) in seats {
-        meta_new.insert(k, &id_key(n)).map_err(storage)?;
-    }
-    new.transact(|tx| {
-        for e in &events {
-            super::audit_log::append_draft(tx, e)?;
-        }
-        Ok(())
-    })
+    // Every derived index from the converted records: the role indexes follow the new roles,
+    // and the NPI keys and seat counts are new.
+    new.rebuild_indexes()?;
+    new.transact(|tx| super::audit_log::append_drafts(tx, events.clone()).map(|_| ()))
 }

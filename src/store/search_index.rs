@@ -141,33 +141,52 @@ pub fn get(store: &Store, id: Id) -> Result<Option<String>> {
     Ok(found)
 }
 
-/// Rebuilds the whole index from the users (a migration, and the last step of bulk loads).
-/// Safe to re-run after an interruption: the users are the only input.
-pub fn rebuild(store: &Store) -> Result<()> {
-    let tree = store.tree(TreeId::UsersSearch)?;
-    tree.clear().map_err(storage)?;
-    let mut block: Vec<(Id, String)> = Vec::new();
-    let write = |block: &mut Vec<(Id, String)>| -> Result<()> {
-        if let Some((first, _)) = block.first() {
-            let value = encode(block.iter().map(|(id, t)| (*id, t.as_str())));
-            tree.insert(block_key(*first), value).map_err(storage)?;
-            block.clear();
+/// The index built from scratch, user by user in id order ([`Store::rebuild_indexes`]); each
+/// block is written once complete.
+pub(super) struct Builder {
+    tree: super::TreeRef,
+    block: Vec<(Id, String)>,
+}
+
+impl Builder {
+    /// Empties the index.
+    pub(super) fn start(store: &Store) -> Result<Self> {
+        let tree = store.tree(TreeId::UsersSearch)?;
+        tree.clear().map_err(storage)?;
+        Ok(Self {
+            tree,
+            block: Vec::with_capacity(BLOCK as usize),
+        })
+    }
+
+    /// Adds user `id`'s text; ids come in increasing order.
+    pub(super) fn push(&mut self, id: Id, text: String) -> Result<()> {
+        if self
+            .block
+            .first()
+            .is_some_and(|(first, _)| first / BLOCK != id / BLOCK)
+        {
+            self.write_block()?;
+        }
+        self.block.push((id, text));
+        Ok(())
+    }
+
+    /// Writes the last block.
+    pub(super) fn finish(mut self) -> Result<()> {
+        self.write_block()
+    }
+
+    fn write_block(&mut self) -> Result<()> {
+        if let Some((first, _)) = self.block.first() {
+            let value = encode(self.block.iter().map(|(id, t)| (*id, t.as_str())));
+            self.tree
+                .insert(block_key(*first), value)
+                .map_err(storage)?;
+            self.block.clear();
         }
         Ok(())
-    };
-    for item in store.scan::<User>(TreeId::Users) {
-        // A corrupt user stays reported by user listings; it has no text to index.
-        let Ok(u) = item? else { continue };
-        if block
-            .first()
-            .is_some_and(|(first, _)| first / BLOCK != u.id / BLOCK)
-        {
-            write(&mut block)?;
-        }
-        block.push((u.id, u.search_text()));
     }
-    write(&mut block)?;
-    store.flush()
 }
 
 #[cfg(test)]

@@ -84,22 +84,29 @@ pub fn seqs(store: &Store, kind: &str, id: Id) -> Result<Vec<u64>> {
     Ok(out)
 }
 
-/// Rebuilds the whole index from the audit log (a migration, and the last step of bulk
-/// loads). Safe to run again after an interruption: the log is the only input.
-pub fn rebuild(store: &Store) -> Result<()> {
+/// Rebuilds the whole index from the audit log ([`Store::rebuild_indexes`]) and returns the
+/// number of events read. A chunk that does not decode has no targets to index: it is named in
+/// `problems` (and by `audit verify`).
+pub(super) fn rebuild(store: &Store, problems: &mut Vec<String>) -> Result<u64> {
     let mut by_target: BTreeMap<Vec<u8>, Vec<u64>> = BTreeMap::new();
-    let mut add =
-        |kind: &str, id: Id, seq: u64| by_target.entry(prefix(kind, id)).or_default().push(seq);
+    let mut events = 0;
     for item in store.scan_raw(TreeId::Audit) {
-        let (_, bytes) = item?;
-        // An unreadable chunk has no targets to index; `audit verify` names it.
-        let _ = audit_log::with_views(&bytes, |events| {
-            for e in events {
+        let (key, bytes) = item?;
+        let indexed = audit_log::with_views(&bytes, |chunk| {
+            for e in chunk {
+                events += 1;
                 if let Some(t) = &e.target {
-                    add(t.kind, t.id, e.seq);
+                    by_target
+                        .entry(prefix(t.kind, t.id))
+                        .or_default()
+                        .push(e.seq);
                 }
             }
         });
+        if let Err(problem) = indexed {
+            let chunk = super::key_id(&key).unwrap_or(0);
+            problems.push(audit_log::unreadable_record(chunk, &problem).to_string());
+        }
     }
     let tree = store.tree(TreeId::AuditByTarget)?;
     tree.clear().map_err(storage)?;
@@ -116,7 +123,7 @@ pub fn rebuild(store: &Store) -> Result<()> {
                 .map_err(storage)?;
         }
     }
-    store.flush()
+    Ok(events)
 }
 
 /// Number of index records (for tests and reports).
@@ -190,7 +197,12 @@ mod tests {
         assert_eq!(records(&store).unwrap(), 3 + 2 + 1);
 
         let appended = raw(&store);
-        rebuild(&store).unwrap();
+        let mut problems = Vec::new();
+        assert_eq!(
+            rebuild(&store, &mut problems).unwrap(),
+            5 * BLOCK as u64 + 9
+        );
+        assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(raw(&store), appended);
     }
 

@@ -151,7 +151,8 @@ fn a_failed_mail_command_s_reason_is_shown_whole_and_activation_is_explained() {
         .expect("practice settings");
     ui.app.refresh_all();
     ui.settle();
-    ui.typ("4").typ("r");
+    // The newest invitations, at the end, are still pending.
+    ui.typ("4").key(KeyCode::End).typ("r");
     let Some(Modal::Detail { title, .. }) = ui.app.modals.last() else {
         panic!("the new invitation: {:?}", ui.app.message);
     };
@@ -182,17 +183,22 @@ fn every_filter_reads_the_same_way_in_the_header() {
     };
     // The status filter is applied by the service: the count is of the invited users.
     ui.typ("t");
-    assert_eq!(bar(&ui), " 36 of 36 users  filter: status=invited");
-    ui.typ("/smith");
+    let invited = ui.app.users.shown();
+    assert!(invited > 0);
+    assert_eq!(
+        bar(&ui),
+        format!(" {invited} of {invited} users  filter: status=invited")
+    );
+    ui.typ("/a");
     let n = ui.app.users.shown();
     assert_eq!(
         bar(&ui),
-        format!(" {n} of 36 users  filter: status=invited · /smith▏")
+        format!(" {n} of {invited} users  filter: status=invited · /a▏")
     );
     ui.key(KeyCode::Enter).typ("o");
     let text = bar(&ui);
     assert!(
-        text.contains("filter: status=invited · role=") && text.ends_with(" · /smith"),
+        text.contains("filter: status=invited · role=") && text.ends_with(" · /a"),
         "{text}"
     );
     ui.typ("0");

@@ -68,6 +68,7 @@ pub(super) fn neutralise(text: &str, data: &Path) -> String {
             l = replace_literal(&l, &cwd, "[CWD]");
         }
         l = replace_rfc3339(&l);
+        l = replace_cut_years(&l);
         // Same-width placeholders, longest shapes first.
         for (shape, placeholder) in [
             ("dddd-dd-dd dd:dd:dd", "YYYY-MM-DD hh:mm:ss"),
@@ -154,6 +155,28 @@ fn border_at(line: &str, at: usize) -> bool {
         .chars()
         .next()
         .is_some_and(|c| ('\u{2500}'..='\u{257f}').contains(&c))
+}
+
+/// The visible end of a year that a dialog's border covers the start of (`│026-11-29` ->
+/// `│YYY-11-29`), so the date shapes below finish it.
+fn replace_cut_years(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some((at, c)) = rest
+        .char_indices()
+        .find(|(_, c)| ('\u{2500}'..='\u{257f}').contains(c))
+    {
+        let after = at + c.len_utf8();
+        out.push_str(&rest[..after]);
+        rest = &rest[after..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if (1..4).contains(&digits) && shape_at(rest.as_bytes(), digits, b"-dd-dd") {
+            out.push_str(&"Y".repeat(digits));
+            rest = &rest[digits..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Replaces every occurrence of a digit shape not glued to further digits, and also the first
@@ -304,6 +327,7 @@ fn neutralising_keeps_columns_and_catches_every_shape() {
                 │  57      2025-03-01 15┌───┐.tan\n\
                 │  57      03-0┌───┐.tan\n\
                 │   Save to e/clone/staffctl-audit-20261125-150000.csv     │\n\
+                │  Bruno H│  u   unlock   │026-11-29│\n\
                 NPI 1234567890 phone +1 555 010 2000 date 2025-03-01\n";
     let out = neutralise(text, data);
     let expected = [
@@ -326,6 +350,8 @@ fn neutralising_keeps_columns_and_catches_every_shape() {
             "│   Save to {:<47}│",
             "[CWD]/staffctl-audit-YYYYMMDD-hhmmss.csv"
         ),
+        // A date whose start a dialog covers.
+        "│  Bruno H│  u   unlock   │YYY-MM-DD│".into(),
         "NPI 1234567890 phone +1 555 010 2000 date YYYY-MM-DD".into(),
     ];
     assert_eq!(out.lines().collect::<Vec<_>>(), expected);

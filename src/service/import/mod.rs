@@ -20,7 +20,7 @@ use super::{Op, Service, UserFields, append_event, invite, user};
 use crate::audit::{Change, Target};
 use crate::error::{Error, FieldError, Result};
 use crate::model::{Facility, FacilityAccess, Id, Role, User};
-use crate::store::{TreeId, keys};
+use crate::store::{TreeId, derived};
 
 /// Largest file accepted (a practice's staff list is a few hundred kilobytes).
 pub const MAX_FILE_BYTES: usize = 8 << 20;
@@ -275,13 +275,13 @@ fn check_row(
     // What the store would refuse at commit: taken logins and NPIs, inside the file or not.
     let mut unique = Vec::new();
     if let Some(e) = u.login_email() {
-        unique.push((keys::email_key(e), "email", e.to_string()));
+        unique.push((derived::email_key(e), "email", e.to_string()));
     }
     if let Some(n) = &u.username {
-        unique.push((keys::username_key(n), "username", n.clone()));
+        unique.push((derived::username_key(n), "username", n.clone()));
     }
     if let Some(npi) = &u.provider.npi {
-        unique.push((keys::npi_key(npi), "npi", npi.clone()));
+        unique.push((derived::npi_key(npi), "npi", npi.clone()));
     }
     for (key, field, value) in unique {
         if let Some(first) = seen.get(&key) {

@@ -100,9 +100,11 @@ pub struct UsersScreen {
     pub load_generation: u64,
 }
 
+/// The status as the table and the pane show it: "locked" while failed logins keep the account
+/// locked (it fits the status column, where "active (locked)" did not).
 fn status_text(u: &UserSummary) -> String {
     if u.locked {
-        format!("{} (locked)", u.status.as_str())
+        "locked".to_string()
     } else {
         u.status.as_str().to_string()
     }
@@ -620,6 +622,9 @@ fn list_lines(label: &str, items: &[String]) -> Vec<String> {
     lines
 }
 
+/// Columns inside the detail view on an 80-column terminal.
+const NARROW_DETAIL_WIDTH: usize = 76;
+
 /// The user detail view: every section, then the history.
 pub fn detail_lines(d: &crate::service::UserDetail) -> Vec<String> {
     let u = &d.user;
@@ -715,14 +720,19 @@ pub fn detail_lines(d: &crate::service::UserDetail) -> Vec<String> {
     }
     lines.push(format!("HISTORY ({} events)", d.history.len()));
     for h in d.history.iter().rev() {
-        lines.push(format!(
-            "  #{} {} {} by {} [{}]",
-            h.seq,
-            h.time.strftime("%Y-%m-%d %H:%M"),
-            h.action,
-            h.actor,
-            h.outcome
-        ));
+        let when = h.time.strftime("%Y-%m-%d %H:%M");
+        let line = format!(
+            "  #{} {when} {} by {} [{}]",
+            h.seq, h.action, h.actor, h.outcome
+        );
+        if line.chars().count() <= NARROW_DETAIL_WIDTH {
+            lines.push(line);
+        } else {
+            // A long actor (someone who logs in by email) goes below, so nothing is cut at
+            // 80 columns.
+            lines.push(format!("  #{} {when} {} [{}]", h.seq, h.action, h.outcome));
+            lines.push(format!("      by {}", h.actor));
+        }
         for c in h.changes.iter().take(12) {
             lines.push(format!("      {c}"));
         }
