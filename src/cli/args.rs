@@ -109,6 +109,47 @@ pub enum Command {
     /// Add staff from a spreadsheet (CSV): template, preview, commit
     #[command(subcommand)]
     Import(ImportCmd),
+    /// Logical backups: create, verify, restore into a new store
+    #[command(subcommand)]
+    Backup(BackupCmd),
+}
+
+/// Where a backup's passphrase comes from.
+#[derive(Debug, Args)]
+pub struct PassphraseArgs {
+    /// Read the passphrase from FILE (first line); else STAFFCTL_BACKUP_PASSPHRASE, else a prompt
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// `staffctl backup ...`.
+#[derive(Debug, Subcommand)]
+pub enum BackupCmd {
+    /// Write a backup of every record and the whole audit log to FILE (mode 0600), encrypted
+    /// with a passphrase (the age format) unless --unencrypted
+    Create {
+        /// The backup file to write (it must not exist yet)
+        file: PathBuf,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+        /// Write the backup without encryption (it then holds password hashes in the clear)
+        #[arg(long)]
+        unencrypted: bool,
+    },
+    /// Check a backup: structure, checksum and the audit chain inside; print its header
+    Verify {
+        /// The backup file
+        file: PathBuf,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
+    /// Restore a backup into a new store in an empty data directory (--data DIR)
+    Restore {
+        /// The backup file
+        file: PathBuf,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
 }
 
 /// `staffctl import ...`.

@@ -2,6 +2,7 @@
 //! JSON output, and exit codes that scripts can rely on.
 
 pub mod args;
+mod backup;
 mod import;
 pub mod output;
 pub mod prompt;
@@ -229,6 +230,26 @@ fn run(cli: Cli) -> Result<()> {
             // The screen belongs to the interface.
             crate::notice::set_sink(crate::notice::discard);
             crate::demo::run(cli.keymap.clone())
+        }
+        Command::Backup(args::BackupCmd::Create {
+            file,
+            passphrase,
+            unencrypted,
+        }) => {
+            let backend = open(&cli, false)?;
+            let session = login(&backend, &cli)?;
+            backup::create(
+                &backend,
+                &session,
+                file,
+                passphrase,
+                *unencrypted,
+                cli.output,
+            )
+        }
+        Command::Backup(cmd) => {
+            let dir = cli.data.clone().unwrap_or_else(default_data_dir);
+            backup::offline(cmd, &dir, cli.output)
         }
         Command::Import(args::ImportCmd::Template { file }) => import::template(file.as_deref()),
         Command::Import(cmd) => {
@@ -630,6 +651,7 @@ fn request_for(command: &Command) -> Result<Request> {
         | Command::Auth(_)
         | Command::Activate(_)
         | Command::Import(_)
+        | Command::Backup(_)
         | Command::Serve => {
             return Err(Error::Storage(
                 "internal: command has no service request".into(),

@@ -215,6 +215,18 @@ impl Backend {
         }
     }
 
+    /// Takes a backup of the whole store into `sink`.
+    pub fn backup(
+        &self,
+        session: &Session,
+        sink: &mut dyn crate::service::backup::BackupSink,
+    ) -> Result<crate::service::backup::BackupHeader> {
+        match self {
+            Self::Local(svc) => svc.backup(session, sink),
+            Self::Remote { client, .. } => Self::remote(client).backup(sink),
+        }
+    }
+
     /// Streams an audit export into `out`.
     pub fn audit_export(
         &self,

@@ -211,4 +211,28 @@ impl RemoteClient {
             }
         }
     }
+
+    /// Receives a backup of the whole store into `sink` (header first, then the body).
+    pub fn backup(
+        &mut self,
+        sink: &mut dyn crate::service::backup::BackupSink,
+    ) -> Result<crate::service::backup::BackupHeader> {
+        protocol::write_frame(&mut self.stream, &ClientMsg::Backup)?;
+        let header = match protocol::read_reply(&mut self.stream).map_err(frame_err)? {
+            ServerMsg::BackupHeader(h) => *h,
+            ServerMsg::ExportDone(Err(e)) => return Err(e),
+            other => return Err(unexpected(&other)),
+        };
+        let body = sink.start(&header)?;
+        loop {
+            match protocol::read_reply(&mut self.stream).map_err(frame_err)? {
+                ServerMsg::ExportChunk(bytes) => body.write_all(&bytes)?,
+                ServerMsg::ExportDone(result) => {
+                    body.flush()?;
+                    return result.map(|_| header);
+                }
+                other => return Err(unexpected(&other)),
+            }
+        }
+    }
 }

@@ -171,6 +171,25 @@ impl Write for ChunkWriter<'_> {
     }
 }
 
+/// Sends a backup over the connection: its header as a frame of its own, then its body in
+/// chunks.
+struct BackupFrames<'a> {
+    body: ChunkWriter<'a>,
+}
+
+impl crate::service::backup::BackupSink for BackupFrames<'_> {
+    fn start(
+        &mut self,
+        header: &crate::service::backup::BackupHeader,
+    ) -> crate::error::Result<&mut dyn Write> {
+        protocol::write_frame(
+            &mut &*self.body.stream,
+            &ServerMsg::BackupHeader(Box::new(header.clone())),
+        )?;
+        Ok(&mut self.body)
+    }
+}
+
 /// The session of a connection, with its last use for the idle timeout.
 struct Authenticated {
     session: Session,
@@ -370,6 +389,26 @@ fn handle(
             ),
             Err(e) => ServerMsg::Response(Err(e)),
         },
+        ClientMsg::Backup => {
+            let session = match session_of(auth) {
+                Ok(s) => s.clone(),
+                Err(e) => return Ok(Some(ServerMsg::ExportDone(Err(e)))),
+            };
+            let mut frames = BackupFrames {
+                body: ChunkWriter {
+                    stream,
+                    buf: Vec::with_capacity(EXPORT_CHUNK),
+                },
+            };
+            let result = svc.backup(&session, &mut frames).and_then(|h| {
+                frames
+                    .body
+                    .flush()
+                    .map_err(|e| Error::Storage(format!("cannot send the backup: {e}")))?;
+                Ok(h.counts.events)
+            });
+            ServerMsg::ExportDone(result)
+        }
         ClientMsg::Export { query, format } => {
             let session = match session_of(auth) {
                 Ok(s) => s.clone(),

@@ -99,6 +99,9 @@ pub enum ClientMsg {
         /// Format.
         format: Format,
     },
+    /// Stream a backup of the whole store; answered by [`ServerMsg::BackupHeader`], chunks of
+    /// the body, then [`ServerMsg::ExportDone`] with the number of records.
+    Backup,
     /// Drop the session.
     Logout,
     /// May this login and password be used (and at this facility)? No session needed.
@@ -149,6 +152,7 @@ impl std::fmt::Debug for ClientMsg {
                 .field("query", query)
                 .field("format", format)
                 .finish(),
+            Self::Backup => f.write_str("Backup"),
             Self::Logout => f.write_str("Logout"),
             Self::AuthVerify {
                 login,
@@ -196,8 +200,10 @@ pub enum ServerMsg {
     },
     /// Answer to `Call`.
     Response(std::result::Result<Response, Error>),
-    /// A piece of an export.
+    /// A piece of an export (or of a backup's body).
     ExportChunk(Vec<u8>),
+    /// The header of a backup, before its body.
+    BackupHeader(Box<crate::service::backup::BackupHeader>),
     /// End of an export: events written, or why it failed.
     ExportDone(std::result::Result<u64, Error>),
     /// Answer to `Logout`, or a refusal of any message (`Err`).

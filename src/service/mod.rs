@@ -8,6 +8,7 @@ pub mod api;
 mod audit_ops;
 mod auth;
 mod authority;
+pub mod backup;
 pub mod calls;
 mod check;
 pub mod clock;
