@@ -324,6 +324,61 @@ fn users_tab_filtered() {
 }
 
 #[test]
+fn the_users_filter_searches_what_user_list_search_searches() {
+    let mut ui = demo();
+    let admin = ui.session();
+    let target = ui.app.users.selected().expect("a user").id;
+    ui.svc()
+        .call(
+            &admin,
+            Request::UserEdit(
+                target.to_string(),
+                vec![(UserField::PublicName, "Dr. Quillon".into())],
+            ),
+        )
+        .expect("set a public name");
+    ui.app.refresh_all();
+    ui.settle();
+    // The same needles give the same users in the `/` filter as in `user list --search`.
+    for needle in [
+        "quillon",
+        "Dr. Q",
+        "smith",
+        "riverside-pt",
+        "1480158389",
+        "zz-none",
+    ] {
+        ui.typ("/")
+            .typ(needle)
+            .key(KeyCode::Enter)
+            .key(KeyCode::Home);
+        let mut shown: Vec<u64> = (0..ui.app.users.shown())
+            .map(|_| {
+                let id = ui.app.users.selected().expect("a row").id;
+                ui.key(KeyCode::Down);
+                id
+            })
+            .collect();
+        shown.sort_unstable();
+        shown.dedup();
+        let searched = match ui.svc().call(
+            &admin,
+            Request::UserList(staffctl::service::UserFilter {
+                search: Some(needle.into()),
+                ..Default::default()
+            }),
+        ) {
+            Ok(Response::Users(l)) => l.items.iter().map(|u| u.id).collect::<Vec<_>>(),
+            other => panic!("a user list, got {other:?}"),
+        };
+        assert_eq!(shown, searched, "/{needle}");
+        ui.key(KeyCode::Esc);
+    }
+    ui.typ("/quillon");
+    assert_eq!(ui.app.users.shown(), 1, "found by the public name");
+}
+
+#[test]
 fn user_detail() {
     let mut ui = demo();
     let name = ui.app.users.selected().expect("a user").name.clone();

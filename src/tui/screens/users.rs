@@ -159,16 +159,9 @@ impl UsersScreen {
             self.rows = l
                 .items
                 .into_iter()
-                .map(|u| {
-                    let haystack = format!(
-                        "{} {} {} {}",
-                        u.name,
-                        u.email,
-                        u.username.as_deref().unwrap_or(""),
-                        u.npi.as_deref().unwrap_or("")
-                    )
-                    .to_lowercase();
-                    Row_ { user: u, haystack }
+                .map(|u| Row_ {
+                    haystack: u.search_text(),
+                    user: u,
                 })
                 .collect();
         }
