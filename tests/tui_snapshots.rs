@@ -156,7 +156,7 @@ impl Ui {
         self.app.wait_jobs(JOBS);
         assert!(!self.app.checking(), "login check still running");
         assert!(
-            !self.app.audit.verifying,
+            !self.app.screens.audit.verifying,
             "audit verification still running"
         );
         assert!(
@@ -302,7 +302,7 @@ fn login_failure_shows_the_reason_and_clears_the_password() {
 fn users_tab() {
     let ui = demo();
     assert_eq!(ui.app.tab, Tab::Users);
-    assert_eq!(ui.app.users.shown(), 41);
+    assert_eq!(ui.app.screens.users.shown(), 41);
     let text = ui.render(120, 40);
     assert!(text.contains("41 of 41 users"), "{text}");
     ui.snap("users");
@@ -312,8 +312,8 @@ fn users_tab() {
 fn users_tab_filtered() {
     let mut ui = demo();
     ui.typ("/smith");
-    assert!(ui.app.users.filtering);
-    let n = ui.app.users.shown();
+    assert!(ui.app.screens.users.filtering());
+    let n = ui.app.screens.users.shown();
     assert!(n > 0 && n < 41, "{n} users match smith");
     for (w, h) in SIZES {
         let text = ui.render(w, h);
@@ -327,7 +327,7 @@ fn users_tab_filtered() {
 fn the_users_filter_searches_what_user_list_search_searches() {
     let mut ui = demo();
     let admin = ui.session();
-    let target = ui.app.users.selected().expect("a user").id;
+    let target = ui.app.screens.users.selected().expect("a user").id;
     ui.svc()
         .call(
             &admin,
@@ -352,9 +352,9 @@ fn the_users_filter_searches_what_user_list_search_searches() {
             .typ(needle)
             .key(KeyCode::Enter)
             .key(KeyCode::Home);
-        let mut shown: Vec<u64> = (0..ui.app.users.shown())
+        let mut shown: Vec<u64> = (0..ui.app.screens.users.shown())
             .map(|_| {
-                let id = ui.app.users.selected().expect("a row").id;
+                let id = ui.app.screens.users.selected().expect("a row").id;
                 ui.key(KeyCode::Down);
                 id
             })
@@ -375,13 +375,20 @@ fn the_users_filter_searches_what_user_list_search_searches() {
         ui.key(KeyCode::Esc);
     }
     ui.typ("/quillon");
-    assert_eq!(ui.app.users.shown(), 1, "found by the public name");
+    assert_eq!(ui.app.screens.users.shown(), 1, "found by the public name");
 }
 
 #[test]
 fn user_detail() {
     let mut ui = demo();
-    let name = ui.app.users.selected().expect("a user").name.clone();
+    let name = ui
+        .app
+        .screens
+        .users
+        .selected()
+        .expect("a user")
+        .name
+        .clone();
     ui.key(KeyCode::Enter);
     let Some(Modal::Detail { lines, .. }) = ui.app.modals.last() else {
         panic!("the detail view is open");
@@ -460,7 +467,14 @@ fn add_user_with_an_invalid_npi_keeps_the_input() {
 #[test]
 fn deactivate_dialog() {
     let mut ui = demo();
-    let name = ui.app.users.selected().expect("a user").name.clone();
+    let name = ui
+        .app
+        .screens
+        .users
+        .selected()
+        .expect("a user")
+        .name
+        .clone();
     ui.typ("d");
     assert_eq!(ui.top_form().title, format!("Deactivate {name}?"));
     assert_eq!(ui.top_form().focused_key(), "reason");
@@ -633,7 +647,14 @@ fn find(text: &str, needle: &str) -> Option<(usize, usize)> {
 #[test]
 fn narrow_terminal_stacks_the_detail_pane_below_the_table() {
     let ui = demo();
-    let selected = ui.app.users.selected().expect("a user").email.clone();
+    let selected = ui
+        .app
+        .screens
+        .users
+        .selected()
+        .expect("a user")
+        .email
+        .clone();
 
     let narrow = ui.render(80, 24);
     let (users_row, users_col) = find(&narrow, "┌ Users ").expect("table");

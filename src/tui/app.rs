@@ -16,7 +16,7 @@ use super::forms::{self, Purpose};
 use super::keymap::{Chord, Keymap, Lookup, Section};
 use super::messages;
 use super::screens::{
-    Effect, audit::AuditScreen, devices::DevicesScreen, facilities::FacilitiesScreen,
+    Effect, Screen, audit::AuditScreen, devices::DevicesScreen, facilities::FacilitiesScreen,
     invites::InvitesScreen, roles::RolesScreen, settings::SettingsScreen, users::UsersScreen,
 };
 use super::theme::Theme;
@@ -94,6 +94,53 @@ impl Tab {
 
     fn index(self) -> usize {
         Self::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+}
+
+/// The screen of every tab.
+#[derive(Debug, Default)]
+pub struct Screens {
+    /// Users tab.
+    pub users: UsersScreen,
+    /// Roles tab.
+    pub roles: RolesScreen,
+    /// Facilities tab.
+    pub facilities: FacilitiesScreen,
+    /// Invites tab.
+    pub invites: InvitesScreen,
+    /// Devices tab.
+    pub devices: DevicesScreen,
+    /// Audit tab.
+    pub audit: AuditScreen,
+    /// Settings tab.
+    pub settings: SettingsScreen,
+}
+
+impl Screens {
+    /// The screen of `tab`.
+    pub fn get(&self, tab: Tab) -> &dyn Screen {
+        match tab {
+            Tab::Users => &self.users,
+            Tab::Roles => &self.roles,
+            Tab::Facilities => &self.facilities,
+            Tab::Invites => &self.invites,
+            Tab::Devices => &self.devices,
+            Tab::Audit => &self.audit,
+            Tab::Settings => &self.settings,
+        }
+    }
+
+    /// The screen of `tab`, to change.
+    pub fn get_mut(&mut self, tab: Tab) -> &mut dyn Screen {
+        match tab {
+            Tab::Users => &mut self.users,
+            Tab::Roles => &mut self.roles,
+            Tab::Facilities => &mut self.facilities,
+            Tab::Invites => &mut self.invites,
+            Tab::Devices => &mut self.devices,
+            Tab::Audit => &mut self.audit,
+            Tab::Settings => &mut self.settings,
+        }
     }
 }
 
@@ -228,20 +275,8 @@ pub struct App {
     pub phase: Phase,
     /// Current tab.
     pub tab: Tab,
-    /// Users tab.
-    pub users: UsersScreen,
-    /// Roles tab.
-    pub roles: RolesScreen,
-    /// Facilities tab.
-    pub facilities: FacilitiesScreen,
-    /// Invites tab.
-    pub invites: InvitesScreen,
-    /// Devices tab.
-    pub devices: DevicesScreen,
-    /// Audit tab.
-    pub audit: AuditScreen,
-    /// Settings tab.
-    pub settings: SettingsScreen,
+    /// The screen of every tab.
+    pub screens: Screens,
     /// Modal stack (top is last).
     pub modals: Vec<Modal>,
     /// Status line message.
@@ -293,13 +328,7 @@ impl App {
             session: None,
             phase,
             tab: Tab::Users,
-            users: UsersScreen::default(),
-            roles: RolesScreen::default(),
-            facilities: FacilitiesScreen::default(),
-            invites: InvitesScreen::default(),
-            devices: DevicesScreen::default(),
-            audit: AuditScreen::default(),
-            settings: SettingsScreen::default(),
+            screens: Screens::default(),
             modals: Vec::new(),
             message: None,
             keymap,
@@ -350,13 +379,7 @@ impl App {
         self.last_input = self.clock.now();
         if !same_user {
             self.tab = Tab::Users;
-            self.users = UsersScreen::default();
-            self.roles = RolesScreen::default();
-            self.facilities = FacilitiesScreen::default();
-            self.invites = InvitesScreen::default();
-            self.devices = DevicesScreen::default();
-            self.audit = AuditScreen::default();
-            self.settings = SettingsScreen::default();
+            self.screens = Screens::default();
             self.modals.clear();
         }
         self.refresh_all();
@@ -367,7 +390,10 @@ impl App {
 
     /// Starts verifying the audit chain if the Audit tab is showing and it has not been checked.
     fn verify_if_on_audit(&mut self) {
-        if self.tab == Tab::Audit && self.audit.verify.is_none() && !self.audit.verifying {
+        if self.tab == Tab::Audit
+            && self.screens.audit.verify.is_none()
+            && !self.screens.audit.verifying
+        {
             self.start_verify();
         }
     }
@@ -399,22 +425,16 @@ impl App {
             session: &session,
             keymap: &self.keymap,
         };
-        let errors: Vec<String> = [
-            self.users.refresh_choices(&ctx),
-            self.roles.refresh(&ctx),
-            self.facilities.refresh(&ctx),
-            self.invites.refresh(&ctx),
-            self.devices.refresh(&ctx),
-            self.audit.refresh(&ctx),
-            self.settings.refresh(&ctx),
-        ]
-        .into_iter()
-        .filter_map(|r| r.err().map(|e| e.to_string()))
-        .collect();
+        let mut errors: Vec<String> = Vec::new();
+        for tab in Tab::ALL {
+            if let Err(e) = self.screens.get_mut(tab).refresh(&ctx) {
+                errors.push(e.to_string());
+            }
+        }
         if let Some(e) = errors.first() {
             self.message = Some(Message::Error(e.clone()));
         }
-        self.seen_head = self.audit.head_seq;
+        self.seen_head = self.screens.audit.head_seq;
         self.start_users_load();
     }
 
@@ -491,13 +511,13 @@ impl App {
             }
             Ok(forms::Submitted::AuditQuery(q)) => {
                 self.modals.pop();
-                self.audit.query = q;
+                self.screens.audit.query = q;
                 let ctx = Ctx {
                     backend: &self.backend,
                     session: &session,
                     keymap: &self.keymap,
                 };
-                if let Err(e) = self.audit.refresh(&ctx) {
+                if let Err(e) = self.screens.audit.refresh(&ctx) {
                     self.error(e.to_string());
                 } else {
                     self.info("Audit filter applied.");
@@ -612,7 +632,7 @@ impl App {
                 self.info("Verifying the audit chain...");
             }
             Action::AuditExport => {
-                let form = forms::export(&self.audit.query);
+                let form = forms::export(&self.screens.audit.query);
                 self.modals.push(Modal::Form {
                     form,
                     purpose: Purpose::Export,
@@ -672,16 +692,13 @@ impl App {
             session: &session,
             keymap: &self.keymap,
         };
-        let effect = match self.tab {
-            Tab::Users => self.users.handle(action, &ctx),
-            Tab::Roles => self.roles.handle(action, &ctx),
-            Tab::Facilities => self.facilities.handle(action, &ctx),
-            Tab::Invites => self.invites.handle(action, &ctx),
-            Tab::Devices => self.devices.handle(action, &ctx),
-            Tab::Audit => self.audit.handle(action, &ctx),
-            Tab::Settings => self.settings.handle(action, &ctx),
-        };
+        let effect = self.screens.get_mut(self.tab).handle(action, &ctx);
         self.apply(effect);
+    }
+
+    /// The screen of the current tab.
+    pub fn screen(&self) -> &dyn Screen {
+        self.screens.get(self.tab)
     }
 
     fn apply(&mut self, effect: Effect) {

@@ -10,55 +10,10 @@ use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
 use super::action::Action;
 use super::app::{App, Message, Modal, Phase, Tab, palette_matches};
 use super::keymap::Section;
+use super::screens::Look;
 use super::widgets::form::Form;
 use super::widgets::{centered, ellipsize, wrap_hanging};
 use crate::security::sanitize::for_terminal;
-
-/// Actions offered in the hint line of each tab, in order.
-fn tab_hints(tab: Tab) -> &'static [Action] {
-    match tab {
-        Tab::Users => &[
-            Action::UserAdd,
-            Action::UserEdit,
-            Action::Open,
-            Action::UserDeactivate,
-            Action::UserReactivate,
-            Action::UserDelete,
-            Action::UserAccess,
-            Action::Filter,
-            Action::FilterStatus,
-            Action::FilterRole,
-            Action::FilterFacility,
-            Action::Sort,
-        ],
-        Tab::Roles => &[
-            Action::RoleAdd,
-            Action::RoleEdit,
-            Action::RoleRename,
-            Action::RoleDelete,
-            Action::Open,
-        ],
-        Tab::Facilities => &[
-            Action::FacilityAdd,
-            Action::FacilityEdit,
-            Action::FacilityArchive,
-            Action::FacilityAccess,
-        ],
-        Tab::Invites => &[Action::InviteResend, Action::InviteRevoke],
-        Tab::Devices => &[
-            Action::DeviceApprove,
-            Action::DeviceDecline,
-            Action::DeviceRevoke,
-        ],
-        Tab::Audit => &[
-            Action::Open,
-            Action::AuditFilter,
-            Action::AuditExport,
-            Action::AuditVerify,
-        ],
-        Tab::Settings => &[Action::SettingsEdit],
-    }
-}
 
 /// The short label of an action in hints (`user.deactivate` -> `deactivate`).
 fn short(action: Action) -> &'static str {
@@ -156,15 +111,11 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
             ])
             .areas(area);
             draw_tabs(frame, app, head);
-            match app.tab {
-                Tab::Users => app.users.draw(frame, body, app.theme),
-                Tab::Roles => app.roles.draw(frame, body, app.theme),
-                Tab::Facilities => app.facilities.draw(frame, body, app.theme),
-                Tab::Invites => app.invites.draw(frame, body, app.theme),
-                Tab::Devices => app.devices.draw(frame, body, app.theme),
-                Tab::Audit => app.audit.draw(frame, body, app.theme),
-                Tab::Settings => app.settings.draw(frame, body, app.theme),
-            }
+            let look = Look {
+                theme: app.theme,
+                keymap: &app.keymap,
+            };
+            app.screen().draw(frame, body, &look);
             draw_status(frame, app, status, rows, Some(app.tab));
         }
     }
@@ -264,6 +215,7 @@ fn draw_tabs(frame: &mut Frame<'_>, app: &App, area: Rect) {
         .map(|s| for_terminal(s.label()).into_owned())
         .unwrap_or_default();
     let practice = app
+        .screens
         .settings
         .practice_name()
         .map(|p| for_terminal(p).into_owned())
@@ -349,7 +301,12 @@ fn draw_status(
     frame.render_widget(Paragraph::new(rows), msg);
     if let Some(tab) = tab {
         frame.render_widget(
-            Paragraph::new(hint_line(app, tab.section(), tab_hints(tab), hints.width)),
+            Paragraph::new(hint_line(
+                app,
+                tab.section(),
+                app.screens.get(tab).hints(),
+                hints.width,
+            )),
             hints,
         );
     }

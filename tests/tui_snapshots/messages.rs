@@ -184,7 +184,7 @@ fn every_filter_reads_the_same_way_in_the_header() {
     ui.typ("t");
     assert_eq!(bar(&ui), " 36 of 36 users  filter: status=invited");
     ui.typ("/smith");
-    let n = ui.app.users.shown();
+    let n = ui.app.screens.users.shown();
     assert_eq!(
         bar(&ui),
         format!(" {n} of 36 users  filter: status=invited · /smith▏")

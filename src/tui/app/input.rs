@@ -114,31 +114,26 @@ impl App {
 
     fn current_filtering(&self) -> bool {
         match self.tab {
-            Tab::Users => self.users.filtering,
+            Tab::Users => self.screens.users.filtering(),
             _ => false,
         }
     }
 
     fn on_filter_key(&mut self, key: &KeyEvent) {
         match key.code {
-            KeyCode::Enter => self.users.filtering = false,
-            KeyCode::Esc => {
-                self.users.filtering = false;
-                self.users.filter = Input::default();
-                self.users.apply_view();
-            }
+            KeyCode::Enter => self.screens.users.end_filter(true),
+            KeyCode::Esc => self.screens.users.end_filter(false),
             KeyCode::Down | KeyCode::Up => {
                 let a = if key.code == KeyCode::Down {
                     Action::Down
                 } else {
                     Action::Up
                 };
-                self.users.move_selection(a);
+                self.screens.users.move_selection(a);
             }
             _ => {
                 if let Some(req) = to_input_request(&ratatui::crossterm::event::Event::Key(*key)) {
-                    self.users.filter.handle(req);
-                    self.users.apply_view();
+                    self.screens.users.edit_filter(req);
                 }
             }
         }

@@ -19,12 +19,12 @@ impl App {
         let Some(session) = self.session.clone() else {
             return;
         };
-        self.users.load_generation += 1;
-        let generation = self.users.load_generation;
-        let filter = self.users.list_filter();
+        self.screens.users.load_generation += 1;
+        let generation = self.screens.users.load_generation;
+        let filter = self.screens.users.list_filter();
         let backend = Arc::clone(&self.backend);
         let tx = self.jobs_tx.clone();
-        self.users.loading = true;
+        self.screens.users.loading = true;
         std::thread::spawn(move || {
             let result = backend.call(&session, Request::UserList(filter));
             let _ = tx.send(Job::Users(generation, result));
@@ -39,8 +39,8 @@ impl App {
         ) else {
             return;
         };
-        self.audit.verify = None;
-        self.audit.verifying = true;
+        self.screens.audit.verify = None;
+        self.screens.audit.verifying = true;
         std::thread::spawn(move || {
             let result = backend
                 .call(&session, Request::AuditVerify { expect: None })
@@ -56,7 +56,7 @@ impl App {
         let Some(session) = self.session.clone() else {
             return;
         };
-        let total = self.audit.head_seq;
+        let total = self.screens.audit.head_seq;
         let written = Arc::new(AtomicU64::new(0));
         let job = ExportJob {
             path: path.clone(),
@@ -107,12 +107,12 @@ impl App {
             match job {
                 Job::Login(Ok(session)) => self.enter_main(session),
                 Job::Users(generation, result) => {
-                    if generation == self.users.load_generation {
+                    if generation == self.screens.users.load_generation {
                         match result {
-                            Ok(Response::Users(l)) => self.users.apply_listing(l),
-                            Ok(_) => self.users.loading = false,
+                            Ok(Response::Users(l)) => self.screens.users.apply_listing(l),
+                            Ok(_) => self.screens.users.loading = false,
                             Err(e) => {
-                                self.users.loading = false;
+                                self.screens.users.loading = false;
                                 if matches!(self.phase, Phase::Main) {
                                     self.error(format!("cannot load users: {e}"));
                                 }
@@ -128,9 +128,9 @@ impl App {
                     }
                 }
                 Job::Verify(result) => {
-                    self.audit.verifying = false;
+                    self.screens.audit.verifying = false;
                     match result {
-                        Ok(report) => self.audit.verify = Some(report),
+                        Ok(report) => self.screens.audit.verify = Some(report),
                         Err(e) if matches!(self.phase, Phase::Main) => {
                             self.error(format!("audit verify failed: {e}"))
                         }
@@ -187,8 +187,8 @@ impl App {
         let start = Instant::now();
         while start.elapsed() < timeout {
             let busy = self.checking()
-                || self.users.loading
-                || self.audit.verifying
+                || self.screens.users.loading
+                || self.screens.audit.verifying
                 || self.export_running();
             if !busy {
                 return;

@@ -1,22 +1,19 @@
 //! The Audit tab: events newest first, filters, an event's full field changes, the chain
 //! verification result in the header, and the export dialog.
 
-use std::cell::Cell;
-
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Block, Borders, Paragraph, Row};
 
-use super::{Effect, page_rows};
+use super::{Effect, Look, Screen};
 use crate::audit::AuditEvent;
 use crate::security::sanitize::for_terminal;
 use crate::service::{AuditQuery, Request, Response, VerifyReport};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
 use crate::tui::forms::{self, Purpose};
-use crate::tui::theme::Theme;
-use crate::tui::widgets::list::Selection;
+use crate::tui::widgets::list::{ListState, TableSpec};
 use crate::tui::widgets::{ellipsize, table_column_widths};
 
 /// Events loaded per refresh.
@@ -25,9 +22,7 @@ const LOADED: usize = 500;
 /// State of the Audit tab.
 #[derive(Debug, Default)]
 pub struct AuditScreen {
-    events: Vec<AuditEvent>,
-    sel: Selection,
-    page: Cell<usize>,
+    list: ListState<AuditEvent>,
     /// Current filters.
     pub query: AuditQuery,
     /// Last verification.
@@ -38,26 +33,33 @@ pub struct AuditScreen {
     pub head_seq: u64,
 }
 
-impl AuditScreen {
+impl Screen for AuditScreen {
     /// Reloads the newest events matching the filters.
-    pub fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
+    fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
         let q = AuditQuery {
             limit: Some(LOADED),
             ..self.query.clone()
         };
         if let Response::Audit(l) = ctx.call(Request::AuditList(q))? {
-            self.events = l.items;
+            self.list.set_rows(l.items);
         }
         if let Response::Head(h) = ctx.call(Request::AuditHead)? {
             self.head_seq = h.seq;
         }
-        self.sel.clamp(self.events.len());
         Ok(())
     }
 
-    /// Turns an action into an effect.
-    pub fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect {
-        if self.sel.apply(action, self.events.len(), self.page.get()) {
+    fn hints(&self) -> &'static [Action] {
+        &[
+            Action::Open,
+            Action::AuditFilter,
+            Action::AuditExport,
+            Action::AuditVerify,
+        ]
+    }
+
+    fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect {
+        if self.list.navigate(action) {
             return Effect::None;
         }
         match action {
@@ -71,7 +73,7 @@ impl AuditScreen {
                     Err(e) => Effect::from_error(&e),
                 }
             }
-            Action::Open => match self.events.get(self.sel.index) {
+            Action::Open => match self.list.selected() {
                 Some(e) => Effect::Detail {
                     title: format!("Audit event #{}", e.seq),
                     lines: event_lines(e),
@@ -82,8 +84,8 @@ impl AuditScreen {
         }
     }
 
-    /// Draws the tab.
-    pub fn draw(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
+    fn draw(&self, frame: &mut Frame<'_>, area: Rect, look: &Look<'_>) {
+        let theme = look.theme;
         let [head, body] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
         let verify = match (&self.verify, self.verifying) {
@@ -120,9 +122,8 @@ impl AuditScreen {
             }
         }
         frame.render_widget(Paragraph::new(Line::from(spans)), head);
-        self.page.set(page_rows(body));
         let narrow = body.width < 100;
-        let widths = [
+        let widths = vec![
             Constraint::Length(7),
             Constraint::Length(if narrow { 11 } else { 19 }),
             Constraint::Fill(2),
@@ -133,56 +134,45 @@ impl AuditScreen {
         // Text columns are cut with "…" where they do not fit, so nothing looks whole that is not.
         let fit = table_column_widths(body, &widths, 2);
         let fit = |col: usize, text: &str| ellipsize(text, fit.get(col).copied().unwrap_or(0));
-        let rows: Vec<Row<'_>> = self
-            .events
-            .iter()
-            .map(|e| {
-                let target = e.target.as_ref().map_or_else(
-                    || "-".into(),
-                    |t| format!("{}:{} {}", t.kind, t.id, t.label),
-                );
-                let mut cells = vec![
-                    e.seq.to_string(),
-                    e.at()
-                        .strftime(if narrow {
-                            "%m-%d %H:%M"
-                        } else {
-                            "%Y-%m-%d %H:%M:%S"
-                        })
-                        .to_string(),
-                    fit(2, &for_terminal(&e.actor.label())),
-                    fit(3, &e.action),
-                    fit(4, &for_terminal(&target)),
-                ];
-                cells.push(e.outcome.kind().to_string());
-                Row::new(cells)
-            })
-            .collect();
-        let table = Table::new(rows, widths)
-            .header(
-                Row::new(vec![
-                    "Seq",
-                    "Time (UTC)",
-                    "Actor",
-                    "Action",
-                    "Target",
-                    "Outcome",
-                ])
-                .style(theme.heading()),
-            )
-            .block(Block::default().borders(Borders::ALL).title(format!(
+        let row = |e: &AuditEvent| {
+            let target = e.target.as_ref().map_or_else(
+                || "-".into(),
+                |t| format!("{}:{} {}", t.kind, t.id, t.label),
+            );
+            Row::new(vec![
+                e.seq.to_string(),
+                e.at()
+                    .strftime(if narrow {
+                        "%m-%d %H:%M"
+                    } else {
+                        "%Y-%m-%d %H:%M:%S"
+                    })
+                    .to_string(),
+                fit(2, &for_terminal(&e.actor.label())),
+                fit(3, &e.action),
+                fit(4, &for_terminal(&target)),
+                e.outcome.kind().to_string(),
+            ])
+        };
+        let spec = TableSpec {
+            block: Block::default().borders(Borders::ALL).title(format!(
                 " Audit log, newest first ({} of {}) ",
-                self.events.len(),
+                self.list.total(),
                 self.head_seq
-            )))
-            .row_highlight_style(theme.selected())
-            .highlight_symbol("› ");
-        let mut state = TableState::default().with_selected(if self.events.is_empty() {
-            None
-        } else {
-            Some(self.sel.index)
-        });
-        frame.render_stateful_widget(table, body, &mut state);
+            )),
+            header: Row::new(vec![
+                "Seq",
+                "Time (UTC)",
+                "Actor",
+                "Action",
+                "Target",
+                "Outcome",
+            ]),
+            widths,
+            row: &row,
+            empty: None,
+        };
+        self.list.draw(frame, body, spec, theme);
     }
 }
 

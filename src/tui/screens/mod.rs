@@ -1,5 +1,7 @@
-//! One module per tab. Each screen owns its state, reloads it from the service, turns actions
-//! into [`Effect`]s, and draws itself.
+//! One module per tab. Each screen implements [`Screen`]: it owns its state, reloads it from
+//! the service, turns actions into [`Effect`]s, draws itself and lists the actions it offers
+//! (the hint line is built from that list). The list screens keep their rows in the shared
+//! [`ListState`](super::widgets::list::ListState) skeleton.
 
 pub mod audit;
 pub mod devices;
@@ -9,11 +11,41 @@ pub mod roles;
 pub mod settings;
 pub mod users;
 
+use ratatui::Frame;
 use ratatui::layout::Rect;
 
+use super::action::Action;
+use super::app::Ctx;
 use super::forms::Purpose;
+use super::keymap::Keymap;
+use super::theme::Theme;
 use super::widgets::form::Form;
 use crate::service::Request;
+
+/// A tab of the interface, after gitui's components: it owns its state, reloads it, handles
+/// actions, draws itself and says which actions it offers.
+pub trait Screen {
+    /// Reloads from the service. A screen whose rows can take longer than a frame to load
+    /// (Users) reloads only its small data here; the application loads its rows on a thread.
+    fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()>;
+
+    /// Turns an action into an effect.
+    fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect;
+
+    /// Draws the screen in `area`.
+    fn draw(&self, frame: &mut Frame<'_>, area: Rect, look: &Look<'_>);
+
+    /// The actions the screen offers, in the order the hint line shows them.
+    fn hints(&self) -> &'static [Action];
+}
+
+/// What screens read while drawing, besides their own state.
+pub struct Look<'a> {
+    /// Styles.
+    pub theme: Theme,
+    /// The active key bindings, for texts that name keys.
+    pub keymap: &'a Keymap,
+}
 
 /// What a screen asks the application to do.
 #[derive(Debug, Clone)]
@@ -56,9 +88,4 @@ impl Effect {
 /// Whether the area is wide enough to show a detail pane beside the table.
 pub fn wide(area: Rect) -> bool {
     area.width >= 110
-}
-
-/// Rows of a table area available for data (minus border and header).
-pub fn page_rows(area: Rect) -> usize {
-    usize::from(area.height.saturating_sub(3)).max(1)
 }

@@ -1,15 +1,12 @@
 //! The Users tab: a filterable, sortable table with a detail pane; add, edit, deactivate,
 //! reactivate, delete, and facility access.
 
-use std::cell::Cell;
-
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell as TCell, Paragraph, Row, Table, TableState};
-use tui_input::Input;
+use ratatui::widgets::{Block, Borders, Cell as TCell, Paragraph, Row};
 
-use super::{Effect, page_rows};
+use super::{Effect, Look, Screen};
 use crate::model::{Id, UserStatus};
 use crate::security::sanitize::for_terminal;
 use crate::service::{Request, Response, UserFilter, UserSummary};
@@ -17,7 +14,7 @@ use crate::tui::action::Action;
 use crate::tui::app::Ctx;
 use crate::tui::forms::{self, Purpose};
 use crate::tui::theme::Theme;
-use crate::tui::widgets::list::Selection;
+use crate::tui::widgets::list::{ListState, TableSpec};
 
 /// Sortable columns.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -59,13 +56,6 @@ impl Column {
     }
 }
 
-/// A row with its precomputed lowercase search text.
-#[derive(Debug, Clone)]
-struct Row_ {
-    user: UserSummary,
-    haystack: String,
-}
-
 /// Narrowest table that shows every column (name, role, facility, status, billing, last
 /// login) without crushing the names.
 const FULL_TABLE_WIDTH: u16 = 90;
@@ -75,16 +65,7 @@ const DETAIL_WIDTH: u16 = 38;
 /// State of the Users tab.
 #[derive(Debug, Default)]
 pub struct UsersScreen {
-    rows: Vec<Row_>,
-    /// Indices into `rows` in sort order (computed when rows or the sort change).
-    order: Vec<usize>,
-    /// Indices into `rows` after the `/` filter and sort.
-    visible: Vec<usize>,
-    sel: Selection,
-    /// The `/` filter text.
-    pub filter: Input,
-    /// Typing into the filter.
-    pub filtering: bool,
+    list: ListState<UserSummary>,
     status: Option<UserStatus>,
     role: Option<(Id, String)>,
     facility: Option<(Id, String)>,
@@ -93,7 +74,6 @@ pub struct UsersScreen {
     sort: Column,
     reverse: bool,
     unreadable: usize,
-    page: Cell<usize>,
     /// A reload is running in the background.
     pub loading: bool,
     /// Bumped by every reload; a background result of an older reload is dropped.
@@ -110,7 +90,7 @@ fn status_text(u: &UserSummary) -> String {
 
 impl UsersScreen {
     /// Reloads users (with the status/role/facility filters) and the filter choices.
-    pub fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
+    pub fn reload(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
         self.refresh_choices(ctx)?;
         self.load_generation += 1;
         if let Response::Users(l) = ctx.call(Request::UserList(self.list_filter()))? {
@@ -154,35 +134,21 @@ impl UsersScreen {
     pub fn apply_listing(&mut self, l: crate::service::Listing<UserSummary>) {
         self.loading = false;
         let selected_id = self.selected().map(|u| u.id);
-        {
-            self.unreadable = l.unreadable.len();
-            self.rows = l
-                .items
-                .into_iter()
-                .map(|u| Row_ {
-                    haystack: u.search_text(),
-                    user: u,
-                })
-                .collect();
-        }
+        self.unreadable = l.unreadable.len();
+        // The `/` filter looks in the same text as `user list --search`.
+        self.list
+            .set_searchable_rows(l.items, UserSummary::search_text);
         self.sort_rows();
-        if let Some(id) = selected_id
-            && let Some(pos) = self
-                .visible
-                .iter()
-                .position(|i| self.rows[*i].user.id == id)
-        {
-            self.sel.index = pos;
+        if let Some(id) = selected_id {
+            self.list.select_where(|u| u.id == id);
         }
     }
 
     /// Sorts the rows by the current column (on load and when the sort changes, not per key).
     fn sort_rows(&mut self) {
-        let rows = &self.rows;
         let sort = self.sort;
-        let key = |i: &usize| -> String {
-            let u = &rows[*i].user;
-            match sort {
+        self.list.sort_by_key(
+            |u| match sort {
                 Column::Name => format!(
                     "{} {}",
                     u.name.split_whitespace().last().unwrap_or(""),
@@ -194,49 +160,43 @@ impl UsersScreen {
                 Column::Status => u.status.as_str().to_string(),
                 Column::Billing => u.billing.as_str().to_string(),
                 Column::LastLogin => u.last_login_at.map(|t| t.to_string()).unwrap_or_default(),
-            }
-        };
-        let mut order: Vec<usize> = (0..rows.len()).collect();
-        order.sort_by_cached_key(key);
-        if self.reverse {
-            order.reverse();
-        }
-        self.order = order;
-        self.apply_view();
+            },
+            self.reverse,
+        );
     }
 
-    /// Re-applies the `/` filter (one pass over the precomputed search text).
-    pub fn apply_view(&mut self) {
-        let needle = self.filter.value().trim().to_lowercase();
-        self.visible = if needle.is_empty() {
-            self.order.clone()
-        } else {
-            // One substring searcher for all rows: this runs on every keystroke over every user.
-            let finder = memchr::memmem::Finder::new(needle.as_bytes());
-            self.order
-                .iter()
-                .copied()
-                .filter(|i| finder.find(self.rows[*i].haystack.as_bytes()).is_some())
-                .collect()
-        };
-        self.sel.clamp(self.visible.len());
+    /// Whether keys are typed into the `/` filter.
+    pub fn filtering(&self) -> bool {
+        self.list.filtering
+    }
+
+    /// Stops typing into the `/` filter; `keep` leaves its text applied, else it is cleared.
+    pub fn end_filter(&mut self, keep: bool) {
+        self.list.filtering = false;
+        if !keep {
+            self.list.clear_filter();
+        }
+    }
+
+    /// Edits the `/` filter text and applies it.
+    pub fn edit_filter(&mut self, request: tui_input::InputRequest) {
+        self.list.filter.handle(request);
+        self.list.apply_filter();
     }
 
     /// The selected user.
     pub fn selected(&self) -> Option<&UserSummary> {
-        self.visible
-            .get(self.sel.index)
-            .map(|i| &self.rows[*i].user)
+        self.list.selected()
     }
 
     /// Number of users shown.
     pub fn shown(&self) -> usize {
-        self.visible.len()
+        self.list.shown()
     }
 
     /// Moves the selection.
     pub fn move_selection(&mut self, action: Action) {
-        self.sel.apply(action, self.visible.len(), self.page.get());
+        self.list.navigate(action);
     }
 
     fn cycle<T: Clone + PartialEq>(current: &Option<T>, options: &[T]) -> Option<T> {
@@ -247,86 +207,6 @@ impl UsersScreen {
                 .position(|o| o == c)
                 .and_then(|i| options.get(i + 1))
                 .cloned(),
-        }
-    }
-
-    /// Turns an action into an effect.
-    pub fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect {
-        if self.sel.apply(action, self.visible.len(), self.page.get()) {
-            return Effect::None;
-        }
-        let selected = self.selected().cloned();
-        let reload = |s: &mut Self| match s.refresh(ctx) {
-            Ok(()) => Effect::None,
-            Err(e) => Effect::from_error(&e),
-        };
-        match action {
-            Action::Filter => {
-                self.filtering = true;
-                Effect::None
-            }
-            Action::Back => {
-                self.filter = Input::default();
-                self.apply_view();
-                Effect::None
-            }
-            Action::Sort => {
-                let i = Column::ALL
-                    .iter()
-                    .position(|c| *c == self.sort)
-                    .unwrap_or(0);
-                self.sort = Column::ALL[(i + 1) % Column::ALL.len()];
-                self.sort_rows();
-                Effect::Info(format!("Sorted by {}.", self.sort.title()))
-            }
-            Action::SortReverse => {
-                self.reverse = !self.reverse;
-                self.sort_rows();
-                Effect::None
-            }
-            Action::FilterStatus => {
-                self.status = Self::cycle(
-                    &self.status,
-                    &[
-                        UserStatus::Invited,
-                        UserStatus::Active,
-                        UserStatus::Deactivated,
-                    ],
-                );
-                reload(self)
-            }
-            Action::FilterRole => {
-                self.role = Self::cycle(&self.role, &self.roles.clone());
-                reload(self)
-            }
-            Action::FilterFacility => {
-                self.facility = Self::cycle(&self.facility, &self.facilities.clone());
-                reload(self)
-            }
-            Action::FilterClear => {
-                self.status = None;
-                self.role = None;
-                self.facility = None;
-                self.filter = Input::default();
-                reload(self)
-            }
-            Action::UserAdd => match forms::user(ctx, None) {
-                Ok(f) => Effect::Form(f, Purpose::UserAdd),
-                Err(e) => Effect::from_error(&e),
-            },
-            Action::Open
-            | Action::UserUnlock
-            | Action::UserEdit
-            | Action::UserDeactivate
-            | Action::UserReactivate
-            | Action::UserDelete
-            | Action::UserAccess => {
-                let Some(u) = selected else {
-                    return Effect::Info("No user selected.".into());
-                };
-                self.user_action(action, &u, ctx)
-            }
-            _ => Effect::None,
         }
     }
 
@@ -400,15 +280,14 @@ impl UsersScreen {
         }
     }
 
-    /// Draws the tab.
-    pub fn draw(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
-        let [bar, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
+    /// The line above the table: how many users, loading, every filter, skipped records.
+    fn draw_bar(&self, frame: &mut Frame<'_>, bar: Rect, theme: Theme) {
         let mut chips = Vec::new();
         if self.loading {
             chips.push(Span::styled(" loading users... ", theme.dim()));
         }
         chips.push(Span::styled(
-            format!(" {} of {} users ", self.visible.len(), self.rows.len()),
+            format!(" {} of {} users ", self.list.shown(), self.list.total()),
             theme.heading(),
         ));
         // Every filter in one format: `filter: status=invited · role=Provider · /garcia`.
@@ -422,12 +301,12 @@ impl UsersScreen {
             value.map(|v| Span::raw(format!("{label}={}", for_terminal(&v))))
         })
         .collect();
-        let filter_text = self.filter.value();
-        if self.filtering || !filter_text.is_empty() {
-            let cursor = if self.filtering { "▏" } else { "" };
+        let filter_text = self.list.filter.value();
+        if self.list.filtering || !filter_text.is_empty() {
+            let cursor = if self.list.filtering { "▏" } else { "" };
             let text = format!("/{}{cursor}", for_terminal(filter_text));
             // Typing into it shows as a field being edited.
-            filters.push(if self.filtering {
+            filters.push(if self.list.filtering {
                 Span::styled(text, theme.selected())
             } else {
                 Span::raw(text)
@@ -450,6 +329,152 @@ impl UsersScreen {
             ));
         }
         frame.render_widget(Paragraph::new(Line::from(chips)), bar);
+    }
+
+    /// The pane with the selected user's main fields.
+    fn draw_pane(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
+        let lines: Vec<Line<'_>> = match self.selected() {
+            None => vec![],
+            Some(u) => vec![
+                Line::from(Span::styled(
+                    for_terminal(&u.name).into_owned(),
+                    theme.heading(),
+                )),
+                Line::from(format!(
+                    "#{}  {}",
+                    u.id,
+                    for_terminal(u.username.as_deref().unwrap_or("-"))
+                )),
+                Line::from(for_terminal(&u.email).into_owned()),
+                Line::from(format!(
+                    "{} at {}",
+                    for_terminal(&u.role),
+                    for_terminal(&u.facility)
+                )),
+                Line::from(format!(
+                    "status {}  billing {}",
+                    status_text(u),
+                    u.billing.as_str()
+                )),
+                Line::from(format!(
+                    "admin {}  NPI {}",
+                    if u.admin { "yes" } else { "no" },
+                    u.npi.as_deref().unwrap_or("-")
+                )),
+            ],
+        };
+        frame.render_widget(
+            Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Selected ")),
+            area,
+        );
+    }
+}
+
+impl Screen for UsersScreen {
+    /// Reloads the role and facility choices; the application loads the users on a thread.
+    fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
+        self.refresh_choices(ctx)
+    }
+
+    fn hints(&self) -> &'static [Action] {
+        &[
+            Action::UserAdd,
+            Action::UserEdit,
+            Action::Open,
+            Action::UserDeactivate,
+            Action::UserReactivate,
+            Action::UserDelete,
+            Action::UserAccess,
+            Action::Filter,
+            Action::FilterStatus,
+            Action::FilterRole,
+            Action::FilterFacility,
+            Action::Sort,
+        ]
+    }
+
+    fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect {
+        if self.list.navigate(action) {
+            return Effect::None;
+        }
+        let selected = self.selected().cloned();
+        let reload = |s: &mut Self| match s.reload(ctx) {
+            Ok(()) => Effect::None,
+            Err(e) => Effect::from_error(&e),
+        };
+        match action {
+            Action::Filter => {
+                self.list.filtering = true;
+                Effect::None
+            }
+            Action::Back => {
+                self.list.clear_filter();
+                Effect::None
+            }
+            Action::Sort => {
+                let i = Column::ALL
+                    .iter()
+                    .position(|c| *c == self.sort)
+                    .unwrap_or(0);
+                self.sort = Column::ALL[(i + 1) % Column::ALL.len()];
+                self.sort_rows();
+                Effect::Info(format!("Sorted by {}.", self.sort.title()))
+            }
+            Action::SortReverse => {
+                self.reverse = !self.reverse;
+                self.sort_rows();
+                Effect::None
+            }
+            Action::FilterStatus => {
+                self.status = Self::cycle(
+                    &self.status,
+                    &[
+                        UserStatus::Invited,
+                        UserStatus::Active,
+                        UserStatus::Deactivated,
+                    ],
+                );
+                reload(self)
+            }
+            Action::FilterRole => {
+                self.role = Self::cycle(&self.role, &self.roles.clone());
+                reload(self)
+            }
+            Action::FilterFacility => {
+                self.facility = Self::cycle(&self.facility, &self.facilities.clone());
+                reload(self)
+            }
+            Action::FilterClear => {
+                self.status = None;
+                self.role = None;
+                self.facility = None;
+                self.list.filter = tui_input::Input::default();
+                reload(self)
+            }
+            Action::UserAdd => match forms::user(ctx, None) {
+                Ok(f) => Effect::Form(f, Purpose::UserAdd),
+                Err(e) => Effect::from_error(&e),
+            },
+            Action::Open
+            | Action::UserUnlock
+            | Action::UserEdit
+            | Action::UserDeactivate
+            | Action::UserReactivate
+            | Action::UserDelete
+            | Action::UserAccess => {
+                let Some(u) = selected else {
+                    return Effect::Info("No user selected.".into());
+                };
+                self.user_action(action, &u, ctx)
+            }
+            _ => Effect::None,
+        }
+    }
+
+    fn draw(&self, frame: &mut Frame<'_>, area: Rect, look: &Look<'_>) {
+        let theme = look.theme;
+        let [bar, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
+        self.draw_bar(frame, bar, theme);
         // The detail pane goes beside the table only when the table keeps every column there;
         // otherwise below it, as long as the table keeps room for rows.
         let (table_area, detail_area) = if body.width >= FULL_TABLE_WIDTH + DETAIL_WIDTH {
@@ -465,7 +490,6 @@ impl UsersScreen {
         } else {
             (body, None)
         };
-        self.page.set(page_rows(table_area));
         let narrow = table_area.width < FULL_TABLE_WIDTH;
         let header: Vec<String> = Column::ALL
             .iter()
@@ -479,33 +503,23 @@ impl UsersScreen {
                 format!("{}{arrow}", c.title())
             })
             .collect();
-        // Render only the rows in view: the table never formats 100,000 rows per frame.
-        let page = self.page.get();
-        let offset = self.sel.index.saturating_sub(page.saturating_sub(1));
-        let rows: Vec<Row<'_>> = self
-            .visible
-            .iter()
-            .skip(offset)
-            .take(page)
-            .map(|i| {
-                let u = &self.rows[*i].user;
-                let mut cells = vec![
-                    TCell::from(for_terminal(&u.name).into_owned()),
-                    TCell::from(for_terminal(&u.role).into_owned()),
-                    TCell::from(for_terminal(&u.facility).into_owned()),
-                    TCell::from(status_text(u)),
-                ];
-                if !narrow {
-                    cells.push(TCell::from(u.billing.as_str()));
-                    cells.push(TCell::from(
-                        u.last_login_at
-                            .map(|t| t.strftime("%Y-%m-%d").to_string())
-                            .unwrap_or_else(|| "-".into()),
-                    ));
-                }
-                Row::new(cells)
-            })
-            .collect();
+        let row = |u: &UserSummary| {
+            let mut cells = vec![
+                TCell::from(for_terminal(&u.name).into_owned()),
+                TCell::from(for_terminal(&u.role).into_owned()),
+                TCell::from(for_terminal(&u.facility).into_owned()),
+                TCell::from(status_text(u)),
+            ];
+            if !narrow {
+                cells.push(TCell::from(u.billing.as_str()));
+                cells.push(TCell::from(
+                    u.last_login_at
+                        .map(|t| t.strftime("%Y-%m-%d").to_string())
+                        .unwrap_or_else(|| "-".into()),
+                ));
+            }
+            Row::new(cells)
+        };
         let widths: Vec<Constraint> = if narrow {
             vec![
                 Constraint::Fill(3),
@@ -523,67 +537,21 @@ impl UsersScreen {
                 Constraint::Length(10),
             ]
         };
-        let table = Table::new(rows, widths)
-            .header(Row::new(header).style(theme.heading()))
-            .block(Block::default().borders(Borders::ALL).title(" Users "))
-            .row_highlight_style(theme.selected())
-            .highlight_symbol("› ");
-        let mut state = TableState::default().with_selected(if self.visible.is_empty() {
-            None
+        let empty = if self.list.total() == 0 {
+            "No users yet. Press a to add one."
         } else {
-            Some(self.sel.index - offset)
-        });
-        frame.render_stateful_widget(table, table_area, &mut state);
-        if self.visible.is_empty() {
-            let hint = if self.rows.is_empty() {
-                "No users yet. Press a to add one."
-            } else {
-                "No user matches the filter. Esc clears it."
-            };
-            let inner = Rect {
-                x: table_area.x + 2,
-                y: table_area.y + 2,
-                width: table_area.width.saturating_sub(4),
-                height: 1,
-            };
-            frame.render_widget(Paragraph::new(Span::styled(hint, theme.dim())), inner);
-        }
+            "No user matches the filter. Esc clears it."
+        };
+        let spec = TableSpec {
+            block: Block::default().borders(Borders::ALL).title(" Users "),
+            header: Row::new(header),
+            widths,
+            row: &row,
+            empty: Some(empty.to_string()),
+        };
+        self.list.draw(frame, table_area, spec, theme);
         if let Some(d) = detail_area {
-            let lines: Vec<Line<'_>> = match self.selected() {
-                None => vec![],
-                Some(u) => vec![
-                    Line::from(Span::styled(
-                        for_terminal(&u.name).into_owned(),
-                        theme.heading(),
-                    )),
-                    Line::from(format!(
-                        "#{}  {}",
-                        u.id,
-                        for_terminal(u.username.as_deref().unwrap_or("-"))
-                    )),
-                    Line::from(for_terminal(&u.email).into_owned()),
-                    Line::from(format!(
-                        "{} at {}",
-                        for_terminal(&u.role),
-                        for_terminal(&u.facility)
-                    )),
-                    Line::from(format!(
-                        "status {}  billing {}",
-                        status_text(u),
-                        u.billing.as_str()
-                    )),
-                    Line::from(format!(
-                        "admin {}  NPI {}",
-                        if u.admin { "yes" } else { "no" },
-                        u.npi.as_deref().unwrap_or("-")
-                    )),
-                ],
-            };
-            frame.render_widget(
-                Paragraph::new(lines)
-                    .block(Block::default().borders(Borders::ALL).title(" Selected ")),
-                d,
-            );
+            self.draw_pane(frame, d, theme);
         }
     }
 }
