@@ -7,7 +7,8 @@
 //! become same-width placeholders (`YYYY-MM-DD hh:mm`) so columns stay aligned, RFC 3339 instants
 //! `[TIMESTAMP]`, 64-hex digests `[HASH]`, and the process origin of an audit event `[ORIGIN]`.
 //!
-//! `tui_snapshots/hostile.rs` puts hostile text (terminal escape sequences, C1 controls, bidi
+//! `tui_snapshots/authority.rs` checks that the interface offers only what the operator's role
+//! allows. `tui_snapshots/hostile.rs` puts hostile text (terminal escape sequences, C1 controls, bidi
 //! overrides) into the store by every path that accepts it and checks that none of it reaches
 //! the screen; `lock.rs` and `messages.rs` cover the lock and how messages fit the screen.
 
@@ -202,6 +203,8 @@ impl Ui {
 // Rendering and neutralising (tui_snapshots/screen_text.rs), hostile text, the lock, messages
 // ---------------------------------------------------------------------------------------------
 
+#[path = "tui_snapshots/authority.rs"]
+mod authority;
 #[path = "tui_snapshots/hostile.rs"]
 mod hostile;
 #[path = "tui_snapshots/lock.rs"]
@@ -767,10 +770,14 @@ fn an_invited_user_activates_from_the_login_screen() {
     assert!(ui.render(80, 24).contains("Your account is active"));
     ui.typ(pw).key(KeyCode::Enter);
     ui.settle();
-    assert!(
-        matches!(ui.app.phase, Phase::Main),
-        "logged in with the new password"
-    );
+    // The new password is accepted; a Front Desk role gives no access to staffctl itself, so
+    // the login screen says so instead of opening the interface.
+    let Phase::Login { form, .. } = &ui.app.phase else {
+        panic!("a front desk login stays on the login screen")
+    };
+    let said = form.error.clone().unwrap_or_default();
+    assert!(said.contains("gives no access to staffctl"), "{said}");
+    assert!(!said.contains("denied"), "the password worked: {said}");
 }
 
 #[test]

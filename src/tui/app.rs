@@ -12,6 +12,7 @@ use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
 
 use super::action::Action;
+use super::authority::Authority;
 use super::forms::{self, Purpose};
 use super::keymap::{Chord, Keymap, Lookup, Section};
 use super::messages;
@@ -247,6 +248,8 @@ pub struct Ctx<'a> {
     pub session: &'a Session,
     /// The active key bindings, for texts that name keys.
     pub keymap: &'a Keymap,
+    /// What the operator may do.
+    pub authority: &'a Authority,
 }
 
 impl Ctx<'_> {
@@ -283,6 +286,8 @@ pub struct App {
     pub message: Option<Message>,
     /// Key bindings.
     pub keymap: Keymap,
+    /// What the operator's role allows (read at login and on every reload).
+    pub authority: Authority,
     /// Styles.
     pub theme: Theme,
     /// Keys of an unfinished sequence (`g` of `g g`).
@@ -332,6 +337,7 @@ impl App {
             modals: Vec::new(),
             message: None,
             keymap,
+            authority: Authority::default(),
             theme,
             pending: Vec::new(),
             quit: false,
@@ -354,9 +360,30 @@ impl App {
         self.warning = Some(warning);
     }
 
-    /// Logs in synchronously (demo and tests).
+    /// Logs in synchronously (demo and tests); refused, like the login screen, when the
+    /// operator's role gives no access to staffctl.
     pub fn login_now(&mut self, user: &str, password: &str) -> Result<()> {
         let session = self.backend.login(user, password, &Origin::current())?;
+        let who = self.backend.call(&session, Request::WhoAmI);
+        self.admit(session, who).map_err(Error::Denied)
+    }
+
+    /// After a successful login: enters the session if the operator's role lets them operate
+    /// staffctl (`who` answers `WhoAmI`), else says why, in the service's words when it refused.
+    fn admit(
+        &mut self,
+        session: Session,
+        who: Result<Response>,
+    ) -> std::result::Result<(), String> {
+        let operator = match who {
+            Ok(Response::Operator(op)) => op,
+            Ok(_) => return Err("the store gave an unexpected answer about your account".into()),
+            Err(e) => return Err(messages::for_interface(&e.to_string(), &self.keymap)),
+        };
+        if let Some(why) = Authority::refuse_entry(&operator) {
+            return Err(why);
+        }
+        self.authority = Authority::new(Some(operator));
         self.enter_main(session);
         Ok(())
     }
@@ -412,6 +439,7 @@ impl App {
             backend: &self.backend,
             session,
             keymap: &self.keymap,
+            authority: &self.authority,
         })
     }
 
@@ -424,6 +452,25 @@ impl App {
             backend: &self.backend,
             session: &session,
             keymap: &self.keymap,
+            authority: &self.authority,
+        };
+        // A role changed meanwhile changes what is offered; a role that no longer gives
+        // access to staffctl ends the session.
+        match ctx.call(Request::WhoAmI) {
+            Ok(Response::Operator(op)) => match Authority::refuse_entry(&op) {
+                None => self.authority = Authority::new(Some(op)),
+                Some(why) => return self.lose_access(why),
+            },
+            Err(Error::Denied(why)) => {
+                return self.lose_access(messages::for_interface(&why, &self.keymap));
+            }
+            _ => {}
+        }
+        let ctx = Ctx {
+            backend: &self.backend,
+            session: &session,
+            keymap: &self.keymap,
+            authority: &self.authority,
         };
         let mut errors: Vec<String> = Vec::new();
         for tab in Tab::ALL {
@@ -436,6 +483,13 @@ impl App {
         }
         self.seen_head = self.screens.audit.head_seq;
         self.start_users_load();
+    }
+
+    /// Ends a session whose operator may no longer operate staffctl, as the lock does, and
+    /// says why.
+    fn lose_access(&mut self, why: String) {
+        self.lock(&why);
+        self.message = Some(Message::Error(why));
     }
 
     fn info(&mut self, text: impl Into<String>) {
@@ -475,6 +529,7 @@ impl App {
             backend: &self.backend,
             session: &session,
             keymap: &self.keymap,
+            authority: &self.authority,
         };
         let purpose = purpose.clone();
         match forms::submit(&ctx, &purpose, form) {
@@ -516,6 +571,7 @@ impl App {
                     backend: &self.backend,
                     session: &session,
                     keymap: &self.keymap,
+                    authority: &self.authority,
                 };
                 if let Err(e) = self.screens.audit.refresh(&ctx) {
                     self.error(e.to_string());
@@ -555,6 +611,14 @@ impl App {
     }
 
     fn apply_action(&mut self, action: Action) {
+        // What the operator's role does not allow is refused with the reason, before any form
+        // opens that the service would refuse on saving.
+        if matches!(self.phase, Phase::Main)
+            && let Some(why) = self.authority.refusal(action)
+        {
+            self.error(why);
+            return;
+        }
         match action {
             Action::Quit => {
                 let dirty = self
@@ -691,6 +755,7 @@ impl App {
             backend: &self.backend,
             session: &session,
             keymap: &self.keymap,
+            authority: &self.authority,
         };
         let effect = self.screens.get_mut(self.tab).handle(action, &ctx);
         self.apply(effect);
@@ -753,14 +818,14 @@ impl App {
     }
 }
 
-/// Actions whose name or description fuzzily matches `query`, best first.
-pub fn palette_matches(query: &str) -> Vec<Action> {
+/// Actions the operator may run whose name or description fuzzily matches `query`, best first.
+pub fn palette_matches(query: &str, authority: &Authority) -> Vec<Action> {
     use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
     use nucleo_matcher::{Config, Matcher};
     let palette: Vec<Action> = Action::ALL
         .iter()
         .copied()
-        .filter(|a| !a.name().starts_with("form."))
+        .filter(|a| !a.name().starts_with("form.") && authority.allows(*a))
         .collect();
     if query.trim().is_empty() {
         return palette;

@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
 
 use super::action::Action;
 use super::app::{App, Message, Modal, Phase, Tab, palette_matches};
+use super::authority::Authority;
 use super::keymap::Section;
 use super::screens::Look;
 use super::widgets::form::Form;
@@ -55,7 +56,13 @@ fn hint_line(app: &App, section: Section, actions: &[Action], width: u16) -> Lin
     let len = |(k, l): &(String, &str)| k.chars().count() + l.len() + 3;
     let mut room = usize::from(width).saturating_sub(tail.iter().map(len).sum());
     let mut chosen = Vec::new();
-    for h in actions.iter().copied().filter_map(hint) {
+    // Only what the operator's role allows is offered.
+    for h in actions
+        .iter()
+        .copied()
+        .filter(|a| app.authority.allows(*a))
+        .filter_map(hint)
+    {
         if len(&h) > room {
             break;
         }
@@ -114,6 +121,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
             let look = Look {
                 theme: app.theme,
                 keymap: &app.keymap,
+                authority: &app.authority,
             };
             app.screen().draw(frame, body, &look);
             draw_status(frame, app, status, rows, Some(app.tab));
@@ -365,14 +373,14 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
             for s in section.chain().into_iter().chain([Section::Form]) {
                 for (keys, action) in app.keymap.section_bindings(s) {
                     let head = format!("  {keys:<12} {:<20} ", action.name());
-                    lines.extend(wrap_entry(&head, action.doc(), width));
+                    lines.extend(wrap_entry(&head, &help_doc(app, action), width));
                 }
             }
             lines.push(String::new());
             lines.push("Every action (run any of them from the palette with :)".into());
             for a in Action::ALL {
                 let head = format!("  {:<20} ", a.name());
-                lines.extend(wrap_entry(&head, a.doc(), width));
+                lines.extend(wrap_entry(&head, &help_doc(app, *a), width));
             }
             lines.push(String::new());
             lines.push("Inside tmux, set `escape-time 10` so Esc responds at once.".into());
@@ -392,7 +400,7 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
                 ..centered(area, w, area.height.saturating_sub(2).min(16))
             };
             frame.render_widget(Clear, r);
-            let matches = palette_matches(input.value());
+            let matches = palette_matches(input.value(), &app.authority);
             let sel = (*selected).min(matches.len().saturating_sub(1));
             let mut lines = vec![Line::from(vec![
                 Span::styled(": ", theme.key()),
@@ -464,6 +472,14 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
             };
             frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), status);
         }
+    }
+}
+
+/// An action's description in help, marked when the operator's role does not allow it.
+fn help_doc(app: &App, action: Action) -> String {
+    match Authority::needs(action).filter(|_| !app.authority.allows(action)) {
+        Some(key) => format!("[your role lacks {key}] {}", action.doc()),
+        None => action.doc().to_string(),
     }
 }
 

@@ -144,7 +144,15 @@ impl App {
                 let backend = Arc::clone(&self.backend);
                 let tx = self.jobs_tx.clone();
                 std::thread::spawn(move || {
-                    let result = backend.login(&user, &password, &Origin::current());
+                    // Who logged in, and what they may do, is asked at once: a role without
+                    // staffctl permissions is refused here, not inside the interface.
+                    let result =
+                        backend
+                            .login(&user, &password, &Origin::current())
+                            .map(|session| {
+                                let who = backend.call(&session, Request::WhoAmI);
+                                (session, who)
+                            });
                     let _ = tx.send(Job::Login(result));
                 });
             }

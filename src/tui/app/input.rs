@@ -202,7 +202,7 @@ impl App {
             KeyCode::Down => *selected += 1,
             KeyCode::Up => *selected = selected.saturating_sub(1),
             KeyCode::Enter => {
-                let matches = palette_matches(input.value());
+                let matches = palette_matches(input.value(), &self.authority);
                 let chosen = matches
                     .get((*selected).min(matches.len().saturating_sub(1)))
                     .copied();

@@ -5,7 +5,8 @@ use super::*;
 
 /// Results of background work.
 pub(super) enum Job {
-    Login(std::result::Result<Session, Error>),
+    /// A login checked: the session and the answer to `WhoAmI`.
+    Login(std::result::Result<(Session, std::result::Result<Response, Error>), Error>),
     /// A user list loaded in the background: (generation, result).
     Users(u64, std::result::Result<Response, Error>),
     Verify(std::result::Result<VerifyReport, Error>),
@@ -105,7 +106,11 @@ impl App {
         while let Ok(job) = self.jobs_rx.try_recv() {
             changed = true;
             match job {
-                Job::Login(Ok(session)) => self.enter_main(session),
+                Job::Login(Ok((session, who))) => {
+                    if let Err(why) = self.admit(session, who) {
+                        self.refuse_login(why);
+                    }
+                }
                 Job::Users(generation, result) => {
                     if generation == self.screens.users.load_generation {
                         match result {
@@ -120,13 +125,7 @@ impl App {
                         }
                     }
                 }
-                Job::Login(Err(e)) => {
-                    if let Phase::Login { form, checking, .. } = &mut self.phase {
-                        *checking = false;
-                        form.error = Some(e.to_string());
-                        form.clear_password();
-                    }
-                }
+                Job::Login(Err(e)) => self.refuse_login(e.to_string()),
                 Job::Verify(result) => {
                     self.screens.audit.verifying = false;
                     match result {
@@ -167,6 +166,15 @@ impl App {
             }
         }
         changed
+    }
+
+    /// Shows why a login did not enter the session, on the login form (password cleared).
+    fn refuse_login(&mut self, why: String) {
+        if let Phase::Login { form, checking, .. } = &mut self.phase {
+            *checking = false;
+            form.error = Some(why);
+            form.clear_password();
+        }
     }
 
     /// Whether an export is still writing (in an open window or one put away by the lock).

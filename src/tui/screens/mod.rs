@@ -16,8 +16,9 @@ use ratatui::layout::Rect;
 
 use super::action::Action;
 use super::app::Ctx;
+use super::authority::Authority;
 use super::forms::Purpose;
-use super::keymap::Keymap;
+use super::keymap::{Keymap, Section};
 use super::theme::Theme;
 use super::widgets::form::Form;
 use crate::service::Request;
@@ -39,12 +40,25 @@ pub trait Screen {
     fn hints(&self) -> &'static [Action];
 }
 
+impl Look<'_> {
+    /// The key that runs `action` in `section`, if one is bound and the operator may run it:
+    /// texts name the operator's own keys and offer nothing they would be refused.
+    pub fn offer(&self, section: Section, action: Action) -> Option<String> {
+        if !self.authority.allows(action) {
+            return None;
+        }
+        self.keymap.keys_for(section, action).into_iter().next()
+    }
+}
+
 /// What screens read while drawing, besides their own state.
 pub struct Look<'a> {
     /// Styles.
     pub theme: Theme,
     /// The active key bindings, for texts that name keys.
     pub keymap: &'a Keymap,
+    /// What the operator may do (texts offer only that).
+    pub authority: &'a Authority,
 }
 
 /// What a screen asks the application to do.

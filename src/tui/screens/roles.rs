@@ -12,6 +12,7 @@ use crate::service::{Request, Response, RoleSummary};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
 use crate::tui::forms::{self, Purpose};
+use crate::tui::keymap::Section;
 use crate::tui::widgets::list::{ListState, TableSpec};
 
 /// Columns of the widest line of the permission matrix (`module` then ` [x]action` each).
@@ -202,8 +203,12 @@ impl Screen for RolesScreen {
         if lines.len() > usize::from(inner) {
             lines = pack(lines, usize::from(matrix_area.width.saturating_sub(2)));
         }
+        let edits = look
+            .offer(Section::Roles, Action::RoleEdit)
+            .map(|key| format!("({key} edits) "))
+            .unwrap_or_default();
         let title = self.selected().map_or(" Permissions ".to_string(), |r| {
-            format!(" Permissions of {} (e edits) ", for_terminal(&r.role.name))
+            format!(" Permissions of {} {edits}", for_terminal(&r.role.name))
         });
         frame.render_widget(
             Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),

@@ -12,6 +12,7 @@ use crate::service::{PracticeView, Request, Response};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
 use crate::tui::forms::{self, Purpose};
+use crate::tui::keymap::Section;
 
 /// State of the Settings tab.
 #[derive(Debug, Default)]
@@ -39,8 +40,14 @@ impl Screen for SettingsScreen {
         &[Action::SettingsEdit]
     }
 
-    fn handle(&mut self, action: Action, _ctx: &Ctx<'_>) -> Effect {
+    fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect {
         match (action, &self.practice) {
+            // Enter edits too, so it asks the same as the edit key.
+            (Action::Open, _) if !ctx.authority.allows(Action::SettingsEdit) => Effect::Error(
+                ctx.authority
+                    .refusal(Action::SettingsEdit)
+                    .unwrap_or_default(),
+            ),
             (Action::SettingsEdit | Action::Open, Some(p)) => Effect::Form(
                 forms::settings(&p.settings),
                 Purpose::Settings(p.settings.revision),
@@ -115,11 +122,12 @@ impl Screen for SettingsScreen {
             ),
         ];
         frame.render_widget(
-            Paragraph::new(lines).block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .title(" Practice settings (e edits) "),
-            ),
+            Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(
+                match look.offer(Section::Settings, Action::SettingsEdit) {
+                    Some(key) => format!(" Practice settings ({key} edits) "),
+                    None => " Practice settings ".to_string(),
+                },
+            )),
             area,
         );
     }

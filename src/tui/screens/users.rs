@@ -13,6 +13,7 @@ use crate::service::{Request, Response, UserFilter, UserSummary};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
 use crate::tui::forms::{self, Purpose};
+use crate::tui::keymap::Section;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::list::{ListState, TableSpec};
 
@@ -538,16 +539,22 @@ impl Screen for UsersScreen {
             ]
         };
         let empty = if self.list.total() == 0 {
-            "No users yet. Press a to add one."
+            match look.offer(Section::Users, Action::UserAdd) {
+                Some(key) => format!("No users yet. Press {key} to add one."),
+                None => "No users yet.".to_string(),
+            }
         } else {
-            "No user matches the filter. Esc clears it."
+            match look.offer(Section::Users, Action::Back) {
+                Some(key) => format!("No user matches the filter. {key} clears it."),
+                None => "No user matches the filter.".to_string(),
+            }
         };
         let spec = TableSpec {
             block: Block::default().borders(Borders::ALL).title(" Users "),
             header: Row::new(header),
             widths,
             row: &row,
-            empty: Some(empty.to_string()),
+            empty: Some(empty),
         };
         self.list.draw(frame, table_area, spec, theme);
         if let Some(d) = detail_area {
