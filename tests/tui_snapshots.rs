@@ -2,13 +2,17 @@
 //! `TestBackend` at 80x24 and 120x40, turned into plain text (one line per row, trailing spaces
 //! trimmed) and compared with the reviewed `.snap` files under `tests/snapshots/`.
 //!
-//! What varies per run is neutralised before comparison, so the snapshots hold across runs, days
-//! and machines: the store path becomes `[DATA]`, the working directory `[CWD]`, dates and times
-//! become same-width placeholders (`YYYY-MM-DD hh:mm`) so columns stay aligned, RFC 3339 instants
+//! The practice shows times in UTC and the interface's clock stands still at [`TEST_NOW`], so
+//! neither the machine's zone nor the time a test runs shows. What still varies per run is
+//! neutralised before comparison, so the snapshots hold across runs, days and machines: the
+//! store path becomes `[DATA]`, the working directory `[CWD]` and the home directory in the
+//! export dialog `[HOME]`; the times the store recorded (when the demo data was made) become
+//! same-width placeholders (`YYYY-MM-DD hh:mm`) so columns stay aligned, RFC 3339 instants
 //! `[TIMESTAMP]`, 64-hex digests `[HASH]`, and the process origin of an audit event `[ORIGIN]`.
 //!
 //! `tui_snapshots/authority.rs` checks that the interface offers only what the operator's role
-//! allows. `tui_snapshots/hostile.rs` puts hostile text (terminal escape sequences, C1 controls, bidi
+//! allows; `times.rs` that times are the practice's and the interface's clock is its own.
+//! `tui_snapshots/hostile.rs` puts hostile text (terminal escape sequences, C1 controls, bidi
 //! overrides) into the store by every path that accepts it and checks that none of it reaches
 //! the screen; `lock.rs` and `messages.rs` cover the lock and how messages fit the screen.
 
@@ -64,8 +68,29 @@ fn open(dir: &Path) -> Arc<Service> {
     Arc::new(Service::open(dir, &OpenOptions::default()).expect("open store"))
 }
 
+/// The time of day the interface's clock stands at in every test (the export dialog names its
+/// file after it).
+const TEST_NOW: &str = "2026-11-25T15:00:00Z";
+
 fn new_app(svc: Arc<Service>) -> App {
-    App::new(svc, Keymap::default_keymap(), Theme { mono: true }).expect("app")
+    let mut app = App::new(svc, Keymap::default_keymap(), Theme { mono: true }).expect("app");
+    let now = TEST_NOW.parse().expect("a timestamp");
+    app.set_clock(Arc::new(ManualClock::at(now)));
+    app
+}
+
+/// The demo practice in `svc`, showing times in `zone` (UTC in snapshots, so the machine's
+/// own zone never shows in one).
+fn populate(svc: &Service, zone: &str) {
+    let admin = staffctl::demo::populate(svc).expect("demo data");
+    svc.call(
+        &admin,
+        Request::PracticeEdit(vec![(
+            staffctl::service::PracticeField::TimeZone,
+            zone.into(),
+        )]),
+    )
+    .expect("set the time zone");
 }
 
 /// An empty store: the first-run wizard.
@@ -77,9 +102,14 @@ fn empty() -> Ui {
 
 /// The demo practice, on the login screen.
 fn demo_login() -> Ui {
+    demo_login_in("UTC")
+}
+
+/// The demo practice showing times in `zone`, on the login screen.
+fn demo_login_in(zone: &str) -> Ui {
     let dir = temp_dir();
     let svc = open(dir.path());
-    staffctl::demo::populate(&svc).expect("demo data");
+    populate(&svc, zone);
     let app = new_app(svc);
     Ui { app, dir }
 }
@@ -96,7 +126,7 @@ fn demo_with_mail(command: &str) -> Ui {
             problem: None,
         });
     let svc = Arc::new(svc);
-    staffctl::demo::populate(&svc).expect("demo data");
+    populate(&svc, "UTC");
     let mut ui = Ui {
         app: new_app(svc),
         dir,
@@ -213,6 +243,8 @@ mod lock;
 mod messages;
 #[path = "tui_snapshots/screen_text.rs"]
 mod screen_text;
+#[path = "tui_snapshots/times.rs"]
+mod times;
 
 use screen_text::{neutralise, render};
 
@@ -562,7 +594,7 @@ fn audit_tab() {
 #[test]
 fn audit_event_detail() {
     let mut ui = demo();
-    // The newest event is this test's login; the one before it changed a role.
+    // The newest event is this test's login; the one before it set the practice's time zone.
     ui.typ("6").key(KeyCode::Down).key(KeyCode::Enter);
     let text = ui.render(120, 40);
     assert!(text.contains("CHANGES"), "{text}");

@@ -25,16 +25,18 @@ use super::widgets::form::{Form, FormOutcome};
 use crate::error::{Error, Result};
 use crate::remote::backend::Backend;
 use crate::service::{
-    AuditQuery, ExportFormat, Origin, Request, Response, Service, Session, VerifyReport,
+    AuditQuery, ExportFormat, LocalTime, Origin, Request, Response, Service, Session, VerifyReport,
 };
 
+mod clock;
 mod gate;
 mod input;
 mod jobs;
 mod lock;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 use jobs::Job;
-pub use lock::{Clock, Locked, ManualClock, SystemClock};
+pub use lock::Locked;
 
 /// The tabs, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,6 +252,10 @@ pub struct Ctx<'a> {
     pub keymap: &'a Keymap,
     /// What the operator may do.
     pub authority: &'a Authority,
+    /// How times are shown.
+    pub time: &'a LocalTime,
+    /// The interface's clock.
+    pub clock: &'a dyn Clock,
 }
 
 impl Ctx<'_> {
@@ -301,6 +307,8 @@ pub struct App {
     /// A session put away by the lock (its windows come back to the same operator only).
     pub locked: Option<Locked>,
     clock: Arc<dyn Clock>,
+    /// Times on screen are shown in the practice's zone (read at login and on every reload).
+    pub time: LocalTime,
     last_input: Instant,
     idle_timeout: Duration,
     /// Newest audit sequence number seen; a change means someone else saved something.
@@ -328,6 +336,8 @@ impl App {
             Phase::Setup(forms::setup())
         };
         let (jobs_tx, jobs_rx) = channel();
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let started = clock.now();
         Ok(Self {
             backend,
             session: None,
@@ -344,12 +354,13 @@ impl App {
             warning: None,
             warned: false,
             locked: None,
-            clock: Arc::new(SystemClock),
-            last_input: Instant::now(),
+            clock,
+            time: LocalTime::utc(),
+            last_input: started,
             idle_timeout: Duration::from_secs(15 * 60),
             seen_head: 0,
 
-            last_live_check: Instant::now(),
+            last_live_check: started,
             jobs_tx,
             jobs_rx,
         })
@@ -383,6 +394,7 @@ impl App {
         if let Some(why) = Authority::refuse_entry(&operator) {
             return Err(why);
         }
+        self.time = LocalTime::new(Some(&operator.time_zone));
         self.authority = Authority::new(Some(operator));
         self.enter_main(session);
         Ok(())
@@ -440,6 +452,8 @@ impl App {
             session,
             keymap: &self.keymap,
             authority: &self.authority,
+            time: &self.time,
+            clock: self.clock.as_ref(),
         })
     }
 
@@ -453,12 +467,17 @@ impl App {
             session: &session,
             keymap: &self.keymap,
             authority: &self.authority,
+            time: &self.time,
+            clock: self.clock.as_ref(),
         };
         // A role changed meanwhile changes what is offered; a role that no longer gives
         // access to staffctl ends the session.
         match ctx.call(Request::WhoAmI) {
             Ok(Response::Operator(op)) => match Authority::refuse_entry(&op) {
-                None => self.authority = Authority::new(Some(op)),
+                None => {
+                    self.time = LocalTime::new(Some(&op.time_zone));
+                    self.authority = Authority::new(Some(op));
+                }
                 Some(why) => return self.lose_access(why),
             },
             Err(Error::Denied(why)) => {
@@ -471,6 +490,8 @@ impl App {
             session: &session,
             keymap: &self.keymap,
             authority: &self.authority,
+            time: &self.time,
+            clock: self.clock.as_ref(),
         };
         let mut errors: Vec<String> = Vec::new();
         for tab in Tab::ALL {
@@ -530,6 +551,8 @@ impl App {
             session: &session,
             keymap: &self.keymap,
             authority: &self.authority,
+            time: &self.time,
+            clock: self.clock.as_ref(),
         };
         let purpose = purpose.clone();
         match forms::submit(&ctx, &purpose, form) {
@@ -572,6 +595,8 @@ impl App {
                     session: &session,
                     keymap: &self.keymap,
                     authority: &self.authority,
+                    time: &self.time,
+                    clock: self.clock.as_ref(),
                 };
                 if let Err(e) = self.screens.audit.refresh(&ctx) {
                     self.error(e.to_string());
@@ -696,7 +721,7 @@ impl App {
                 self.info("Verifying the audit chain...");
             }
             Action::AuditExport => {
-                let form = forms::export(&self.screens.audit.query);
+                let form = forms::export(&self.screens.audit.query, &self.time, self.clock.wall());
                 self.modals.push(Modal::Form {
                     form,
                     purpose: Purpose::Export,
@@ -756,6 +781,8 @@ impl App {
             session: &session,
             keymap: &self.keymap,
             authority: &self.authority,
+            time: &self.time,
+            clock: self.clock.as_ref(),
         };
         let effect = self.screens.get_mut(self.tab).handle(action, &ctx);
         self.apply(effect);
@@ -796,12 +823,13 @@ impl App {
     /// saved something), reloads the tabs. Open forms are left exactly as they are. Returns
     /// whether anything was reloaded.
     pub fn check_live(&mut self) -> bool {
+        let now = self.clock.now();
         if !matches!(self.phase, Phase::Main)
-            || self.last_live_check.elapsed() < Duration::from_secs(1)
+            || now.saturating_duration_since(self.last_live_check) < Duration::from_secs(1)
         {
             return false;
         }
-        self.last_live_check = Instant::now();
+        self.last_live_check = now;
         let Some(session) = self.session.clone() else {
             return false;
         };

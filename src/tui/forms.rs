@@ -13,7 +13,7 @@ use super::widgets::form::{Field, Form};
 use crate::error::{FieldError, Result};
 use crate::model::permission::{self, CATALOGUE};
 use crate::model::{Facility, Practice, Role, User};
-use crate::service::{AccessView, AuditQuery, InitRequest, Request, Response};
+use crate::service::{AccessView, AuditQuery, InitRequest, LocalTime, Request, Response};
 
 fn opts(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
@@ -528,9 +528,10 @@ pub fn audit_filter(q: &AuditQuery) -> Form {
     )
 }
 
-/// A default export file name in the current directory.
-pub fn default_export_path(ext: &str) -> PathBuf {
-    let stamp = jiff::Timestamp::now().strftime("%Y%m%d-%H%M%S").to_string();
+/// A default export file name in the home directory, named after `now` as the practice reads
+/// it.
+pub fn default_export_path(ext: &str, time: &LocalTime, now: jiff::Timestamp) -> PathBuf {
+    let stamp = time.format(now, "%Y%m%d-%H%M%S");
     // The home directory, where an administrator will look for it (not wherever staffctl was
     // started from).
     let dir = std::env::var_os("HOME")
@@ -541,8 +542,8 @@ pub fn default_export_path(ext: &str) -> PathBuf {
     dir.join(format!("staffctl-audit-{stamp}.{ext}"))
 }
 
-/// The export dialog.
-pub fn export(q: &AuditQuery) -> Form {
+/// The export dialog; `now` names the file it proposes.
+pub fn export(q: &AuditQuery, time: &LocalTime, now: jiff::Timestamp) -> Form {
     Form::new(
         "Export the audit log",
         vec![
@@ -565,7 +566,7 @@ pub fn export(q: &AuditQuery) -> Form {
             Field::text(
                 "path",
                 "Save to",
-                &default_export_path("csv").display().to_string(),
+                &default_export_path("csv", time, now).display().to_string(),
             ),
         ],
     )
@@ -573,7 +574,11 @@ pub fn export(q: &AuditQuery) -> Form {
 
 /// What the operator must hand over after adding a user: the code, shown this once, and how
 /// the person uses it (`activate_key` on the login screen).
-pub fn invitation_lines(d: &crate::service::UserDetail, activate_key: &str) -> Vec<String> {
+pub fn invitation_lines(
+    d: &crate::service::UserDetail,
+    activate_key: &str,
+    time: &LocalTime,
+) -> Vec<String> {
     let Some(inv) = &d.invitation else {
         return vec!["No invitation was created.".into()];
     };
@@ -586,10 +591,7 @@ pub fn invitation_lines(d: &crate::service::UserDetail, activate_key: &str) -> V
                 .clone()
                 .unwrap_or_else(|| d.user.email.clone())
         ),
-        format!(
-            "Valid until:      {}",
-            inv.expires_at.strftime("%Y-%m-%d %H:%M UTC")
-        ),
+        format!("Valid until:      {}", time.minute(inv.expires_at)),
         String::new(),
         "The code is shown only now; staffctl keeps only its hash.".into(),
     ];

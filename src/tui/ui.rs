@@ -122,6 +122,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
                 theme: app.theme,
                 keymap: &app.keymap,
                 authority: &app.authority,
+                time: &app.time,
             };
             app.screen().draw(frame, body, &look);
             draw_status(frame, app, status, rows, Some(app.tab));

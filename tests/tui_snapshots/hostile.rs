@@ -242,7 +242,8 @@ fn a_legacy_record_with_escape_sequences_never_reaches_the_screen() {
         Ok(Response::User(d)) => d,
         other => panic!("{other:?}"),
     };
-    let lines = staffctl::tui::screens::users::detail_lines(&detail);
+    let lines =
+        staffctl::tui::screens::users::detail_lines(&detail, &staffctl::service::LocalTime::utc());
     for line in &lines {
         assert_clean(line, "detail line");
         assert_eq!(

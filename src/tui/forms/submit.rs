@@ -193,7 +193,7 @@ pub fn submit(ctx: &Ctx<'_>, purpose: &Purpose, form: &Form) -> Result<Submitted
                     d.user.full_name()
                 ),
                 title: format!("Invitation for {}", d.user.full_name()),
-                lines: invitation_lines(&d, &ctx.activate_key()),
+                lines: invitation_lines(&d, &ctx.activate_key(), ctx.time),
             }),
             _ => done("Added.".into()),
         },

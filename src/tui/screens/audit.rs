@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Row};
 use super::{Effect, Look, Screen};
 use crate::audit::AuditEvent;
 use crate::security::sanitize::for_terminal;
-use crate::service::{AuditQuery, Request, Response, VerifyReport};
+use crate::service::{AuditQuery, LocalTime, Request, Response, VerifyReport};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
 use crate::tui::forms::{self, Purpose};
@@ -76,7 +76,7 @@ impl Screen for AuditScreen {
             Action::Open => match self.list.selected() {
                 Some(e) => Effect::Detail {
                     title: format!("Audit event #{}", e.seq),
-                    lines: event_lines(e),
+                    lines: event_lines(e, ctx.time),
                 },
                 None => Effect::None,
             },
@@ -114,8 +114,8 @@ impl Screen for AuditScreen {
             ("actor", q.actor.clone()),
             ("action", q.action.clone()),
             ("target", q.target.clone()),
-            ("since", q.since.map(|t| t.to_string())),
-            ("until", q.until.map(|t| t.to_string())),
+            ("since", q.since.map(|t| look.time.minute(t))),
+            ("until", q.until.map(|t| look.time.minute(t))),
         ] {
             if let Some(v) = v {
                 spans.push(Span::raw(format!(" {label}={} ", for_terminal(&v))));
@@ -141,13 +141,11 @@ impl Screen for AuditScreen {
             );
             Row::new(vec![
                 e.seq.to_string(),
-                e.at()
-                    .strftime(if narrow {
-                        "%m-%d %H:%M"
-                    } else {
-                        "%Y-%m-%d %H:%M:%S"
-                    })
-                    .to_string(),
+                if narrow {
+                    look.time.format(e.at(), "%m-%d %H:%M")
+                } else {
+                    look.time.second(e.at())
+                },
                 fit(2, &for_terminal(&e.actor.label())),
                 fit(3, &e.action),
                 fit(4, &for_terminal(&target)),
@@ -155,19 +153,15 @@ impl Screen for AuditScreen {
             ])
         };
         let spec = TableSpec {
-            block: Block::default().borders(Borders::ALL).title(format!(
-                " Audit log, newest first ({} of {}) ",
-                self.list.total(),
-                self.head_seq
-            )),
-            header: Row::new(vec![
-                "Seq",
-                "Time (UTC)",
-                "Actor",
-                "Action",
-                "Target",
-                "Outcome",
-            ]),
+            block: Block::default()
+                .borders(Borders::ALL)
+                .title(format!(
+                    " Audit log, newest first ({} of {}) ",
+                    self.list.total(),
+                    self.head_seq
+                ))
+                .title(look.zone_title()),
+            header: Row::new(vec!["Seq", "Time", "Actor", "Action", "Target", "Outcome"]),
             widths,
             row: &row,
             empty: None,
@@ -176,10 +170,12 @@ impl Screen for AuditScreen {
     }
 }
 
-/// Every field of one event.
-pub fn event_lines(e: &AuditEvent) -> Vec<String> {
+/// Every field of one event; its time as the practice reads it, then exactly, in UTC, as the
+/// chain and exports record it.
+pub fn event_lines(e: &AuditEvent, time: &LocalTime) -> Vec<String> {
     let mut lines = vec![
-        format!("Time      {}", e.at()),
+        format!("Time      {} {}", time.second(e.at()), time.name()),
+        format!("          {}", e.at()),
         format!("Actor     {}", e.actor.label()),
         format!("Origin    {}", e.origin.label()),
         format!("Action    {}", e.action),

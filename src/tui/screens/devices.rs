@@ -75,7 +75,7 @@ impl Screen for DevicesScreen {
 
     fn draw(&self, frame: &mut Frame<'_>, area: Rect, look: &Look<'_>) {
         let when = |t: Option<jiff::Timestamp>| {
-            t.map_or_else(|| "-".to_string(), |t| t.strftime("%Y-%m-%d").to_string())
+            t.map_or_else(|| "-".to_string(), |t| look.time.format(t, "%Y-%m-%d"))
         };
         let row = |v: &DeviceView| {
             let d = &v.device;
@@ -90,7 +90,8 @@ impl Screen for DevicesScreen {
         let spec = TableSpec {
             block: Block::default()
                 .borders(Borders::ALL)
-                .title(format!(" Devices ({}) ", self.list.total())),
+                .title(format!(" Devices ({}) ", self.list.total()))
+                .title(look.zone_title()),
             header: Row::new(vec!["User", "Device", "Status", "First seen", "Decided"]),
             widths: vec![
                 Constraint::Fill(2),

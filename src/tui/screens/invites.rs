@@ -47,7 +47,7 @@ impl Screen for InvitesScreen {
                         let _ = self.refresh(ctx);
                         Effect::Detail {
                             title: format!("New invitation for {name}"),
-                            lines: forms::invitation_lines(&d, &ctx.activate_key()),
+                            lines: forms::invitation_lines(&d, &ctx.activate_key(), ctx.time),
                         }
                     }
                     Ok(_) => Effect::None,
@@ -72,8 +72,8 @@ impl Screen for InvitesScreen {
         // At 80 columns the dates shrink to days, so names and emails stay readable.
         let narrow = area.width < 100;
         let when = |t: jiff::Timestamp| {
-            t.strftime(if narrow { "%Y-%m-%d" } else { "%Y-%m-%d %H:%M" })
-                .to_string()
+            look.time
+                .format(t, if narrow { "%Y-%m-%d" } else { "%Y-%m-%d %H:%M" })
         };
         let row = |i: &InviteView| {
             Row::new(vec![
@@ -88,7 +88,8 @@ impl Screen for InvitesScreen {
         let spec = TableSpec {
             block: Block::default()
                 .borders(Borders::ALL)
-                .title(format!(" Invitations ({}) ", self.list.total())),
+                .title(format!(" Invitations ({}) ", self.list.total()))
+                .title(look.zone_title()),
             header: Row::new(vec![
                 "Name",
                 "Email",

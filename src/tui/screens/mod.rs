@@ -13,6 +13,7 @@ pub mod users;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::text::Line;
 
 use super::action::Action;
 use super::app::Ctx;
@@ -21,7 +22,7 @@ use super::forms::Purpose;
 use super::keymap::{Keymap, Section};
 use super::theme::Theme;
 use super::widgets::form::Form;
-use crate::service::Request;
+use crate::service::{LocalTime, Request};
 
 /// A tab of the interface, after gitui's components: it owns its state, reloads it, handles
 /// actions, draws itself and says which actions it offers.
@@ -49,6 +50,12 @@ impl Look<'_> {
         }
         self.keymap.keys_for(section, action).into_iter().next()
     }
+
+    /// The zone times are shown in, for the right of a table's top border: named once per
+    /// screen rather than beside every time.
+    pub fn zone_title(&self) -> Line<'static> {
+        Line::from(format!(" times in {} ", self.time.name())).right_aligned()
+    }
 }
 
 /// What screens read while drawing, besides their own state.
@@ -59,6 +66,8 @@ pub struct Look<'a> {
     pub keymap: &'a Keymap,
     /// What the operator may do (texts offer only that).
     pub authority: &'a Authority,
+    /// How times are shown.
+    pub time: &'a LocalTime,
 }
 
 /// What a screen asks the application to do.

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Cell as TCell, Paragraph, Row};
 use super::{Effect, Look, Screen};
 use crate::model::{Id, UserStatus};
 use crate::security::sanitize::for_terminal;
-use crate::service::{Request, Response, UserFilter, UserSummary};
+use crate::service::{LocalTime, Request, Response, UserFilter, UserSummary};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
 use crate::tui::forms::{self, Purpose};
@@ -217,7 +217,7 @@ impl UsersScreen {
             Action::Open => match ctx.call(Request::UserShow(u.id.to_string())) {
                 Ok(Response::User(d)) => Effect::Detail {
                     title: format!("User #{} {name}", u.id),
-                    lines: detail_lines(&d),
+                    lines: detail_lines(&d, ctx.time),
                 },
                 Ok(_) => Effect::None,
                 Err(e) => Effect::from_error(&e),
@@ -515,8 +515,7 @@ impl Screen for UsersScreen {
                 cells.push(TCell::from(u.billing.as_str()));
                 cells.push(TCell::from(
                     u.last_login_at
-                        .map(|t| t.strftime("%Y-%m-%d").to_string())
-                        .unwrap_or_else(|| "-".into()),
+                        .map_or_else(|| "-".into(), |t| look.time.format(t, "%Y-%m-%d")),
                 ));
             }
             Row::new(cells)
@@ -549,8 +548,14 @@ impl Screen for UsersScreen {
                 None => "No user matches the filter.".to_string(),
             }
         };
+        let block = Block::default().borders(Borders::ALL).title(" Users ");
         let spec = TableSpec {
-            block: Block::default().borders(Borders::ALL).title(" Users "),
+            // The zone is named where a time column shows.
+            block: if narrow {
+                block
+            } else {
+                block.title(look.zone_title())
+            },
             header: Row::new(header),
             widths,
             row: &row,
@@ -589,7 +594,7 @@ fn list_lines(label: &str, items: &[String]) -> Vec<String> {
 }
 
 /// The user detail view: every section, then the history.
-pub fn detail_lines(d: &crate::service::UserDetail) -> Vec<String> {
+pub fn detail_lines(d: &crate::service::UserDetail, time: &LocalTime) -> Vec<String> {
     let u = &d.user;
     let p = &u.provider;
     let n = &u.notifications;
@@ -658,26 +663,20 @@ pub fn detail_lines(d: &crate::service::UserDetail) -> Vec<String> {
             n.dos_threshold.map_or("off".into(), |t| t.to_string())
         ),
         "SECURITY".to_string(),
-        format!(
-            "  Created         {}",
-            u.created_at.strftime("%Y-%m-%d %H:%M")
-        ),
+        format!("  Created         {}", time.minute(u.created_at)),
         format!(
             "  Activated       {}",
-            u.activated_at
-                .map_or("-".into(), |t| t.strftime("%Y-%m-%d %H:%M").to_string())
+            u.activated_at.map_or("-".into(), |t| time.minute(t))
         ),
         format!(
             "  Last login      {}",
-            d.login
-                .last_login_at
-                .map_or("-".into(), |t| t.strftime("%Y-%m-%d %H:%M").to_string())
+            d.login.last_login_at.map_or("-".into(), |t| time.minute(t))
         ),
     ]);
     if let Some(t) = u.deactivated_at {
         lines.push(format!(
             "  Deactivated     {} ({})",
-            t.strftime("%Y-%m-%d %H:%M"),
+            time.minute(t),
             o(&u.deactivation_reason)
         ));
     }
@@ -686,7 +685,7 @@ pub fn detail_lines(d: &crate::service::UserDetail) -> Vec<String> {
         lines.push(format!(
             "  #{} {} {} by {} [{}]",
             h.seq,
-            h.time.strftime("%Y-%m-%d %H:%M"),
+            time.minute(h.time),
             h.action,
             h.actor,
             h.outcome
