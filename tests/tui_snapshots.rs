@@ -338,8 +338,14 @@ fn users_tab() {
     let ui = demo();
     assert_eq!(ui.app.tab, Tab::Users);
     assert_eq!(ui.app.screens.users.shown(), 41);
-    let text = ui.render(120, 40);
-    assert!(text.contains("41 of 41 users"), "{text}");
+    for (w, h) in SIZES {
+        let text = ui.render(w, h);
+        assert!(text.contains("41 of 41 users"), "{text}");
+        // Billable seats: 11 providers and 5 provider assistants (technicians are free).
+        assert!(text.contains("seats 16 billable"), "{text}");
+        // No device waits: no badge.
+        assert!(!text.contains("waiting"), "{text}");
+    }
     ui.snap("users");
 }
 
@@ -849,6 +855,22 @@ fn devices_tab_approves_a_waiting_device() {
     assert!(refused.is_err(), "an unseen device waits");
     ui.app.refresh_all();
     ui.settle();
+    // Every tab's header says a device waits: in words where there is room, on the tab at 80.
+    let wide = ui.render(120, 40);
+    assert!(
+        wide.lines()
+            .next()
+            .unwrap_or("")
+            .contains("1 device waiting"),
+        "{wide}"
+    );
+    let narrow = ui.render(80, 24);
+    let head = narrow.lines().next().unwrap_or("");
+    assert!(head.contains("5 Devices (1)"), "{narrow}");
+    assert!(
+        head.contains("admin"),
+        "who is logged in still shows:\n{narrow}"
+    );
     ui.typ("5");
     let text = ui.render(120, 40);
     assert!(
@@ -859,6 +881,16 @@ fn devices_tab_approves_a_waiting_device() {
     ui.typ("a").typ("y");
     ui.settle();
     assert!(ui.render(120, 40).contains("approved"));
+    let after = ui.render(120, 40);
+    assert!(
+        !after.contains("device waiting"),
+        "the badge goes:\n{after}"
+    );
+    let narrow = ui.render(80, 24);
+    assert!(
+        narrow.lines().next().unwrap_or("").contains("5 Devices 6"),
+        "the badge goes:\n{narrow}"
+    );
     assert!(
         ui.svc()
             .verify_login(

@@ -123,6 +123,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
                 keymap: &app.keymap,
                 authority: &app.authority,
                 time: &app.time,
+                practice: app.screens.settings.practice(),
             };
             app.screen().draw(frame, body, &look);
             draw_status(frame, app, status, rows, Some(app.tab));
@@ -201,13 +202,19 @@ fn draw_banner(frame: &mut Frame<'_>, app: &App, body: Rect, text: &str, keep: u
 fn draw_tabs(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let theme = app.theme;
     let mut spans = Vec::new();
-    // Narrow terminals get tighter tabs, leaving room for who is logged in where.
+    // Narrow terminals get tighter tabs, leaving room for who is logged in where; there the
+    // count of devices waiting for approval goes on their tab instead of in words.
     let narrow = area.width < 100;
+    let waiting = app.screens.devices.waiting();
     for (i, tab) in Tab::ALL.iter().enumerate() {
+        let title = match tab {
+            Tab::Devices if narrow && waiting > 0 => format!("{} ({waiting})", tab.title()),
+            _ => tab.title().to_string(),
+        };
         let text = if narrow {
-            format!("{} {}", i + 1, tab.title())
+            format!("{} {title}", i + 1)
         } else {
-            format!(" {} {} ", i + 1, tab.title())
+            format!(" {} {title} ", i + 1)
         };
         if narrow {
             spans.push(Span::raw(" "));
@@ -229,18 +236,32 @@ fn draw_tabs(frame: &mut Frame<'_>, app: &App, area: Rect) {
         .practice_name()
         .map(|p| for_terminal(p).into_owned())
         .unwrap_or_default();
+    let badge = match waiting {
+        0 => String::new(),
+        1 => " 1 device waiting ".to_string(),
+        n => format!(" {n} devices waiting "),
+    };
+    let badge = if narrow { String::new() } else { badge };
     let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
-    let room = usize::from(area.width).saturating_sub(used);
+    let room = usize::from(area.width).saturating_sub(used + badge.chars().count());
     let full = format!(" {who} @ {practice} ");
     let right = if full.chars().count() <= room {
         full
     } else {
         format!(" {who} ")
     };
-    if right.chars().count() <= room {
-        spans.push(Span::raw(" ".repeat(room - right.chars().count())));
-        spans.push(Span::styled(right, theme.dim()));
+    let right = if right.chars().count() <= room {
+        right
+    } else {
+        String::new()
+    };
+    spans.push(Span::raw(
+        " ".repeat(room.saturating_sub(right.chars().count())),
+    ));
+    if !badge.is_empty() {
+        spans.push(Span::styled(badge, theme.key()));
     }
+    spans.push(Span::styled(right, theme.dim()));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 

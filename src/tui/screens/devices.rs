@@ -5,6 +5,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Block, Borders, Row};
 
 use super::{Effect, Look, Screen};
+use crate::model::DeviceStatus;
 use crate::security::sanitize::for_terminal;
 use crate::service::{DeviceView, Request, Response};
 use crate::tui::action::Action;
@@ -15,6 +16,17 @@ use crate::tui::widgets::list::{ListState, TableSpec};
 #[derive(Debug, Default)]
 pub struct DevicesScreen {
     list: ListState<DeviceView>,
+}
+
+impl DevicesScreen {
+    /// Devices waiting for an administrator's approval.
+    pub fn waiting(&self) -> usize {
+        self.list
+            .rows()
+            .iter()
+            .filter(|v| v.device.status == DeviceStatus::Pending)
+            .count()
+    }
 }
 
 impl Screen for DevicesScreen {

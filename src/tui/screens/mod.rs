@@ -22,7 +22,7 @@ use super::forms::Purpose;
 use super::keymap::{Keymap, Section};
 use super::theme::Theme;
 use super::widgets::form::Form;
-use crate::service::{LocalTime, Request};
+use crate::service::{LocalTime, PracticeView, Request};
 
 /// A tab of the interface, after gitui's components: it owns its state, reloads it, handles
 /// actions, draws itself and says which actions it offers.
@@ -68,6 +68,8 @@ pub struct Look<'a> {
     pub authority: &'a Authority,
     /// How times are shown.
     pub time: &'a LocalTime,
+    /// The practice, as the Settings tab last loaded it.
+    pub practice: Option<&'a PracticeView>,
 }
 
 /// What a screen asks the application to do.

@@ -25,6 +25,11 @@ impl SettingsScreen {
     pub fn practice_name(&self) -> Option<&str> {
         self.practice.as_ref().map(|p| p.settings.name.as_str())
     }
+
+    /// The practice as last loaded (for other screens' headers: the seat count).
+    pub fn practice(&self) -> Option<&PracticeView> {
+        self.practice.as_ref()
+    }
 }
 
 impl Screen for SettingsScreen {

@@ -282,7 +282,8 @@ impl UsersScreen {
     }
 
     /// The line above the table: how many users, loading, every filter, skipped records.
-    fn draw_bar(&self, frame: &mut Frame<'_>, bar: Rect, theme: Theme) {
+    fn draw_bar(&self, frame: &mut Frame<'_>, bar: Rect, look: &Look<'_>) {
+        let theme = look.theme;
         let mut chips = Vec::new();
         if self.loading {
             chips.push(Span::styled(" loading users... ", theme.dim()));
@@ -291,6 +292,7 @@ impl UsersScreen {
             format!(" {} of {} users ", self.list.shown(), self.list.total()),
             theme.heading(),
         ));
+
         // Every filter in one format: `filter: status=invited · role=Provider · /garcia`.
         let mut filters: Vec<Span<'_>> = [
             ("status", self.status.map(|s| s.as_str().to_string())),
@@ -328,6 +330,16 @@ impl UsersScreen {
                 format!(" {} unreadable record(s) skipped ", self.unreadable),
                 theme.error(),
             ));
+        }
+        // The billable seats go on the right, where they never push a filter out of view.
+        if let Some(p) = look.practice {
+            let seats = format!(" seats {} billable ", p.seats.billable());
+            let used: usize = chips.iter().map(Span::width).sum();
+            let room = usize::from(bar.width).saturating_sub(used);
+            if seats.chars().count() <= room {
+                chips.push(Span::raw(" ".repeat(room - seats.chars().count())));
+                chips.push(Span::styled(seats, theme.dim()));
+            }
         }
         frame.render_widget(Paragraph::new(Line::from(chips)), bar);
     }
@@ -475,7 +487,7 @@ impl Screen for UsersScreen {
     fn draw(&self, frame: &mut Frame<'_>, area: Rect, look: &Look<'_>) {
         let theme = look.theme;
         let [bar, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
-        self.draw_bar(frame, bar, theme);
+        self.draw_bar(frame, bar, look);
         // The detail pane goes beside the table only when the table keeps every column there;
         // otherwise below it, as long as the table keeps room for rows.
         let (table_area, detail_area) = if body.width >= FULL_TABLE_WIDTH + DETAIL_WIDTH {
