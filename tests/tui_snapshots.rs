@@ -441,8 +441,124 @@ fn user_detail() {
     let text = ui.render(120, 40);
     assert!(text.contains(&name), "{text}");
     assert!(text.contains("IDENTITY"), "{text}");
-    assert!(text.contains("Logs in with    email"), "{text}");
+    // Every field of the table, in its words, one per row.
+    assert!(text.contains("Logs in with         email"), "{text}");
+    assert!(text.contains("Contact email        -"), "{text}");
+    assert!(text.contains("Chat user            no"), "{text}");
     ui.snap("user_detail");
+}
+
+#[test]
+fn the_user_form_has_every_field_of_the_table_with_its_value() {
+    use staffctl::service::user_field::{FIELDS, FieldKind, Section};
+    let mut ui = demo();
+    // The fields of a form in order, headings as `# title`.
+    let layout = |form: &staffctl::tui::widgets::form::Form| -> Vec<String> {
+        form.fields
+            .iter()
+            .map(|f| {
+                if f.key.is_empty() {
+                    format!("# {}", f.label)
+                } else {
+                    format!("{} {}", f.key, f.label)
+                }
+            })
+            .collect()
+    };
+    let mut expected = Vec::new();
+    for section in Section::ALL {
+        expected.push(format!("# {}", section.title()));
+        for f in FIELDS.iter().filter(|f| f.section == section) {
+            expected.push(format!("{} {}", f.name, f.label));
+        }
+    }
+    // A new user: the table's defaults, and no role or facility until one is chosen.
+    ui.typ("a");
+    assert_eq!(layout(ui.top_form()), expected);
+    for f in FIELDS {
+        let want = match f.kind {
+            FieldKind::Role | FieldKind::Facility => "",
+            // The first option is what a choice without a default starts on.
+            FieldKind::Choice(options) if f.default.is_empty() => options[0].0,
+            _ => f.default,
+        };
+        assert_eq!(ui.top_form().value(f.name), want, "{}", f.name);
+    }
+    ui.key(KeyCode::Esc);
+    // An existing user: every field holds their value, the contact email and chat user too.
+    let admin = ui.session();
+    let target = ui.app.screens.users.selected().expect("a user").id;
+    ui.svc()
+        .call(
+            &admin,
+            Request::UserEdit(
+                target.to_string(),
+                vec![
+                    (UserField::ContactEmail, "chloe.home@example.org".into()),
+                    (UserField::ChatUser, "yes".into()),
+                ],
+            ),
+        )
+        .expect("edit");
+    ui.app.refresh_all();
+    ui.settle();
+    let user = match ui.svc().call(&admin, Request::UserShow(target.to_string())) {
+        Ok(Response::User(d)) => d.user,
+        other => panic!("{other:?}"),
+    };
+    ui.typ("e");
+    assert_eq!(layout(ui.top_form()), expected);
+    for f in FIELDS {
+        assert_eq!(ui.top_form().value(f.name), (f.value)(&user), "{}", f.name);
+    }
+    assert_eq!(
+        ui.top_form().value("contact_email"),
+        "chloe.home@example.org"
+    );
+    assert_eq!(ui.top_form().value("chat_user"), "yes");
+    assert!(!ui.top_form().is_dirty(), "opening changes nothing");
+}
+
+#[test]
+fn the_detail_pane_pages_through_every_field() {
+    let mut ui = demo();
+    let pages_of = |text: &str| -> Option<(usize, usize)> {
+        let line = text.lines().find(|l| l.contains("┌ Selected "))?;
+        let (page, rest) = line.split_once("Selected ")?.1.split_once('/')?;
+        let total: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        Some((page.parse().ok()?, total.parse().ok()?))
+    };
+    let first = ui.render(80, 24);
+    let (page, total) = pages_of(&first).expect("a paged pane");
+    assert_eq!(page, 1);
+    assert!(first.contains("(] next)"), "{first}");
+    let mut seen = first.clone();
+    for n in 2..=total {
+        ui.typ("]");
+        let text = ui.render(80, 24);
+        assert_eq!(pages_of(&text), Some((n, total)), "{text}");
+        seen.push_str(&text);
+    }
+    for f in staffctl::service::user_field::FIELDS {
+        assert!(
+            seen.contains(&format!("{}:", f.label)),
+            "{} never shown",
+            f.label
+        );
+    }
+    for label in [
+        "Permissions:",
+        "Can access:",
+        "Last login:",
+        "Failed logins:",
+    ] {
+        assert!(seen.contains(label), "{label} never shown");
+    }
+    // After the last page comes the first again; another user starts on their first.
+    ui.typ("]");
+    assert_eq!(pages_of(&ui.render(80, 24)), Some((1, total)));
+    ui.typ("]").key(KeyCode::Down);
+    assert_eq!(pages_of(&ui.render(80, 24)).map(|p| p.0), Some(1));
 }
 
 #[test]
@@ -456,8 +572,9 @@ fn add_user_with_an_invalid_npi_keeps_the_input() {
         .typ("Quist")
         .tabs(2)
         .typ("nora.quist@riverside-pt.example");
-    // Role: step from "(choose)" to Front Desk; then the primary facility.
-    ui.tabs(3);
+    // Role (past the contact email, username and login method): step from "(choose)" to
+    // Front Desk; then the primary facility.
+    ui.tabs(4);
     assert_eq!(ui.top_form().focused_key(), "role");
     for _ in 0..12 {
         if ui.render(120, 40).contains("◀ Front Desk ▶") {
@@ -704,10 +821,14 @@ fn narrow_terminal_stacks_the_detail_pane_below_the_table() {
     assert_eq!(pane_col, users_col, "pane as wide as the table:\n{narrow}");
     let (email_row, _) = find(&narrow, &selected).expect("selected user's email in the pane");
     assert!(email_row > pane_row, "{narrow}");
-    // All six lines of the pane fit, down to the status and NPI lines.
-    let (status_row, _) = find(&narrow, "status invited").expect("status line");
-    let (npi_row, _) = find(&narrow, "admin no  NPI").expect("admin/NPI line");
-    assert!(pane_row < status_row && status_row < npi_row, "{narrow}");
+    // The pane's first page reaches from the status to the role and seat.
+    let (status_row, _) = find(&narrow, "Status: invited").expect("status");
+    let (role_row, _) = find(&narrow, "Role: ").expect("role");
+    let (seat_row, _) = find(&narrow, "Billing seat: ").expect("seat");
+    assert!(
+        pane_row < status_row && status_row < role_row && role_row <= seat_row,
+        "{narrow}"
+    );
 
     // At 120 columns every column of the table fits only without the pane beside it: the
     // pane goes below and Billing and Last login stay visible.

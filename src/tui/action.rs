@@ -70,6 +70,8 @@ actions! {
     UserDelete => "user.delete", "Delete the selected user (only if never activated)";
     UserAccess => "user.access", "Edit which facilities the selected user can access";
     UserUnlock => "user.unlock", "Unlock the selected user after failed logins";
+    UserDetailsNext => "user.details_next", "Show the next page of the selected user's details in the pane";
+    UserDetailsPrev => "user.details_prev", "Show the previous page of the selected user's details in the pane";
     RoleAdd => "role.add", "Add a role";
     RoleEdit => "role.edit", "Edit the selected role's permissions";
     RoleRename => "role.rename", "Rename the selected role";

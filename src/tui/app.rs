@@ -632,6 +632,7 @@ impl App {
         self.apply_action(action);
         if matches!(self.phase, Phase::Main) {
             self.verify_if_on_audit();
+            self.sync_user_detail();
         }
     }
 

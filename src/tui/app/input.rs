@@ -83,6 +83,7 @@ impl App {
         }
         if self.current_filtering() {
             self.on_filter_key(key);
+            self.sync_user_detail();
             return;
         }
         if let Some(a) = self.lookup(chord, self.tab.section()) {

@@ -9,6 +9,8 @@ pub(super) enum Job {
     Login(std::result::Result<(Session, std::result::Result<Response, Error>), Error>),
     /// A user list loaded in the background: (generation, result).
     Users(u64, std::result::Result<Response, Error>),
+    /// A user's details for the Users tab's pane: (user id, result).
+    UserDetail(crate::model::Id, std::result::Result<Response, Error>),
     Verify(std::result::Result<VerifyReport, Error>),
     Export(std::result::Result<u64, Error>),
 }
@@ -29,6 +31,25 @@ impl App {
         std::thread::spawn(move || {
             let result = backend.call(&session, Request::UserList(filter));
             let _ = tx.send(Job::Users(generation, result));
+        });
+    }
+
+    /// Loads the details the Users tab's pane wants, on a thread (one at a time: moving through
+    /// the list quickly loads only where the selection rests).
+    pub(super) fn sync_user_detail(&mut self) {
+        if self.tab != Tab::Users || !matches!(self.phase, Phase::Main) {
+            return;
+        }
+        let (Some(session), Some(id)) = (self.session.clone(), self.screens.users.wanted_detail())
+        else {
+            return;
+        };
+        self.screens.users.loading_detail(id);
+        let backend = Arc::clone(&self.backend);
+        let tx = self.jobs_tx.clone();
+        std::thread::spawn(move || {
+            let result = backend.call(&session, Request::UserShow(format!("#{id}")));
+            let _ = tx.send(Job::UserDetail(id, result));
         });
     }
 
@@ -103,7 +124,9 @@ impl App {
             .modals
             .iter()
             .any(|m| matches!(m, Modal::Export(j) if j.done.is_none()));
+        let mut received = false;
         while let Ok(job) = self.jobs_rx.try_recv() {
+            received = true;
             changed = true;
             match job {
                 Job::Login(Ok((session, who))) => {
@@ -126,6 +149,15 @@ impl App {
                     }
                 }
                 Job::Login(Err(e)) => self.refuse_login(e.to_string()),
+                Job::UserDetail(id, result) => {
+                    // A user who cannot be read (deleted meanwhile) leaves the pane with the
+                    // list's summary; the list's reload says what happened.
+                    let detail = match result {
+                        Ok(Response::User(d)) => Some(d),
+                        _ => None,
+                    };
+                    self.screens.users.apply_detail(id, detail);
+                }
                 Job::Verify(result) => {
                     self.screens.audit.verifying = false;
                     match result {
@@ -165,6 +197,9 @@ impl App {
                 }
             }
         }
+        if received {
+            self.sync_user_detail();
+        }
         changed
     }
 
@@ -196,6 +231,7 @@ impl App {
         while start.elapsed() < timeout {
             let busy = self.checking()
                 || self.screens.users.loading
+                || self.screens.users.detail_loading()
                 || self.screens.audit.verifying
                 || self.export_running();
             if !busy {

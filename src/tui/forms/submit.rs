@@ -7,8 +7,8 @@ use super::invitation_lines;
 use crate::error::{Error, FieldError, Result};
 use crate::model::Id;
 use crate::service::{
-    AuditQuery, ExportFormat, FacilityField, PracticeField, Request, Response, UserField,
-    UserFields, parse_time,
+    AuditQuery, ExportFormat, FacilityField, FieldKind, PracticeField, Request, Response,
+    UserField, UserFields, parse_time,
 };
 use crate::tui::app::Ctx;
 use crate::tui::widgets::form::Form;
@@ -85,10 +85,10 @@ fn user_fields(pairs: Vec<(String, String)>) -> UserFields {
         .into_iter()
         .filter_map(|(k, v)| {
             let field = UserField::parse(&k)?;
-            // Choice values for role/facility are ids; the service accepts `#id`.
+            // Choice values for roles and facilities are ids; the service accepts `#id`.
             let v = if matches!(
-                field,
-                UserField::Role | UserField::Facility | UserField::DefaultLocation
+                field.spec().kind,
+                FieldKind::Role | FieldKind::Facility | FieldKind::OptionalFacility
             ) && !v.is_empty()
             {
                 format!("#{v}")

@@ -9,6 +9,7 @@ pub mod facilities;
 pub mod invites;
 pub mod roles;
 pub mod settings;
+pub mod user_detail;
 pub mod users;
 
 use ratatui::Frame;

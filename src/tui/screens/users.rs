@@ -6,15 +6,17 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell as TCell, Paragraph, Row};
 
+use std::cell::Cell;
+
+use super::user_detail::{self, Pane};
 use super::{Effect, Look, Screen};
 use crate::model::{Id, UserStatus};
 use crate::security::sanitize::for_terminal;
-use crate::service::{LocalTime, Request, Response, UserFilter, UserSummary};
+use crate::service::{Request, Response, UserDetail, UserFilter, UserSummary};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
 use crate::tui::forms::{self, Purpose};
 use crate::tui::keymap::Section;
-use crate::tui::theme::Theme;
 use crate::tui::widgets::list::{ListState, TableSpec};
 
 /// Sortable columns.
@@ -75,6 +77,18 @@ pub struct UsersScreen {
     sort: Column,
     reverse: bool,
     unreadable: usize,
+    /// The selected user's details for the pane, as last loaded.
+    detail: Option<Box<UserDetail>>,
+    /// The user whose details are being loaded, and the listing they were asked after.
+    detail_loading: Option<(Id, u64)>,
+    /// The loaded details may be out of date (the list was reloaded since they were asked for).
+    detail_stale: bool,
+    /// Counts the listings taken, so details asked for before the latest are known as stale.
+    listings: u64,
+    /// Page of the details the pane shows.
+    pane_page: usize,
+    /// Pages of details the pane had room for, as last drawn.
+    pane_pages: Cell<usize>,
     /// A reload is running in the background.
     pub loading: bool,
     /// Bumped by every reload; a background result of an older reload is dropped.
@@ -131,9 +145,45 @@ impl UsersScreen {
         }
     }
 
+    /// The user whose details the pane needs loaded, if any and none is loading: the pane
+    /// shows the selected user's, loaded in the background so moving never waits for them.
+    pub fn wanted_detail(&self) -> Option<Id> {
+        let id = self.selected()?.id;
+        let have = self.detail.as_ref().map(|d| d.user.id);
+        ((have != Some(id) || self.detail_stale) && self.detail_loading.is_none()).then_some(id)
+    }
+
+    /// Notes that the details of `id` are being loaded.
+    pub fn loading_detail(&mut self, id: Id) {
+        self.detail_loading = Some((id, self.listings));
+    }
+
+    /// Whether a user's details are being loaded.
+    pub fn detail_loading(&self) -> bool {
+        self.detail_loading.is_some()
+    }
+
+    /// Takes the loaded details of `id` (`None`: they could not be loaded).
+    pub fn apply_detail(&mut self, id: Id, detail: Option<Box<UserDetail>>) {
+        let asked_after = match self.detail_loading {
+            Some((loading, listing)) if loading == id => {
+                self.detail_loading = None;
+                listing
+            }
+            _ => return,
+        };
+        if self.detail.as_ref().map(|d| d.user.id) != Some(id) {
+            self.pane_page = 0;
+        }
+        self.detail_stale = asked_after != self.listings;
+        self.detail = detail;
+    }
+
     /// Takes a freshly loaded user list, keeping the selection on the same user.
     pub fn apply_listing(&mut self, l: crate::service::Listing<UserSummary>) {
         self.loading = false;
+        self.listings += 1;
+        self.detail_stale = true;
         let selected_id = self.selected().map(|u| u.id);
         self.unreadable = l.unreadable.len();
         // The `/` filter looks in the same text as `user list --search`.
@@ -217,7 +267,7 @@ impl UsersScreen {
             Action::Open => match ctx.call(Request::UserShow(u.id.to_string())) {
                 Ok(Response::User(d)) => Effect::Detail {
                     title: format!("User #{} {name}", u.id),
-                    lines: detail_lines(&d, ctx.time),
+                    lines: user_detail::window_lines(&d, ctx.time),
                 },
                 Ok(_) => Effect::None,
                 Err(e) => Effect::from_error(&e),
@@ -344,42 +394,24 @@ impl UsersScreen {
         frame.render_widget(Paragraph::new(Line::from(chips)), bar);
     }
 
-    /// The pane with the selected user's main fields.
-    fn draw_pane(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
-        let lines: Vec<Line<'_>> = match self.selected() {
-            None => vec![],
-            Some(u) => vec![
-                Line::from(Span::styled(
-                    for_terminal(&u.name).into_owned(),
-                    theme.heading(),
-                )),
-                Line::from(format!(
-                    "#{}  {}",
-                    u.id,
-                    for_terminal(u.username.as_deref().unwrap_or("-"))
-                )),
-                Line::from(for_terminal(&u.email).into_owned()),
-                Line::from(format!(
-                    "{} at {}",
-                    for_terminal(&u.role),
-                    for_terminal(&u.facility)
-                )),
-                Line::from(format!(
-                    "status {}  billing {}",
-                    status_text(u),
-                    u.billing.as_str()
-                )),
-                Line::from(format!(
-                    "admin {}  NPI {}",
-                    if u.admin { "yes" } else { "no" },
-                    u.npi.as_deref().unwrap_or("-")
-                )),
-            ],
+    /// The pane with the selected user's details (their summary until those are loaded).
+    fn draw_pane(&self, frame: &mut Frame<'_>, area: Rect, look: &Look<'_>) {
+        let pane = match (self.selected(), &self.detail) {
+            (None, _) => Pane::Empty,
+            (Some(u), Some(d)) if d.user.id == u.id => Pane::Detail(d),
+            (Some(u), _) => Pane::Summary(u),
         };
-        frame.render_widget(
-            Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" Selected ")),
+        let more = look.offer(Section::Users, Action::UserDetailsNext);
+        let pages = user_detail::draw_pane(
+            frame,
             area,
+            &pane,
+            self.pane_page,
+            more.as_deref(),
+            look.time,
+            look.theme,
         );
+        self.pane_pages.set(pages);
     }
 }
 
@@ -409,6 +441,18 @@ impl Screen for UsersScreen {
     fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect {
         if self.list.navigate(action) {
             return Effect::None;
+        }
+        let pages = self.pane_pages.get().max(1);
+        match action {
+            Action::UserDetailsNext => {
+                self.pane_page = (self.pane_page.min(pages - 1) + 1) % pages;
+                return Effect::None;
+            }
+            Action::UserDetailsPrev => {
+                self.pane_page = (self.pane_page.min(pages - 1) + pages - 1) % pages;
+                return Effect::None;
+            }
+            _ => {}
         }
         let selected = self.selected().cloned();
         let reload = |s: &mut Self| match s.reload(ctx) {
@@ -575,145 +619,7 @@ impl Screen for UsersScreen {
         };
         self.list.draw(frame, table_area, spec, theme);
         if let Some(d) = detail_area {
-            self.draw_pane(frame, d, theme);
+            self.draw_pane(frame, d, look);
         }
     }
-}
-
-/// `label` then the items, comma-separated, over as many lines as needed so that none is wider
-/// than an 80-column detail view (continuation lines are indented under the first item).
-fn list_lines(label: &str, items: &[String]) -> Vec<String> {
-    const WIDTH: usize = 74;
-    let indent = " ".repeat(label.chars().count());
-    let mut lines = Vec::new();
-    let mut line = label.to_string();
-    for (i, item) in items.iter().enumerate() {
-        let piece = if i + 1 < items.len() {
-            format!("{item},")
-        } else {
-            item.clone()
-        };
-        let fresh = line.chars().count() == indent.chars().count();
-        if !fresh && line.chars().count() + 1 + piece.chars().count() > WIDTH {
-            lines.push(std::mem::replace(&mut line, indent.clone()));
-        } else if !fresh {
-            line.push(' ');
-        }
-        line.push_str(&piece);
-    }
-    lines.push(line);
-    lines
-}
-
-/// The user detail view: every section, then the history.
-pub fn detail_lines(d: &crate::service::UserDetail, time: &LocalTime) -> Vec<String> {
-    let u = &d.user;
-    let p = &u.provider;
-    let n = &u.notifications;
-    let yn = |b: bool| if b { "yes" } else { "no" };
-    let o = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    let mut lines = vec![
-        "IDENTITY".to_string(),
-        format!("  Name            {}", u.full_name()),
-        format!("  Public name     {}", o(&u.public_name)),
-        format!("  Username        {}", o(&u.username)),
-        format!("  Email           {}", u.email),
-        format!(
-            "  Logs in with    {}",
-            format!("{:?}", u.login_method).to_lowercase()
-        ),
-        format!("  Status          {}", d.status.as_str()),
-        "ROLE & FLAGS".to_string(),
-        format!("  Role            {}", d.role),
-        format!("  Billing         {}", u.billing.as_str()),
-        format!(
-            "  Part-time {}   Aide {}   Chat user {}",
-            yn(u.part_time),
-            yn(u.aide),
-            yn(u.chat_user)
-        ),
-    ];
-    lines.extend(list_lines("  Permissions     ", &d.permissions));
-    lines.extend([
-        "FACILITIES & ACCESS".to_string(),
-        format!("  Primary         {}", d.facility),
-    ]);
-    lines.extend(list_lines("  Can access      ", &d.access));
-    lines.extend([
-        "PROVIDER CREDENTIALS".to_string(),
-        format!(
-            "  NPI             {}   Taxonomy {}",
-            o(&p.npi),
-            o(&p.taxonomy)
-        ),
-        format!(
-            "  PMS provider    {}   Capacity {}   Step {} min",
-            o(&p.pms_provider_id),
-            p.capacity,
-            p.scheduling_step_minutes
-        ),
-        format!(
-            "  Default doctor  {}   Signs forms {}   In app {}",
-            yn(p.default_doctor),
-            yn(p.can_sign_forms),
-            yn(p.show_in_app)
-        ),
-        format!("  Extension       {}", o(&p.screen_pop_extension)),
-        "NOTIFICATIONS".to_string(),
-        format!(
-            "  Messaging {}  Billable codes {}  Lead {}  Intake {}",
-            yn(n.secure_messaging),
-            yn(n.billable_codes_email),
-            yn(n.new_lead),
-            yn(n.new_intake)
-        ),
-        format!(
-            "  Alerts: low {}  passive {}  promoter {}   DOS threshold {}",
-            yn(n.low_score_alert),
-            yn(n.passive_score_alert),
-            yn(n.promoter_score_alert),
-            n.dos_threshold.map_or("off".into(), |t| t.to_string())
-        ),
-        "SECURITY".to_string(),
-        format!("  Created         {}", time.minute(u.created_at)),
-        format!(
-            "  Activated       {}",
-            u.activated_at.map_or("-".into(), |t| time.minute(t))
-        ),
-        format!(
-            "  Last login      {}",
-            d.login.last_login_at.map_or("-".into(), |t| time.minute(t))
-        ),
-    ]);
-    if let Some(t) = u.deactivated_at {
-        lines.push(format!(
-            "  Deactivated     {} ({})",
-            time.minute(t),
-            o(&u.deactivation_reason)
-        ));
-    }
-    lines.push(format!("HISTORY ({} events)", d.history.len()));
-    for h in d.history.iter().rev() {
-        lines.push(format!(
-            "  #{} {} {} by {} [{}]",
-            h.seq,
-            time.minute(h.time),
-            h.action,
-            h.actor,
-            h.outcome
-        ));
-        for c in h.changes.iter().take(12) {
-            lines.push(format!("      {c}"));
-        }
-        if h.changes.len() > 12 {
-            lines.push(format!(
-                "      ... and {} more field(s)",
-                h.changes.len() - 12
-            ));
-        }
-    }
-    lines
-        .into_iter()
-        .map(|l| for_terminal(&l).into_owned())
-        .collect()
 }
