@@ -11,7 +11,8 @@
 //! `[TIMESTAMP]`, 64-hex digests `[HASH]`, and the process origin of an audit event `[ORIGIN]`.
 //!
 //! `tui_snapshots/authority.rs` checks that the interface offers only what the operator's role
-//! allows; `times.rs` that times are the practice's and the interface's clock is its own.
+//! allows; `times.rs` that times are the practice's and the interface's clock is its own;
+//! `keys.rs` that every key comes from the keymap and texts name the operator's keys.
 //! `tui_snapshots/hostile.rs` puts hostile text (terminal escape sequences, C1 controls, bidi
 //! overrides) into the store by every path that accepts it and checks that none of it reaches
 //! the screen; `lock.rs` and `messages.rs` cover the lock and how messages fit the screen.
@@ -73,7 +74,11 @@ fn open(dir: &Path) -> Arc<Service> {
 const TEST_NOW: &str = "2026-11-25T15:00:00Z";
 
 fn new_app(svc: Arc<Service>) -> App {
-    let mut app = App::new(svc, Keymap::default_keymap(), Theme { mono: true }).expect("app");
+    new_app_with(svc, Keymap::default_keymap())
+}
+
+fn new_app_with(svc: Arc<Service>, keymap: Keymap) -> App {
+    let mut app = App::new(svc, keymap, Theme { mono: true }).expect("app");
     let now = TEST_NOW.parse().expect("a timestamp");
     app.set_clock(Arc::new(ManualClock::at(now)));
     app
@@ -237,6 +242,8 @@ impl Ui {
 mod authority;
 #[path = "tui_snapshots/hostile.rs"]
 mod hostile;
+#[path = "tui_snapshots/keys.rs"]
+mod keys;
 #[path = "tui_snapshots/lock.rs"]
 mod lock;
 #[path = "tui_snapshots/messages.rs"]
@@ -784,7 +791,7 @@ fn discard_changes_prompt() {
     ui.typ("a").typ("Jo").key(KeyCode::Esc);
     assert!(matches!(
         ui.app.modals.last(),
-        Some(Modal::Confirm { title, .. }) if title == "Discard changes?"
+        Some(Modal::Confirm { question, .. }) if question.title == "Discard changes?"
     ));
     // The form is still underneath, with what was typed.
     assert!(matches!(

@@ -17,8 +17,9 @@ use super::forms::{self, Purpose};
 use super::keymap::{Chord, Keymap, Lookup, Section};
 use super::messages;
 use super::screens::{
-    Effect, Screen, audit::AuditScreen, devices::DevicesScreen, facilities::FacilitiesScreen,
-    invites::InvitesScreen, roles::RolesScreen, settings::SettingsScreen, users::UsersScreen,
+    Effect, Question, Screen, audit::AuditScreen, devices::DevicesScreen,
+    facilities::FacilitiesScreen, invites::InvitesScreen, roles::RolesScreen,
+    settings::SettingsScreen, users::UsersScreen,
 };
 use super::theme::Theme;
 use super::widgets::form::{Form, FormOutcome};
@@ -64,15 +65,6 @@ impl Ctx<'_> {
     /// Sends a request.
     pub fn call(&self, request: Request) -> Result<Response> {
         self.backend.call(self.session, request)
-    }
-
-    /// The key that starts activating an invited account on the login screen.
-    pub fn activate_key(&self) -> String {
-        self.keymap
-            .keys_for(Section::Form, Action::Activate)
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| Action::Activate.name().to_string())
     }
 }
 
@@ -378,14 +370,12 @@ impl App {
                 });
             }
             Ok(forms::Submitted::Confirm {
-                title,
-                lines,
+                question,
                 request,
                 success,
             }) => {
                 self.modals.push(Modal::Confirm {
-                    title,
-                    lines,
+                    question,
                     then: Pending::Call(Box::new(request), success),
                 });
             }
@@ -467,11 +457,12 @@ impl App {
                     self.quit = true;
                 } else if dirty {
                     self.modals.push(Modal::Confirm {
-                        title: "Quit?".into(),
-                        lines: vec![
-                            "A form has unsaved input that will be lost.".into(),
-                            "y: quit   n: go back".into(),
-                        ],
+                        question: Question::new(
+                            "Quit?",
+                            vec!["A form has unsaved input that will be lost.".into()],
+                            "quit",
+                            "go back",
+                        ),
                         then: Pending::Quit,
                     });
                 } else {
@@ -601,14 +592,12 @@ impl App {
             Effect::None => {}
             Effect::Form(form, purpose) => self.modals.push(Modal::Form { form, purpose }),
             Effect::Confirm {
-                title,
-                lines,
+                question,
                 request,
                 success,
             } => {
                 self.modals.push(Modal::Confirm {
-                    title,
-                    lines,
+                    question,
                     then: Pending::Call(Box::new(request), success),
                 });
             }

@@ -8,12 +8,14 @@ use std::path::PathBuf;
 
 pub use submit::{Purpose, Submitted, submit};
 
+use super::action::Action;
 use super::app::Ctx;
+use super::keymap::{Keymap, Section};
 use super::widgets::form::{Field, Form};
 use crate::error::{FieldError, Result};
 use crate::model::permission::{self, CATALOGUE};
 use crate::model::{Facility, Practice, Role, User};
-use crate::service::user_field::{FieldKind, Section, UserField};
+use crate::service::user_field::{FieldKind, Section as FieldSection, UserField};
 use crate::service::{AccessView, AuditQuery, InitRequest, LocalTime, Request, Response};
 
 fn opts(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -78,9 +80,13 @@ pub fn setup_request(form: &Form) -> std::result::Result<InitRequest, Vec<FieldE
 }
 
 /// Activating an invited account: login, the code, a new password twice.
-pub fn activation(user: &str) -> Form {
+pub fn activation(user: &str, keymap: &Keymap) -> Form {
     Form::new(
-        "Activate your account (F2 again or Esc: back to log in)",
+        &format!(
+            "Activate your account ({} again or {}: back to log in)",
+            keymap.key_or_name(Section::Form, Action::Activate),
+            keymap.key_or_name(Section::Form, Action::FormCancel)
+        ),
         vec![
             Field::text("login", "Username or email", user),
             Field::text("code", "Activation code", ""),
@@ -132,6 +138,14 @@ pub fn user(ctx: &Ctx<'_>, existing: Option<&User>) -> Result<Form> {
     // Roles that administer staffctl come last, so a stray → never lands on them first.
     roles.sort_by_key(|r| r.permissions.iter().any(|p| p.starts_with("admin.")));
     let new = existing.is_none();
+    // How to pick, in the operator's keys.
+    let pick = format!(
+        "{}/{}",
+        ctx.keymap
+            .key_or_name(Section::Form, Action::FormChoicePrev),
+        ctx.keymap
+            .key_or_name(Section::Form, Action::FormChoiceNext)
+    );
     // A new user gets no role or facility until one is chosen (never Administrator by accident).
     let choose = || (String::new(), "(choose)".to_string());
     let facility_list = || {
@@ -140,7 +154,7 @@ pub fn user(ctx: &Ctx<'_>, existing: Option<&User>) -> Result<Form> {
             .map(|f| (f.id.to_string(), f.name.clone()))
     };
     let mut fields = Vec::new();
-    for section in Section::ALL {
+    for section in FieldSection::ALL {
         fields.push(Field::heading(section.title()));
         for spec in UserField::in_section(section) {
             let value = existing.map_or_else(|| spec.default.to_string(), |u| (spec.value)(u));
@@ -155,7 +169,8 @@ pub fn user(ctx: &Ctx<'_>, existing: Option<&User>) -> Result<Form> {
                         .into_iter()
                         .chain(roles.iter().map(|r| (r.id.to_string(), r.name.clone())))
                         .collect();
-                    Field::choice(name, label, options, &value).required("pick a role with ←/→")
+                    Field::choice(name, label, options, &value)
+                        .required(&format!("pick a role with {pick}"))
                 }
                 FieldKind::Facility => {
                     // With one facility there is nothing to choose.
@@ -165,7 +180,7 @@ pub fn user(ctx: &Ctx<'_>, existing: Option<&User>) -> Result<Form> {
                         .chain(facility_list())
                         .collect();
                     Field::choice(name, label, options, &value)
-                        .required("pick a primary facility with ←/→")
+                        .required(&format!("pick a primary facility with {pick}"))
                 }
                 FieldKind::OptionalFacility => {
                     let options = std::iter::once((String::new(), "(none)".to_string()))
@@ -239,7 +254,7 @@ pub fn role_rename(role: &Role) -> Form {
 }
 
 /// The permission matrix of a role: one heading per module, one switch per action.
-pub fn role_permissions(role: &Role) -> Form {
+pub fn role_permissions(role: &Role, keymap: &Keymap) -> Form {
     let mut fields = Vec::new();
     for module in permission::modules() {
         fields.push(Field::heading(module));
@@ -253,7 +268,12 @@ pub fn role_permissions(role: &Role) -> Form {
         }
     }
     Form::new(
-        &format!("Permissions of {} (Space toggles, Enter saves)", role.name),
+        &format!(
+            "Permissions of {} ({} toggles, {} saves)",
+            role.name,
+            keymap.key_or_name(Section::Form, Action::FormToggle),
+            keymap.key_or_name(Section::Form, Action::FormSubmit)
+        ),
         fields,
     )
 }
@@ -405,12 +425,13 @@ pub fn export(q: &AuditQuery, time: &LocalTime, now: jiff::Timestamp) -> Form {
 }
 
 /// What the operator must hand over after adding a user: the code, shown this once, and how
-/// the person uses it (`activate_key` on the login screen).
+/// the person uses it (the activation key of `keymap` on the login screen).
 pub fn invitation_lines(
     d: &crate::service::UserDetail,
-    activate_key: &str,
+    keymap: &Keymap,
     time: &LocalTime,
 ) -> Vec<String> {
+    let activate_key = keymap.key_or_name(Section::Form, Action::Activate);
     let Some(inv) = &d.invitation else {
         return vec!["No invitation was created.".into()];
     };
@@ -436,6 +457,9 @@ pub fn invitation_lines(
         "They activate the account with {activate_key} on the staffctl login screen (or with \
          `staffctl activate`), typing their login and this code, and choose a password."
     ));
-    lines.push("Esc closes.".into());
+    lines.push(format!(
+        "{} closes.",
+        keymap.key_or_name(Section::List, Action::Back)
+    ));
     lines
 }

@@ -77,9 +77,40 @@ fn hint_line(app: &App, section: Section, actions: &[Action], width: u16) -> Lin
     Line::from(spans)
 }
 
+/// The keys of the form section, as the footers of forms name them.
+struct FormKeys {
+    next: String,
+    prev: String,
+    submit: String,
+    cancel: String,
+    toggle: String,
+    pick: String,
+    activate: String,
+}
+
+impl FormKeys {
+    fn of(app: &App) -> Self {
+        let key = |a: Action| app.keymap.key_or_name(Section::Form, a);
+        Self {
+            next: key(Action::FormNext),
+            prev: key(Action::FormPrev),
+            submit: key(Action::FormSubmit),
+            cancel: key(Action::FormCancel),
+            toggle: key(Action::FormToggle),
+            pick: format!(
+                "{}/{}",
+                key(Action::FormChoicePrev),
+                key(Action::FormChoiceNext)
+            ),
+            activate: key(Action::Activate),
+        }
+    }
+}
+
 /// Draws the whole interface.
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let area = frame.area();
+    let k = FormKeys::of(app);
     match &app.phase {
         Phase::Setup(form) => draw_gate(
             frame,
@@ -87,7 +118,10 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
             " staffctl: first-run setup ".to_string(),
             form,
             78,
-            "Tab/Enter next  S-Tab previous  Enter on the last field creates  Esc quit",
+            &format!(
+                "{}/{} next  {} previous  {} on the last field creates  {} quit",
+                k.next, k.submit, k.prev, k.submit, k.cancel
+            ),
         ),
         Phase::Login { form, checking, .. } => draw_gate(
             frame,
@@ -95,10 +129,13 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
             format!(" staffctl  {}", app.backend.describe()),
             form,
             64,
-            if *checking {
-                "checking..."
+            &if *checking {
+                "checking...".to_string()
             } else {
-                "Enter log in  F2 activate an invitation  Esc quit"
+                format!(
+                    "{} log in  {} activate an invitation  {} quit",
+                    k.submit, k.activate, k.cancel
+                )
             },
         ),
         Phase::Activate(form) => draw_gate(
@@ -107,7 +144,10 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
             format!(" staffctl  {}", app.backend.describe()),
             form,
             72,
-            "Tab/Enter next  Enter on the last field activates  F2/Esc back",
+            &format!(
+                "{}/{} next  {} on the last field activates  {}/{} back",
+                k.next, k.submit, k.submit, k.activate, k.cancel
+            ),
         ),
         Phase::Main => {
             let rows = message_rows(app, area.width, Some(app.tab.section()));
@@ -348,16 +388,31 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
         Modal::Form { form, .. } => {
             let w = area.width.min(92);
             let h = form.height().min(area.height.saturating_sub(2)).max(5);
+            let k = FormKeys::of(app);
             form.draw(
                 frame,
                 centered(area, w, h),
                 theme,
-                "Tab next  Space toggle  ←/→ choose  Enter save  Esc cancel",
+                &format!(
+                    "{} next  {} toggle  {} choose  {} save  {} cancel",
+                    k.next, k.toggle, k.pick, k.submit, k.cancel
+                ),
             );
         }
-        Modal::Confirm { title, lines, .. } => {
+        Modal::Confirm { question, .. } => {
             let w = area.width.min(76);
-            let text: Vec<Line<'_>> = wrapped(lines, usize::from(w.saturating_sub(2)))
+            let title = &question.title;
+            // The answers with the keys that give them.
+            let key = |a: Action| app.keymap.key_or_name(Section::Confirm, a);
+            let mut lines = question.lines.clone();
+            lines.push(format!(
+                "{}: {}   {}: {}",
+                key(Action::ConfirmYes),
+                question.yes,
+                key(Action::ConfirmNo),
+                question.no
+            ));
+            let text: Vec<Line<'_>> = wrapped(&lines, usize::from(w.saturating_sub(2)))
                 .into_iter()
                 .map(Line::from)
                 .collect();
@@ -392,7 +447,12 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
             let section = app.tab.section();
             let width = usize::from(r.width.saturating_sub(2));
             let mut lines = vec![format!("Keymap: {}. Keys of this screen:", app.keymap.name)];
-            for s in section.chain().into_iter().chain([Section::Form]) {
+            for s in
+                section
+                    .chain()
+                    .into_iter()
+                    .chain([Section::Form, Section::Confirm, Section::Input])
+            {
                 for (keys, action) in app.keymap.section_bindings(s) {
                     let head = format!("  {keys:<12} {:<20} ", action.name());
                     lines.extend(wrap_entry(&head, &help_doc(app, action), width));
@@ -406,11 +466,17 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
             }
             lines.push(String::new());
             lines.push("Inside tmux, set `escape-time 10` so Esc responds at once.".into());
+            let key = |a: Action| app.keymap.key_or_name(Section::List, a);
             draw_scrolling(
                 frame,
                 app,
                 r,
-                "Help (↑/↓ scroll, Esc closes)",
+                &format!(
+                    "Help ({}/{} scroll, {} closes)",
+                    key(Action::Up),
+                    key(Action::Down),
+                    key(Action::Back)
+                ),
                 &lines,
                 *scroll,
             );
@@ -444,11 +510,11 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
                 )));
             }
             frame.render_widget(
-                Paragraph::new(lines).block(
-                    Block::default()
-                        .borders(Borders::ALL)
-                        .title(" Command palette (Enter runs, Esc closes) "),
-                ),
+                Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(format!(
+                    " Command palette ({} runs, {} closes) ",
+                    app.keymap.key_or_name(Section::Input, Action::InputAccept),
+                    app.keymap.key_or_name(Section::Input, Action::InputCancel)
+                ))),
                 r,
             );
         }
@@ -481,14 +547,15 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
                     .gauge_style(theme.gauge()),
                 gauge,
             );
+            let close = app.keymap.key_or_name(Section::List, Action::Open);
             let text = match &job.done {
                 None => Line::from("working... (you can keep this open)"),
                 Some(Ok(n)) => Line::from(Span::styled(
-                    format!("Done: {n} events written. Enter closes."),
+                    format!("Done: {n} events written. {close} closes."),
                     theme.ok(),
                 )),
                 Some(Err(e)) => Line::from(Span::styled(
-                    format!("Failed: {}. Enter closes.", for_terminal(e)),
+                    format!("Failed: {}. {close} closes.", for_terminal(e)),
                     theme.error(),
                 )),
             };

@@ -9,7 +9,13 @@ pub fn palette_matches(query: &str, authority: &Authority) -> Vec<Action> {
     let palette: Vec<Action> = Action::ALL
         .iter()
         .copied()
-        .filter(|a| !a.name().starts_with("form.") && authority.allows(*a))
+        .filter(|a| {
+            // Keys of forms, questions and inputs answer what is on screen: not commands.
+            !["form.", "confirm.", "input."]
+                .iter()
+                .any(|p| a.name().starts_with(p))
+                && authority.allows(*a)
+        })
         .collect();
     if query.trim().is_empty() {
         return palette;

@@ -56,10 +56,8 @@ pub enum Modal {
     },
     /// A yes/no question.
     Confirm {
-        /// Title.
-        title: String,
-        /// What will happen (and what is kept).
-        lines: Vec<String>,
+        /// What is asked.
+        question: Question,
         /// On yes.
         then: Pending,
     },

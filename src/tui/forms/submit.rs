@@ -10,7 +10,10 @@ use crate::service::{
     AuditQuery, ExportFormat, FacilityField, FieldKind, PracticeField, Request, Response,
     UserField, UserFields, parse_time,
 };
+use crate::tui::action::Action;
 use crate::tui::app::Ctx;
+use crate::tui::keymap::Section;
+use crate::tui::screens::Question;
 use crate::tui::widgets::form::Form;
 
 /// What saving a form does.
@@ -49,10 +52,8 @@ pub enum Submitted {
     Done(String),
     /// Ask before sending `request`.
     Confirm {
-        /// Title.
-        title: String,
-        /// What will happen.
-        lines: Vec<String>,
+        /// The question.
+        question: Question,
         /// The request to send on yes.
         request: Request,
         /// Message on success.
@@ -193,7 +194,7 @@ pub fn submit(ctx: &Ctx<'_>, purpose: &Purpose, form: &Form) -> Result<Submitted
                     d.user.full_name()
                 ),
                 title: format!("Invitation for {}", d.user.full_name()),
-                lines: invitation_lines(&d, &ctx.activate_key(), ctx.time),
+                lines: invitation_lines(&d, ctx.keymap, ctx.time),
             }),
             _ => done("Added.".into()),
         },
@@ -237,8 +238,9 @@ pub fn submit(ctx: &Ctx<'_>, purpose: &Purpose, form: &Form) -> Result<Submitted
                 permissions: Vec::new(),
             })?;
             done(format!(
-                "Added role {}; press e to choose its permissions.",
-                form.value("name").trim()
+                "Added role {}; press {} to choose its permissions.",
+                form.value("name").trim(),
+                ctx.keymap.key_or_name(Section::Roles, Action::RoleEdit)
             ))
         }
         Purpose::RoleRename(id, rev) => {
@@ -293,10 +295,13 @@ pub fn submit(ctx: &Ctx<'_>, purpose: &Purpose, form: &Form) -> Result<Submitted
                     name_list(&detail.users)
                 )
             });
-            lines.push("y: save   n: back to the matrix".into());
             Ok(Submitted::Confirm {
-                title: format!("Change permissions of {}?", detail.role.name),
-                lines,
+                question: Question::new(
+                    format!("Change permissions of {}?", detail.role.name),
+                    lines,
+                    "save",
+                    "back to the matrix",
+                ),
                 request: expect(
                     *rev,
                     Request::RoleEdit {

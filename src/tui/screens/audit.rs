@@ -13,6 +13,7 @@ use crate::service::{AuditQuery, LocalTime, Request, Response, VerifyReport};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
 use crate::tui::forms::{self, Purpose};
+use crate::tui::keymap::Section;
 use crate::tui::widgets::list::{ListState, TableSpec};
 use crate::tui::widgets::{ellipsize, table_column_widths};
 
@@ -100,7 +101,13 @@ impl Screen for AuditScreen {
                 ),
                 theme.error(),
             ),
-            (None, false) => Span::styled(" chain: not verified (v) ", theme.dim()),
+            (None, false) => Span::styled(
+                match look.keymap.key(Section::Audit, Action::AuditVerify) {
+                    Some(key) => format!(" chain: not verified ({key}) "),
+                    None => " chain: not verified ".to_string(),
+                },
+                theme.dim(),
+            ),
         };
         let mut spans = vec![verify];
         if let Some(r) = self.verify.as_ref().filter(|r| r.quarantined > 0) {

@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Block, Borders, Row};
 
-use super::{Effect, Look, Screen};
+use super::{Effect, Look, Question, Screen};
 use crate::model::DeviceStatus;
 use crate::security::sanitize::for_terminal;
 use crate::service::{DeviceView, Request, Response};
@@ -78,8 +78,12 @@ impl Screen for DevicesScreen {
             _ => return Effect::None,
         };
         Effect::Confirm {
-            title: format!("{verb} device {what}?"),
-            lines: vec![after.into(), "y: yes   n: cancel".into()],
+            question: Question::new(
+                format!("{verb} device {what}?"),
+                vec![after.into()],
+                "yes",
+                "cancel",
+            ),
             request,
             success: format!("{verb}d device {what}."),
         }

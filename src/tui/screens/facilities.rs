@@ -5,12 +5,13 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Block, Borders, Row};
 
-use super::{Effect, Look, Screen};
+use super::{Effect, Look, Question, Screen};
 use crate::security::sanitize::for_terminal;
 use crate::service::{FacilitySummary, Request, Response};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
 use crate::tui::forms::{self, Purpose};
+use crate::tui::keymap::Section;
 use crate::tui::widgets::list::{ListState, TableSpec};
 
 /// State of the Facilities tab.
@@ -57,21 +58,25 @@ impl Screen for FacilitiesScreen {
                 Purpose::FacilityEdit(f.id, f.revision),
             ),
             Action::FacilityArchive if f.archived => Effect::Confirm {
-                title: format!("Restore {name}?"),
-                lines: vec![
-                    "Staff can be assigned to it again.".into(),
-                    "y: restore   n: cancel".into(),
-                ],
+                question: Question::new(
+                    format!("Restore {name}?"),
+                    vec!["Staff can be assigned to it again.".into()],
+                    "restore",
+                    "cancel",
+                ),
                 request: Request::FacilityRestore(f.id.to_string()),
                 success: format!("Restored {name}."),
             },
             Action::FacilityArchive => Effect::Confirm {
-                title: format!("Archive {name}?"),
-                lines: vec![
-                    "Its history is kept; no new staff can be assigned to it.".into(),
-                    "Refused while it is anyone's primary facility.".into(),
-                    "y: archive   n: cancel".into(),
-                ],
+                question: Question::new(
+                    format!("Archive {name}?"),
+                    vec![
+                        "Its history is kept; no new staff can be assigned to it.".into(),
+                        "Refused while it is anyone's primary facility.".into(),
+                    ],
+                    "archive",
+                    "cancel",
+                ),
                 request: Request::FacilityArchive(f.id.to_string()),
                 success: format!("Archived {name}."),
             },
@@ -130,9 +135,12 @@ impl Screen for FacilitiesScreen {
             ])
         };
         let spec = TableSpec {
-            block: Block::default()
-                .borders(Borders::ALL)
-                .title(" Facilities (Enter: who can access) "),
+            block: Block::default().borders(Borders::ALL).title(
+                match look.keymap.key(Section::Facilities, Action::Open) {
+                    Some(key) => format!(" Facilities ({key}: who can access) "),
+                    None => " Facilities ".to_string(),
+                },
+            ),
             header: Row::new(vec!["Id", "Facility", "Code", "Staff", "Status", "Phone"]),
             widths: vec![
                 Constraint::Length(5),

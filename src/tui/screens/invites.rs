@@ -5,7 +5,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::widgets::{Block, Borders, Row};
 
-use super::{Effect, Look, Screen};
+use super::{Effect, Look, Question, Screen};
 use crate::security::sanitize::for_terminal;
 use crate::service::{InviteView, Request, Response};
 use crate::tui::action::Action;
@@ -47,7 +47,7 @@ impl Screen for InvitesScreen {
                         let _ = self.refresh(ctx);
                         Effect::Detail {
                             title: format!("New invitation for {name}"),
-                            lines: forms::invitation_lines(&d, &ctx.activate_key(), ctx.time),
+                            lines: forms::invitation_lines(&d, ctx.keymap, ctx.time),
                         }
                     }
                     Ok(_) => Effect::None,
@@ -55,12 +55,15 @@ impl Screen for InvitesScreen {
                 }
             }
             Action::InviteRevoke => Effect::Confirm {
-                title: format!("Withdraw the invitation of {name}?"),
-                lines: vec![
-                    "Their code stops working; the user stays invited and can get a new one."
-                        .into(),
-                    "y: withdraw   n: cancel".into(),
-                ],
+                question: Question::new(
+                    format!("Withdraw the invitation of {name}?"),
+                    vec![
+                        "Their code stops working; the user stays invited and can get a new one."
+                            .into(),
+                    ],
+                    "withdraw",
+                    "cancel",
+                ),
                 request: Request::InviteRevoke(row.user_id.to_string()),
                 success: format!("Withdrew the invitation of {name}."),
             },

@@ -73,6 +73,32 @@ pub struct Look<'a> {
     pub practice: Option<&'a PracticeView>,
 }
 
+/// A yes/no question: what it asks, what will happen, and the words of its two answers. The
+/// keys that give them come from the keymap when it is drawn (`y: delete   n: cancel`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Question {
+    /// Title.
+    pub title: String,
+    /// What will happen (and what is kept).
+    pub lines: Vec<String>,
+    /// What answering yes does ("delete").
+    pub yes: String,
+    /// What answering no does ("cancel").
+    pub no: String,
+}
+
+impl Question {
+    /// A question whose answers read `yes` and `no`.
+    pub fn new(title: impl Into<String>, lines: Vec<String>, yes: &str, no: &str) -> Self {
+        Self {
+            title: title.into(),
+            lines,
+            yes: yes.into(),
+            no: no.into(),
+        }
+    }
+}
+
 /// What a screen asks the application to do.
 #[derive(Debug, Clone)]
 pub enum Effect {
@@ -82,10 +108,8 @@ pub enum Effect {
     Form(Form, Purpose),
     /// Ask before sending a request.
     Confirm {
-        /// Title.
-        title: String,
-        /// What will happen and what is kept.
-        lines: Vec<String>,
+        /// The question.
+        question: Question,
         /// Request on yes.
         request: Request,
         /// Message on success.

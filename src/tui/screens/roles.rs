@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row};
 
-use super::{Effect, Look, Screen, wide};
+use super::{Effect, Look, Question, Screen, wide};
 use crate::model::permission::{CATALOGUE, modules};
 use crate::security::sanitize::for_terminal;
 use crate::service::{Request, Response, RoleSummary};
@@ -121,7 +121,7 @@ impl Screen for RolesScreen {
                 Err(e) => Effect::from_error(&e),
             },
             Action::RoleEdit => Effect::Form(
-                forms::role_permissions(&r.role),
+                forms::role_permissions(&r.role, ctx.keymap),
                 Purpose::RolePermissions(r.role.id, r.role.revision),
             ),
             Action::RoleRename => Effect::Form(
@@ -129,11 +129,12 @@ impl Screen for RolesScreen {
                 Purpose::RoleRename(r.role.id, r.role.revision),
             ),
             Action::RoleDelete => Effect::Confirm {
-                title: format!("Delete role {name}?"),
-                lines: vec![
-                    "A role still assigned to users, or built in, is not deleted.".into(),
-                    "y: delete   n: cancel".into(),
-                ],
+                question: Question::new(
+                    format!("Delete role {name}?"),
+                    vec!["A role still assigned to users, or built in, is not deleted.".into()],
+                    "delete",
+                    "cancel",
+                ),
                 request: Request::RoleDelete(r.role.id.to_string()),
                 success: format!("Deleted role {name}."),
             },

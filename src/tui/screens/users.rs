@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Cell as TCell, Paragraph, Row};
 use std::cell::Cell;
 
 use super::user_detail::{self, Pane};
-use super::{Effect, Look, Screen};
+use super::{Effect, Look, Question, Screen};
 use crate::model::{Id, UserStatus};
 use crate::security::sanitize::for_terminal;
 use crate::service::{Request, Response, UserDetail, UserFilter, UserSummary};
@@ -294,31 +294,36 @@ impl UsersScreen {
                     ));
                 }
                 Effect::Confirm {
-                    title: format!("Reactivate {name}?"),
-                    lines: vec![
-                        "They can log in again with their existing account.".into(),
-                        "y: reactivate   n: cancel".into(),
-                    ],
+                    question: Question::new(
+                        format!("Reactivate {name}?"),
+                        vec!["They can log in again with their existing account.".into()],
+                        "reactivate",
+                        "cancel",
+                    ),
                     request: Request::UserReactivate(u.id.to_string()),
                     success: format!("Reactivated {name}."),
                 }
             }
             Action::UserUnlock => Effect::Confirm {
-                title: format!("Unlock {name}?"),
-                lines: vec![
-                    "Their failed logins are forgotten and they can log in again.".into(),
-                    "y: unlock   n: cancel".into(),
-                ],
+                question: Question::new(
+                    format!("Unlock {name}?"),
+                    vec!["Their failed logins are forgotten and they can log in again.".into()],
+                    "unlock",
+                    "cancel",
+                ),
                 request: Request::UserUnlock(u.id.to_string()),
                 success: format!("Unlocked {name}."),
             },
             Action::UserDelete => Effect::Confirm {
-                title: format!("Delete {name}?"),
-                lines: vec![
-                    "Only users who never activated their account can be deleted;".into(),
-                    "others are deactivated instead. The audit log keeps the record.".into(),
-                    "y: delete   n: cancel".into(),
-                ],
+                question: Question::new(
+                    format!("Delete {name}?"),
+                    vec![
+                        "Only users who never activated their account can be deleted;".into(),
+                        "others are deactivated instead. The audit log keeps the record.".into(),
+                    ],
+                    "delete",
+                    "cancel",
+                ),
                 request: Request::UserDelete(u.id.to_string()),
                 success: format!("Deleted {name}."),
             },
