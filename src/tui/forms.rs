@@ -308,6 +308,11 @@ pub fn settings(p: &Practice) -> Form {
             Field::heading("Practice"),
             Field::text("name", "Practice name", &p.name),
             Field::text("email", "Contact email", &p.email),
+            Field::text(
+                "time_zone",
+                "Time zone (empty: server's)",
+                p.time_zone.as_deref().unwrap_or(""),
+            ),
             Field::heading("Invitations"),
             Field::text(
                 "invite_expiry_hours",

@@ -168,3 +168,27 @@ fn others_changes_are_looked_for_when_the_interface_s_clock_says_a_second_passed
     clock.advance(Duration::from_secs(1));
     assert!(!ui.app.check_live());
 }
+
+#[test]
+fn a_time_zone_chosen_in_the_settings_applies_at_once() {
+    let mut ui = demo();
+    ui.typ("7").typ("e");
+    focus(&mut ui, "time_zone");
+    assert_eq!(ui.top_form().value("time_zone"), "UTC");
+    ui.ctrl('u').typ("America/Chicago").key(KeyCode::Enter);
+    assert!(ui.app.modals.is_empty(), "saved: {:?}", ui.app.modals);
+    ui.typ("6");
+    assert!(ui.render(80, 24).contains("times in America/Chicago"));
+    // A zone the server does not know is refused beside the field, with an example.
+    ui.typ("7").typ("e");
+    focus(&mut ui, "time_zone");
+    ui.ctrl('u').typ("Mars/Olympus").key(KeyCode::Enter);
+    let form = ui.top_form();
+    let message = form
+        .fields
+        .iter()
+        .find(|f| f.key == "time_zone")
+        .and_then(|f| f.error.clone())
+        .unwrap_or_default();
+    assert!(message.contains("America/Chicago"), "{message}");
+}
