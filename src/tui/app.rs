@@ -57,8 +57,6 @@ pub struct Ctx<'a> {
     pub authority: &'a Authority,
     /// How times are shown.
     pub time: &'a LocalTime,
-    /// The interface's clock.
-    pub clock: &'a dyn Clock,
 }
 
 impl Ctx<'_> {
@@ -247,7 +245,6 @@ impl App {
             keymap: &self.keymap,
             authority: &self.authority,
             time: &self.time,
-            clock: self.clock.as_ref(),
         })
     }
 
@@ -262,7 +259,6 @@ impl App {
             keymap: &self.keymap,
             authority: &self.authority,
             time: &self.time,
-            clock: self.clock.as_ref(),
         };
         // A role changed meanwhile changes what is offered; a role that no longer gives
         // access to staffctl ends the session.
@@ -285,7 +281,6 @@ impl App {
             keymap: &self.keymap,
             authority: &self.authority,
             time: &self.time,
-            clock: self.clock.as_ref(),
         };
         let mut errors: Vec<String> = Vec::new();
         for tab in Tab::ALL {
@@ -346,7 +341,6 @@ impl App {
             keymap: &self.keymap,
             authority: &self.authority,
             time: &self.time,
-            clock: self.clock.as_ref(),
         };
         let purpose = purpose.clone();
         match forms::submit(&ctx, &purpose, form) {
@@ -388,7 +382,6 @@ impl App {
                     keymap: &self.keymap,
                     authority: &self.authority,
                     time: &self.time,
-                    clock: self.clock.as_ref(),
                 };
                 if let Err(e) = self.screens.audit.refresh(&ctx) {
                     self.error(e.to_string());
@@ -576,7 +569,6 @@ impl App {
             keymap: &self.keymap,
             authority: &self.authority,
             time: &self.time,
-            clock: self.clock.as_ref(),
         };
         let effect = self.screens.get_mut(self.tab).handle(action, &ctx);
         self.apply(effect);
