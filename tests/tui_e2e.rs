@@ -738,10 +738,13 @@ fn deactivating_a_user_with_a_reason_shows_in_their_history() {
         seen.push_str(&screen);
     }
     assert!(
-        seen.contains("Status          deactivated"),
+        seen.contains("Status               deactivated"),
         "status in the detail:\n{seen}"
     );
-    assert!(seen.contains("(Moved to another clinic)"), "{seen}");
+    assert!(
+        seen.contains("Reason               Moved to another clinic"),
+        "{seen}"
+    );
     assert!(seen.contains("HISTORY (3 events)"), "{seen}");
     assert!(
         seen.contains("user.deactivate by admin (#1) [success]"),
@@ -1097,6 +1100,8 @@ fn a_change_made_by_the_cli_shows_in_the_interface_through_the_server() {
     drop(server);
 }
 
+#[path = "tui_e2e/authority.rs"]
+mod authority;
 #[path = "tui_e2e/beside.rs"]
 mod beside;
 #[path = "tui_e2e/first_use.rs"]

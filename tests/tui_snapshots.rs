@@ -2,11 +2,17 @@
 //! `TestBackend` at 80x24 and 120x40, turned into plain text (one line per row, trailing spaces
 //! trimmed) and compared with the reviewed `.snap` files under `tests/snapshots/`.
 //!
-//! What varies per run is neutralised before comparison, so the snapshots hold across runs, days
-//! and machines: the store path becomes `[DATA]`, the working directory `[CWD]`, dates and times
-//! become same-width placeholders (`YYYY-MM-DD hh:mm`) so columns stay aligned, RFC 3339 instants
+//! The practice shows times in UTC and the interface's clock stands still at [`TEST_NOW`], so
+//! neither the machine's zone nor the time a test runs shows. What still varies per run is
+//! neutralised before comparison, so the snapshots hold across runs, days and machines: the
+//! store path becomes `[DATA]`, the working directory `[CWD]` and the home directory in the
+//! export dialog `[HOME]`; the times the store recorded (when the demo data was made) become
+//! same-width placeholders (`YYYY-MM-DD hh:mm`) so columns stay aligned, RFC 3339 instants
 //! `[TIMESTAMP]`, 64-hex digests `[HASH]`, and the process origin of an audit event `[ORIGIN]`.
 //!
+//! `tui_snapshots/authority.rs` checks that the interface offers only what the operator's role
+//! allows; `times.rs` that times are the practice's and the interface's clock is its own;
+//! `keys.rs` that every key comes from the keymap and texts name the operator's keys.
 //! `tui_snapshots/hostile.rs` puts hostile text (terminal escape sequences, C1 controls, bidi
 //! overrides) into the store by every path that accepts it and checks that none of it reaches
 //! the screen; `lock.rs` and `messages.rs` cover the lock and how messages fit the screen.
@@ -63,8 +69,33 @@ fn open(dir: &Path) -> Arc<Service> {
     Arc::new(Service::open(dir, &OpenOptions::default()).expect("open store"))
 }
 
+/// The time of day the interface's clock stands at in every test (the export dialog names its
+/// file after it).
+const TEST_NOW: &str = "2026-11-25T15:00:00Z";
+
 fn new_app(svc: Arc<Service>) -> App {
-    App::new(svc, Keymap::default_keymap(), Theme { mono: true }).expect("app")
+    new_app_with(svc, Keymap::default_keymap())
+}
+
+fn new_app_with(svc: Arc<Service>, keymap: Keymap) -> App {
+    let mut app = App::new(svc, keymap, Theme { mono: true }).expect("app");
+    let now = TEST_NOW.parse().expect("a timestamp");
+    app.set_clock(Arc::new(ManualClock::at(now)));
+    app
+}
+
+/// The demo practice in `svc`, showing times in `zone` (UTC in snapshots, so the machine's
+/// own zone never shows in one).
+fn populate(svc: &Service, zone: &str) {
+    let admin = staffctl::demo::populate(svc).expect("demo data");
+    svc.call(
+        &admin,
+        Request::PracticeEdit(vec![(
+            staffctl::service::PracticeField::TimeZone,
+            zone.into(),
+        )]),
+    )
+    .expect("set the time zone");
 }
 
 /// An empty store: the first-run wizard.
@@ -76,9 +107,14 @@ fn empty() -> Ui {
 
 /// The demo practice, on the login screen.
 fn demo_login() -> Ui {
+    demo_login_in("UTC")
+}
+
+/// The demo practice showing times in `zone`, on the login screen.
+fn demo_login_in(zone: &str) -> Ui {
     let dir = temp_dir();
     let svc = open(dir.path());
-    staffctl::demo::populate(&svc).expect("demo data");
+    populate(&svc, zone);
     let app = new_app(svc);
     Ui { app, dir }
 }
@@ -95,7 +131,7 @@ fn demo_with_mail(command: &str) -> Ui {
             problem: None,
         });
     let svc = Arc::new(svc);
-    staffctl::demo::populate(&svc).expect("demo data");
+    populate(&svc, "UTC");
     let mut ui = Ui {
         app: new_app(svc),
         dir,
@@ -156,7 +192,7 @@ impl Ui {
         self.app.wait_jobs(JOBS);
         assert!(!self.app.checking(), "login check still running");
         assert!(
-            !self.app.audit.verifying,
+            !self.app.screens.audit.verifying,
             "audit verification still running"
         );
         assert!(
@@ -202,14 +238,20 @@ impl Ui {
 // Rendering and neutralising (tui_snapshots/screen_text.rs), hostile text, the lock, messages
 // ---------------------------------------------------------------------------------------------
 
+#[path = "tui_snapshots/authority.rs"]
+mod authority;
 #[path = "tui_snapshots/hostile.rs"]
 mod hostile;
+#[path = "tui_snapshots/keys.rs"]
+mod keys;
 #[path = "tui_snapshots/lock.rs"]
 mod lock;
 #[path = "tui_snapshots/messages.rs"]
 mod messages;
 #[path = "tui_snapshots/screen_text.rs"]
 mod screen_text;
+#[path = "tui_snapshots/times.rs"]
+mod times;
 
 use screen_text::{neutralise, render};
 
@@ -302,9 +344,21 @@ fn login_failure_shows_the_reason_and_clears_the_password() {
 fn users_tab() {
     let ui = demo();
     assert_eq!(ui.app.tab, Tab::Users);
-    assert_eq!(ui.app.users.shown(), 41);
-    let text = ui.render(120, 40);
-    assert!(text.contains("41 of 41 users"), "{text}");
+    assert_eq!(ui.app.screens.users.shown(), 41);
+    let seats = match ui
+        .svc()
+        .call(&ui.session(), Request::PracticeShow)
+        .expect("practice")
+    {
+        Response::Practice(p) => p.seats.billable(),
+        other => panic!("{other:?}"),
+    };
+    for (w, h) in SIZES {
+        let text = ui.render(w, h);
+        assert!(text.contains("41 of 41 users"), "{text}");
+        // Billable seats: providers and provider assistants (technicians are free).
+        assert!(text.contains(&format!("seats {seats} billable")), "{text}");
+    }
     ui.snap("users");
 }
 
@@ -312,8 +366,8 @@ fn users_tab() {
 fn users_tab_filtered() {
     let mut ui = demo();
     ui.typ("/smith");
-    assert!(ui.app.users.filtering);
-    let n = ui.app.users.shown();
+    assert!(ui.app.screens.users.filtering());
+    let n = ui.app.screens.users.shown();
     assert!(n > 0 && n < 41, "{n} users match smith");
     for (w, h) in SIZES {
         let text = ui.render(w, h);
@@ -324,9 +378,71 @@ fn users_tab_filtered() {
 }
 
 #[test]
+fn the_users_filter_searches_what_user_list_search_searches() {
+    let mut ui = demo();
+    let admin = ui.session();
+    let target = ui.app.screens.users.selected().expect("a user").id;
+    ui.svc()
+        .call(
+            &admin,
+            Request::UserEdit(
+                target.to_string(),
+                vec![(UserField::PublicName, "Dr. Quillon".into())],
+            ),
+        )
+        .expect("set a public name");
+    ui.app.refresh_all();
+    ui.settle();
+    // The same needles give the same users in the `/` filter as in `user list --search`.
+    for needle in [
+        "quillon",
+        "Dr. Q",
+        "smith",
+        "riverside-pt",
+        "1480158389",
+        "zz-none",
+    ] {
+        ui.typ("/")
+            .typ(needle)
+            .key(KeyCode::Enter)
+            .key(KeyCode::Home);
+        let mut shown: Vec<u64> = (0..ui.app.screens.users.shown())
+            .map(|_| {
+                let id = ui.app.screens.users.selected().expect("a row").id;
+                ui.key(KeyCode::Down);
+                id
+            })
+            .collect();
+        shown.sort_unstable();
+        shown.dedup();
+        let searched = match ui.svc().call(
+            &admin,
+            Request::UserList(staffctl::service::UserFilter {
+                search: Some(needle.into()),
+                ..Default::default()
+            }),
+        ) {
+            Ok(Response::Users(l)) => l.items.iter().map(|u| u.id).collect::<Vec<_>>(),
+            other => panic!("a user list, got {other:?}"),
+        };
+        assert_eq!(shown, searched, "/{needle}");
+        ui.key(KeyCode::Esc);
+    }
+    ui.typ("/quillon");
+    assert_eq!(ui.app.screens.users.shown(), 1, "found by the public name");
+}
+
+#[test]
 fn user_detail() {
     let mut ui = demo();
-    let name = ui.app.users.selected().expect("a user").name.clone();
+    let name = ui
+        .app
+        .screens
+        .users
+        .selected()
+        .expect("a user")
+        .name
+        .clone();
     ui.key(KeyCode::Enter);
     let Some(Modal::Detail { lines, .. }) = ui.app.modals.last() else {
         panic!("the detail view is open");
@@ -338,8 +454,124 @@ fn user_detail() {
     let text = ui.render(120, 40);
     assert!(text.contains(&name), "{text}");
     assert!(text.contains("IDENTITY"), "{text}");
-    assert!(text.contains("Logs in with    email"), "{text}");
+    // Every field of the table, in its words, one per row.
+    assert!(text.contains("Logs in with         email"), "{text}");
+    assert!(text.contains("Contact email        -"), "{text}");
+    assert!(text.contains("Chat user            no"), "{text}");
     ui.snap("user_detail");
+}
+
+#[test]
+fn the_user_form_has_every_field_of_the_table_with_its_value() {
+    use staffctl::service::user_field::{FIELDS, FieldKind, Section};
+    let mut ui = demo();
+    // The fields of a form in order, headings as `# title`.
+    let layout = |form: &staffctl::tui::widgets::form::Form| -> Vec<String> {
+        form.fields
+            .iter()
+            .map(|f| {
+                if f.key.is_empty() {
+                    format!("# {}", f.label)
+                } else {
+                    format!("{} {}", f.key, f.label)
+                }
+            })
+            .collect()
+    };
+    let mut expected = Vec::new();
+    for section in Section::ALL {
+        expected.push(format!("# {}", section.title()));
+        for f in FIELDS.iter().filter(|f| f.section == section) {
+            expected.push(format!("{} {}", f.name, f.label));
+        }
+    }
+    // A new user: the table's defaults, and no role or facility until one is chosen.
+    ui.typ("a");
+    assert_eq!(layout(ui.top_form()), expected);
+    for f in FIELDS {
+        let want = match f.kind {
+            FieldKind::Role | FieldKind::Facility => "",
+            // The first option is what a choice without a default starts on.
+            FieldKind::Choice(options) if f.default.is_empty() => options[0].0,
+            _ => f.default,
+        };
+        assert_eq!(ui.top_form().value(f.name), want, "{}", f.name);
+    }
+    ui.key(KeyCode::Esc);
+    // An existing user: every field holds their value, the contact email and chat user too.
+    let admin = ui.session();
+    let target = ui.app.screens.users.selected().expect("a user").id;
+    ui.svc()
+        .call(
+            &admin,
+            Request::UserEdit(
+                target.to_string(),
+                vec![
+                    (UserField::ContactEmail, "chloe.home@example.org".into()),
+                    (UserField::ChatUser, "yes".into()),
+                ],
+            ),
+        )
+        .expect("edit");
+    ui.app.refresh_all();
+    ui.settle();
+    let user = match ui.svc().call(&admin, Request::UserShow(target.to_string())) {
+        Ok(Response::User(d)) => d.user,
+        other => panic!("{other:?}"),
+    };
+    ui.typ("e");
+    assert_eq!(layout(ui.top_form()), expected);
+    for f in FIELDS {
+        assert_eq!(ui.top_form().value(f.name), (f.value)(&user), "{}", f.name);
+    }
+    assert_eq!(
+        ui.top_form().value("contact_email"),
+        "chloe.home@example.org"
+    );
+    assert_eq!(ui.top_form().value("chat_user"), "yes");
+    assert!(!ui.top_form().is_dirty(), "opening changes nothing");
+}
+
+#[test]
+fn the_detail_pane_pages_through_every_field() {
+    let mut ui = demo();
+    let pages_of = |text: &str| -> Option<(usize, usize)> {
+        let line = text.lines().find(|l| l.contains("┌ Selected "))?;
+        let (page, rest) = line.split_once("Selected ")?.1.split_once('/')?;
+        let total: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        Some((page.parse().ok()?, total.parse().ok()?))
+    };
+    let first = ui.render(80, 24);
+    let (page, total) = pages_of(&first).expect("a paged pane");
+    assert_eq!(page, 1);
+    assert!(first.contains("(] next)"), "{first}");
+    let mut seen = first.clone();
+    for n in 2..=total {
+        ui.typ("]");
+        let text = ui.render(80, 24);
+        assert_eq!(pages_of(&text), Some((n, total)), "{text}");
+        seen.push_str(&text);
+    }
+    for f in staffctl::service::user_field::FIELDS {
+        assert!(
+            seen.contains(&format!("{}:", f.label)),
+            "{} never shown",
+            f.label
+        );
+    }
+    for label in [
+        "Permissions:",
+        "Can access:",
+        "Last login:",
+        "Failed logins:",
+    ] {
+        assert!(seen.contains(label), "{label} never shown");
+    }
+    // After the last page comes the first again; another user starts on their first.
+    ui.typ("]");
+    assert_eq!(pages_of(&ui.render(80, 24)), Some((1, total)));
+    ui.typ("]").key(KeyCode::Down);
+    assert_eq!(pages_of(&ui.render(80, 24)).map(|p| p.0), Some(1));
 }
 
 #[test]
@@ -353,8 +585,9 @@ fn add_user_with_an_invalid_npi_keeps_the_input() {
         .typ("Quist")
         .tabs(2)
         .typ("nora.quist@riverside-pt.example");
-    // Role: step from "(choose)" to Front Desk; then the primary facility.
-    ui.tabs(3);
+    // Role (past the contact email, username and login method): step from "(choose)" to
+    // Front Desk; then the primary facility.
+    ui.tabs(4);
     assert_eq!(ui.top_form().focused_key(), "role");
     for _ in 0..12 {
         if ui.render(120, 40).contains("◀ Front Desk ▶") {
@@ -405,7 +638,14 @@ fn add_user_with_an_invalid_npi_keeps_the_input() {
 #[test]
 fn deactivate_dialog() {
     let mut ui = demo();
-    let name = ui.app.users.selected().expect("a user").name.clone();
+    let name = ui
+        .app
+        .screens
+        .users
+        .selected()
+        .expect("a user")
+        .name
+        .clone();
     ui.typ("d");
     assert_eq!(ui.top_form().title, format!("Deactivate {name}?"));
     assert_eq!(ui.top_form().focused_key(), "reason");
@@ -490,8 +730,7 @@ fn audit_tab() {
 #[test]
 fn audit_event_detail() {
     let mut ui = demo();
-    // The newest event is this test's login; the one before it, the demo's last, changed a
-    // note.
+    // The newest event is this test's login; the one before it set the practice's time zone.
     ui.typ("6").key(KeyCode::Down).key(KeyCode::Enter);
     let text = ui.render(120, 40);
     assert!(text.contains("CHANGES"), "{text}");
@@ -558,7 +797,7 @@ fn discard_changes_prompt() {
     ui.typ("a").typ("Jo").key(KeyCode::Esc);
     assert!(matches!(
         ui.app.modals.last(),
-        Some(Modal::Confirm { title, .. }) if title == "Discard changes?"
+        Some(Modal::Confirm { question, .. }) if question.title == "Discard changes?"
     ));
     // The form is still underneath, with what was typed.
     assert!(matches!(
@@ -579,7 +818,14 @@ fn find(text: &str, needle: &str) -> Option<(usize, usize)> {
 #[test]
 fn narrow_terminal_stacks_the_detail_pane_below_the_table() {
     let ui = demo();
-    let selected = ui.app.users.selected().expect("a user").email.clone();
+    let selected = ui
+        .app
+        .screens
+        .users
+        .selected()
+        .expect("a user")
+        .email
+        .clone();
 
     let narrow = ui.render(80, 24);
     let (users_row, users_col) = find(&narrow, "┌ Users ").expect("table");
@@ -588,10 +834,14 @@ fn narrow_terminal_stacks_the_detail_pane_below_the_table() {
     assert_eq!(pane_col, users_col, "pane as wide as the table:\n{narrow}");
     let (email_row, _) = find(&narrow, &selected).expect("selected user's email in the pane");
     assert!(email_row > pane_row, "{narrow}");
-    // All six lines of the pane fit, down to the status and NPI lines.
-    let (status_row, _) = find(&narrow, "status active").expect("status line");
-    let (npi_row, _) = find(&narrow, "admin no  NPI").expect("admin/NPI line");
-    assert!(pane_row < status_row && status_row < npi_row, "{narrow}");
+    // The pane's first page reaches from the status to the role and seat.
+    let (status_row, _) = find(&narrow, "Status: active").expect("status");
+    let (role_row, _) = find(&narrow, "Role: ").expect("role");
+    let (seat_row, _) = find(&narrow, "Billing seat: ").expect("seat");
+    assert!(
+        pane_row < status_row && status_row < role_row && role_row <= seat_row,
+        "{narrow}"
+    );
 
     // At 120 columns every column of the table fits only without the pane beside it: the
     // pane goes below and Billing and Last login stay visible.
@@ -692,10 +942,14 @@ fn an_invited_user_activates_from_the_login_screen() {
     assert!(ui.render(80, 24).contains("Your account is active"));
     ui.typ(pw).key(KeyCode::Enter);
     ui.settle();
-    assert!(
-        matches!(ui.app.phase, Phase::Main),
-        "logged in with the new password"
-    );
+    // The new password is accepted; a Front Desk role gives no access to staffctl itself, so
+    // the login screen says so instead of opening the interface.
+    let Phase::Login { form, .. } = &ui.app.phase else {
+        panic!("a front desk login stays on the login screen")
+    };
+    let said = form.error.clone().unwrap_or_default();
+    assert!(said.contains("gives no access to staffctl"), "{said}");
+    assert!(!said.contains("denied"), "the password worked: {said}");
 }
 
 #[test]
@@ -732,6 +986,18 @@ fn devices_tab_approves_a_waiting_device() {
             )]),
         )
         .expect("turn approval on");
+    let waiting_before = match ui
+        .svc()
+        .call(&ui.session(), Request::DeviceList)
+        .expect("devices")
+    {
+        Response::Devices(l) => l
+            .items
+            .iter()
+            .filter(|d| d.device.status == staffctl::model::DeviceStatus::Pending)
+            .count(),
+        other => panic!("{other:?}"),
+    };
     let refused = ui.svc().verify_login(
         staffctl::demo::DEMO_ADMIN,
         staffctl::demo::DEMO_PASSWORD,
@@ -742,6 +1008,25 @@ fn devices_tab_approves_a_waiting_device() {
     assert!(refused.is_err(), "an unseen device waits");
     ui.app.refresh_all();
     ui.settle();
+    // Every tab's header says a device waits: in words where there is room, on the tab at 80.
+    let wide = ui.render(120, 40);
+    assert!(
+        wide.lines()
+            .next()
+            .unwrap_or("")
+            .contains(&format!("{} device", waiting_before + 1)),
+        "{wide}"
+    );
+    let narrow = ui.render(80, 24);
+    let head = narrow.lines().next().unwrap_or("");
+    assert!(
+        head.contains(&format!("5 Devices ({})", waiting_before + 1)),
+        "{narrow}"
+    );
+    assert!(
+        head.contains("admin"),
+        "who is logged in still shows:\n{narrow}"
+    );
     ui.typ("5");
     let text = ui.render(120, 40);
     assert!(
@@ -753,6 +1038,22 @@ fn devices_tab_approves_a_waiting_device() {
     ui.key(KeyCode::End).typ("a").typ("y");
     ui.settle();
     assert!(ui.render(120, 40).contains("approved"));
+    let after = ui.render(120, 40);
+    // The badge counts what still waits: the demo's own pending device, if any.
+    let badge = if waiting_before == 0 {
+        String::new()
+    } else {
+        format!("{waiting_before} device")
+    };
+    let top = after.lines().next().unwrap_or("");
+    assert!(
+        if badge.is_empty() {
+            !top.contains("waiting")
+        } else {
+            top.contains(&badge)
+        },
+        "the badge follows:\n{after}"
+    );
     assert!(
         ui.svc()
             .verify_login(

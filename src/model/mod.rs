@@ -519,6 +519,18 @@ pub struct User {
     pub revision: u64,
 }
 
+/// The lowercase search text of a user from its parts: "First Last", email, then username,
+/// public name and NPI where set. [`User::search_text`] and listings of users share it, so the
+/// interface's `/` filter finds exactly what `--search` finds.
+pub fn search_text(full_name: &str, email: &str, extras: [Option<&str>; 3]) -> String {
+    let mut s = format!("{full_name} {email}");
+    for extra in extras.into_iter().flatten() {
+        s.push(' ');
+        s.push_str(extra);
+    }
+    s.to_lowercase()
+}
+
 impl User {
     /// "First Last".
     pub fn full_name(&self) -> String {
@@ -528,19 +540,15 @@ impl User {
     /// Lowercase text the `/` filter and `--search` look in: name, email, username, public
     /// name and NPI.
     pub fn search_text(&self) -> String {
-        let mut s = format!("{} {} {}", self.first_name, self.last_name, self.email);
-        for extra in [
-            self.username.as_deref(),
-            self.public_name.as_deref(),
-            self.provider.npi.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            s.push(' ');
-            s.push_str(extra);
-        }
-        s.to_lowercase()
+        search_text(
+            &self.full_name(),
+            &self.email,
+            [
+                self.username.as_deref(),
+                self.public_name.as_deref(),
+                self.provider.npi.as_deref(),
+            ],
+        )
     }
 
     /// Whether the user may use `facility`.

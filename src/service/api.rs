@@ -464,6 +464,23 @@ pub struct UserSummary {
     pub npi: Option<String>,
     /// Last login.
     pub last_login_at: Option<Timestamp>,
+    /// Name shown to patients.
+    pub public_name: Option<String>,
+}
+
+impl UserSummary {
+    /// The text `--search` looks in ([`User::search_text`]), for filtering listed rows.
+    pub fn search_text(&self) -> String {
+        crate::model::search_text(
+            &self.name,
+            &self.email,
+            [
+                self.username.as_deref(),
+                self.public_name.as_deref(),
+                self.npi.as_deref(),
+            ],
+        )
+    }
 }
 
 /// One entry in a record's history.

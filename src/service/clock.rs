@@ -58,6 +58,14 @@ impl LocalTime {
             .to_string()
     }
 
+    /// `t` in this zone, formatted by `pattern` (strftime: `%Y-%m-%d`, `%m-%d %H:%M`), for
+    /// columns narrower than [`LocalTime::minute`].
+    pub fn format(&self, t: Timestamp, pattern: &str) -> String {
+        t.to_zoned_datetime(self.zone.clone())
+            .strftime(pattern)
+            .to_string()
+    }
+
     /// `09:00 CET`.
     pub fn clock(&self, t: Timestamp) -> String {
         t.to_zoned_datetime(self.zone.clone())
@@ -89,6 +97,7 @@ mod tests {
         let summer: Timestamp = "2026-07-03T15:00:00Z".parse().unwrap();
         assert_eq!(chicago.minute(summer), "2026-07-03 10:00 CDT");
         assert_eq!(LocalTime::utc().second(t), "2026-03-03 15:00:00");
+        assert_eq!(chicago.format(t, "%m-%d %H:%M"), "03-03 09:00");
         assert_eq!(LocalTime::new(Some("Nowhere/Atlantis")).name(), "UTC");
     }
 

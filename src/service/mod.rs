@@ -40,6 +40,9 @@ pub use crate::audit::export::Format as ExportFormat;
 pub use crate::store::OpenOptions;
 pub use api::*;
 pub use auth::InitRequest;
+/// The permission a request needs beyond being an operator (front ends offer only what the
+/// operator may do).
+pub use authority::required as required_permission;
 pub use calls::{Bound, Call, Calls};
 pub use clock::LocalTime;
 pub use mail::MailSetting;

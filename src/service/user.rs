@@ -771,6 +771,7 @@ fn summary(u: User, login: &LoginState, names: &Names, admins: &BTreeSet<Id>) ->
         last_login_at: login.last_login_at,
         username: u.username,
         email: u.email,
+        public_name: u.public_name,
     }
 }
 

@@ -53,7 +53,7 @@ actions! {
     PageDown => "list.page_down", "Move the selection down one page";
     Top => "list.top", "Go to the first row";
     Bottom => "list.bottom", "Go to the last row";
-    Filter => "list.filter", "Filter the list by typing (Enter keeps it, Esc clears it)";
+    Filter => "list.filter", "Filter the list by typing; input.accept keeps the filter, input.cancel clears it";
     Sort => "list.sort", "Sort by the next column";
     SortReverse => "list.sort_reverse", "Reverse the sort order";
     Open => "list.open", "Open the selected row";
@@ -70,6 +70,8 @@ actions! {
     UserDelete => "user.delete", "Delete the selected user (only if never activated)";
     UserAccess => "user.access", "Edit which facilities the selected user can access";
     UserUnlock => "user.unlock", "Unlock the selected user after failed logins";
+    UserDetailsNext => "user.details_next", "Show the next page of the selected user's details in the pane";
+    UserDetailsPrev => "user.details_prev", "Show the previous page of the selected user's details in the pane";
     RoleAdd => "role.add", "Add a role";
     RoleEdit => "role.edit", "Edit the selected role's permissions";
     RoleRename => "role.rename", "Rename the selected role";
@@ -92,6 +94,14 @@ actions! {
     FormToggle => "form.toggle", "Toggle a switch or cycle a choice";
     FormSubmit => "form.submit", "Save the form";
     FormCancel => "form.cancel", "Cancel (asks first if something changed)";
+    FormChoiceNext => "form.choice_next", "Pick the next option of a choice (or switch a toggle)";
+    FormChoicePrev => "form.choice_prev", "Pick the previous option of a choice (or switch a toggle)";
+    ConfirmYes => "confirm.yes", "Answer yes to the question shown";
+    ConfirmNo => "confirm.no", "Answer no to the question shown and close it";
+    InputAccept => "input.accept", "In the / filter: keep it; in the palette: run the chosen action";
+    InputCancel => "input.cancel", "In the / filter: clear it; in the palette: close it";
+    InputNext => "input.next", "In the / filter: move the selection down; in the palette: the next match";
+    InputPrev => "input.prev", "In the / filter: move the selection up; in the palette: the previous match";
 }
 
 #[cfg(test)]

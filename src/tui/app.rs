@@ -12,185 +12,38 @@ use tui_input::Input;
 use tui_input::backend::crossterm::to_input_request;
 
 use super::action::Action;
+use super::authority::Authority;
 use super::forms::{self, Purpose};
 use super::keymap::{Chord, Keymap, Lookup, Section};
 use super::messages;
 use super::screens::{
-    Effect, audit::AuditScreen, devices::DevicesScreen, facilities::FacilitiesScreen,
-    invites::InvitesScreen, roles::RolesScreen, settings::SettingsScreen, users::UsersScreen,
+    Effect, Question, Screen, audit::AuditScreen, devices::DevicesScreen,
+    facilities::FacilitiesScreen, invites::InvitesScreen, roles::RolesScreen,
+    settings::SettingsScreen, users::UsersScreen,
 };
 use super::theme::Theme;
 use super::widgets::form::{Form, FormOutcome};
 use crate::error::{Error, Result};
 use crate::remote::backend::Backend;
 use crate::service::{
-    AuditQuery, ExportFormat, Origin, Request, Response, Service, Session, VerifyReport,
+    AuditQuery, ExportFormat, LocalTime, Origin, Request, Response, Service, Session, VerifyReport,
 };
 
+mod clock;
 mod gate;
 mod input;
 mod jobs;
 mod lock;
+mod palette;
+mod tabs;
+mod windows;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 use jobs::Job;
-pub use lock::{Clock, Locked, ManualClock, SystemClock};
-
-/// The tabs, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tab {
-    /// Staff users.
-    Users,
-    /// Roles and permissions.
-    Roles,
-    /// Facilities.
-    Facilities,
-    /// Invitations.
-    Invites,
-    /// Device approvals.
-    Devices,
-    /// Audit log.
-    Audit,
-    /// Practice settings.
-    Settings,
-}
-
-impl Tab {
-    /// Every tab in order.
-    pub const ALL: [Tab; 7] = [
-        Tab::Users,
-        Tab::Roles,
-        Tab::Facilities,
-        Tab::Invites,
-        Tab::Devices,
-        Tab::Audit,
-        Tab::Settings,
-    ];
-
-    /// Title.
-    pub fn title(self) -> &'static str {
-        match self {
-            Self::Users => "Users",
-            Self::Roles => "Roles",
-            Self::Facilities => "Facilities",
-            Self::Invites => "Invites",
-            Self::Devices => "Devices",
-            Self::Audit => "Audit",
-            Self::Settings => "Settings",
-        }
-    }
-
-    /// Keymap section.
-    pub fn section(self) -> Section {
-        match self {
-            Self::Users => Section::Users,
-            Self::Roles => Section::Roles,
-            Self::Facilities => Section::Facilities,
-            Self::Invites => Section::Invites,
-            Self::Devices => Section::Devices,
-            Self::Audit => Section::Audit,
-            Self::Settings => Section::Settings,
-        }
-    }
-
-    fn index(self) -> usize {
-        Self::ALL.iter().position(|t| *t == self).unwrap_or(0)
-    }
-}
-
-/// Where the user is.
-#[derive(Debug, Clone)]
-pub enum Phase {
-    /// First run: create the practice and the first administrator.
-    Setup(Form),
-    /// Log in (also after the lock, see [`App::locked`]). `checking` while argon2 runs.
-    Login {
-        /// Username and password.
-        form: Form,
-        /// A login check is running.
-        checking: bool,
-    },
-    /// Activating an invited account from the login screen.
-    Activate(Form),
-    /// Logged in.
-    Main,
-}
-
-/// What to do when a confirmation is accepted.
-#[derive(Debug, Clone)]
-pub enum Pending {
-    /// Send this request; show `success` when it works.
-    Call(Box<Request>, String),
-    /// Close the form under the confirmation, dropping its input.
-    DiscardForm,
-    /// Quit.
-    Quit,
-}
-
-/// A running or finished export.
-#[derive(Debug, Clone)]
-pub struct ExportJob {
-    /// Destination.
-    pub path: PathBuf,
-    /// Events written so far.
-    pub written: Arc<AtomicU64>,
-    /// Events in the log when it started (for the progress bar).
-    pub total: u64,
-    /// Result when finished.
-    pub done: Option<std::result::Result<u64, String>>,
-}
-
-/// Something drawn over the screen; modals stack.
-#[derive(Debug, Clone)]
-pub enum Modal {
-    /// A form.
-    Form {
-        /// The form.
-        form: Form,
-        /// What saving does.
-        purpose: Purpose,
-    },
-    /// A yes/no question.
-    Confirm {
-        /// Title.
-        title: String,
-        /// What will happen (and what is kept).
-        lines: Vec<String>,
-        /// On yes.
-        then: Pending,
-    },
-    /// Read-only text (user details, event details, facility access).
-    Detail {
-        /// Title.
-        title: String,
-        /// Lines (already sanitised).
-        lines: Vec<String>,
-        /// First visible line.
-        scroll: usize,
-    },
-    /// Help generated from the keymap.
-    Help {
-        /// First visible line.
-        scroll: usize,
-    },
-    /// Command palette.
-    Palette {
-        /// Typed text.
-        input: Input,
-        /// Selected match.
-        selected: usize,
-    },
-    /// Export progress.
-    Export(ExportJob),
-}
-
-/// A message in the status line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Message {
-    /// Something worked.
-    Info(String),
-    /// Something failed.
-    Error(String),
-}
+pub use lock::Locked;
+pub use palette::palette_matches;
+pub use tabs::{Screens, Tab};
+pub use windows::{ExportJob, Message, Modal, Pending, Phase};
 
 /// Service access for screens.
 pub struct Ctx<'a> {
@@ -200,21 +53,16 @@ pub struct Ctx<'a> {
     pub session: &'a Session,
     /// The active key bindings, for texts that name keys.
     pub keymap: &'a Keymap,
+    /// What the operator may do.
+    pub authority: &'a Authority,
+    /// How times are shown.
+    pub time: &'a LocalTime,
 }
 
 impl Ctx<'_> {
     /// Sends a request.
     pub fn call(&self, request: Request) -> Result<Response> {
         self.backend.call(self.session, request)
-    }
-
-    /// The key that starts activating an invited account on the login screen.
-    pub fn activate_key(&self) -> String {
-        self.keymap
-            .keys_for(Section::Form, Action::Activate)
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| Action::Activate.name().to_string())
     }
 }
 
@@ -228,26 +76,16 @@ pub struct App {
     pub phase: Phase,
     /// Current tab.
     pub tab: Tab,
-    /// Users tab.
-    pub users: UsersScreen,
-    /// Roles tab.
-    pub roles: RolesScreen,
-    /// Facilities tab.
-    pub facilities: FacilitiesScreen,
-    /// Invites tab.
-    pub invites: InvitesScreen,
-    /// Devices tab.
-    pub devices: DevicesScreen,
-    /// Audit tab.
-    pub audit: AuditScreen,
-    /// Settings tab.
-    pub settings: SettingsScreen,
+    /// The screen of every tab.
+    pub screens: Screens,
     /// Modal stack (top is last).
     pub modals: Vec<Modal>,
     /// Status line message.
     pub message: Option<Message>,
     /// Key bindings.
     pub keymap: Keymap,
+    /// What the operator's role allows (read at login and on every reload).
+    pub authority: Authority,
     /// Styles.
     pub theme: Theme,
     /// Keys of an unfinished sequence (`g` of `g g`).
@@ -261,6 +99,8 @@ pub struct App {
     /// A session put away by the lock (its windows come back to the same operator only).
     pub locked: Option<Locked>,
     clock: Arc<dyn Clock>,
+    /// Times on screen are shown in the practice's zone (read at login and on every reload).
+    pub time: LocalTime,
     last_input: Instant,
     idle_timeout: Duration,
     /// Newest audit sequence number seen; a change means someone else saved something.
@@ -288,33 +128,31 @@ impl App {
             Phase::Setup(forms::setup())
         };
         let (jobs_tx, jobs_rx) = channel();
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let started = clock.now();
         Ok(Self {
             backend,
             session: None,
             phase,
             tab: Tab::Users,
-            users: UsersScreen::default(),
-            roles: RolesScreen::default(),
-            facilities: FacilitiesScreen::default(),
-            invites: InvitesScreen::default(),
-            devices: DevicesScreen::default(),
-            audit: AuditScreen::default(),
-            settings: SettingsScreen::default(),
+            screens: Screens::default(),
             modals: Vec::new(),
             message: None,
             keymap,
+            authority: Authority::default(),
             theme,
             pending: Vec::new(),
             quit: false,
             warning: None,
             warned: false,
             locked: None,
-            clock: Arc::new(SystemClock),
-            last_input: Instant::now(),
+            clock,
+            time: LocalTime::utc(),
+            last_input: started,
             idle_timeout: Duration::from_secs(15 * 60),
             seen_head: 0,
 
-            last_live_check: Instant::now(),
+            last_live_check: started,
             jobs_tx,
             jobs_rx,
         })
@@ -325,9 +163,31 @@ impl App {
         self.warning = Some(warning);
     }
 
-    /// Logs in synchronously (demo and tests).
+    /// Logs in synchronously (demo and tests); refused, like the login screen, when the
+    /// operator's role gives no access to staffctl.
     pub fn login_now(&mut self, user: &str, password: &str) -> Result<()> {
         let session = self.backend.login(user, password, &Origin::current())?;
+        let who = self.backend.call(&session, Request::WhoAmI);
+        self.admit(session, who).map_err(Error::Denied)
+    }
+
+    /// After a successful login: enters the session if the operator's role lets them operate
+    /// staffctl (`who` answers `WhoAmI`), else says why, in the service's words when it refused.
+    fn admit(
+        &mut self,
+        session: Session,
+        who: Result<Response>,
+    ) -> std::result::Result<(), String> {
+        let operator = match who {
+            Ok(Response::Operator(op)) => op,
+            Ok(_) => return Err("the store gave an unexpected answer about your account".into()),
+            Err(e) => return Err(messages::for_interface(&e.to_string(), &self.keymap)),
+        };
+        if let Some(why) = Authority::refuse_entry(&operator) {
+            return Err(why);
+        }
+        self.time = LocalTime::new(Some(&operator.time_zone));
+        self.authority = Authority::new(Some(operator));
         self.enter_main(session);
         Ok(())
     }
@@ -350,13 +210,7 @@ impl App {
         self.last_input = self.clock.now();
         if !same_user {
             self.tab = Tab::Users;
-            self.users = UsersScreen::default();
-            self.roles = RolesScreen::default();
-            self.facilities = FacilitiesScreen::default();
-            self.invites = InvitesScreen::default();
-            self.devices = DevicesScreen::default();
-            self.audit = AuditScreen::default();
-            self.settings = SettingsScreen::default();
+            self.screens = Screens::default();
             self.modals.clear();
         }
         self.refresh_all();
@@ -367,7 +221,10 @@ impl App {
 
     /// Starts verifying the audit chain if the Audit tab is showing and it has not been checked.
     fn verify_if_on_audit(&mut self) {
-        if self.tab == Tab::Audit && self.audit.verify.is_none() && !self.audit.verifying {
+        if self.tab == Tab::Audit
+            && self.screens.audit.verify.is_none()
+            && !self.screens.audit.verifying
+        {
             self.start_verify();
         }
     }
@@ -386,6 +243,8 @@ impl App {
             backend: &self.backend,
             session,
             keymap: &self.keymap,
+            authority: &self.authority,
+            time: &self.time,
         })
     }
 
@@ -398,24 +257,49 @@ impl App {
             backend: &self.backend,
             session: &session,
             keymap: &self.keymap,
+            authority: &self.authority,
+            time: &self.time,
         };
-        let errors: Vec<String> = [
-            self.users.refresh_choices(&ctx),
-            self.roles.refresh(&ctx),
-            self.facilities.refresh(&ctx),
-            self.invites.refresh(&ctx),
-            self.devices.refresh(&ctx),
-            self.audit.refresh(&ctx),
-            self.settings.refresh(&ctx),
-        ]
-        .into_iter()
-        .filter_map(|r| r.err().map(|e| e.to_string()))
-        .collect();
+        // A role changed meanwhile changes what is offered; a role that no longer gives
+        // access to staffctl ends the session.
+        match ctx.call(Request::WhoAmI) {
+            Ok(Response::Operator(op)) => match Authority::refuse_entry(&op) {
+                None => {
+                    self.time = LocalTime::new(Some(&op.time_zone));
+                    self.authority = Authority::new(Some(op));
+                }
+                Some(why) => return self.lose_access(why),
+            },
+            Err(Error::Denied(why)) => {
+                return self.lose_access(messages::for_interface(&why, &self.keymap));
+            }
+            _ => {}
+        }
+        let ctx = Ctx {
+            backend: &self.backend,
+            session: &session,
+            keymap: &self.keymap,
+            authority: &self.authority,
+            time: &self.time,
+        };
+        let mut errors: Vec<String> = Vec::new();
+        for tab in Tab::ALL {
+            if let Err(e) = self.screens.get_mut(tab).refresh(&ctx) {
+                errors.push(e.to_string());
+            }
+        }
         if let Some(e) = errors.first() {
             self.message = Some(Message::Error(e.clone()));
         }
-        self.seen_head = self.audit.head_seq;
+        self.seen_head = self.screens.audit.head_seq;
         self.start_users_load();
+    }
+
+    /// Ends a session whose operator may no longer operate staffctl, as the lock does, and
+    /// says why.
+    fn lose_access(&mut self, why: String) {
+        self.lock(&why);
+        self.message = Some(Message::Error(why));
     }
 
     fn info(&mut self, text: impl Into<String>) {
@@ -455,6 +339,8 @@ impl App {
             backend: &self.backend,
             session: &session,
             keymap: &self.keymap,
+            authority: &self.authority,
+            time: &self.time,
         };
         let purpose = purpose.clone();
         match forms::submit(&ctx, &purpose, form) {
@@ -478,26 +364,26 @@ impl App {
                 });
             }
             Ok(forms::Submitted::Confirm {
-                title,
-                lines,
+                question,
                 request,
                 success,
             }) => {
                 self.modals.push(Modal::Confirm {
-                    title,
-                    lines,
+                    question,
                     then: Pending::Call(Box::new(request), success),
                 });
             }
             Ok(forms::Submitted::AuditQuery(q)) => {
                 self.modals.pop();
-                self.audit.query = q;
+                self.screens.audit.query = q;
                 let ctx = Ctx {
                     backend: &self.backend,
                     session: &session,
                     keymap: &self.keymap,
+                    authority: &self.authority,
+                    time: &self.time,
                 };
-                if let Err(e) = self.audit.refresh(&ctx) {
+                if let Err(e) = self.screens.audit.refresh(&ctx) {
                     self.error(e.to_string());
                 } else {
                     self.info("Audit filter applied.");
@@ -531,10 +417,19 @@ impl App {
         self.apply_action(action);
         if matches!(self.phase, Phase::Main) {
             self.verify_if_on_audit();
+            self.sync_user_detail();
         }
     }
 
     fn apply_action(&mut self, action: Action) {
+        // What the operator's role does not allow is refused with the reason, before any form
+        // opens that the service would refuse on saving.
+        if matches!(self.phase, Phase::Main)
+            && let Some(why) = self.authority.refusal(action)
+        {
+            self.error(why);
+            return;
+        }
         match action {
             Action::Quit => {
                 let dirty = self
@@ -555,11 +450,12 @@ impl App {
                     self.quit = true;
                 } else if dirty {
                     self.modals.push(Modal::Confirm {
-                        title: "Quit?".into(),
-                        lines: vec![
-                            "A form has unsaved input that will be lost.".into(),
-                            "y: quit   n: go back".into(),
-                        ],
+                        question: Question::new(
+                            "Quit?",
+                            vec!["A form has unsaved input that will be lost.".into()],
+                            "quit",
+                            "go back",
+                        ),
                         then: Pending::Quit,
                     });
                 } else {
@@ -612,7 +508,7 @@ impl App {
                 self.info("Verifying the audit chain...");
             }
             Action::AuditExport => {
-                let form = forms::export(&self.audit.query);
+                let form = forms::export(&self.screens.audit.query, &self.time, self.clock.wall());
                 self.modals.push(Modal::Form {
                     form,
                     purpose: Purpose::Export,
@@ -671,17 +567,16 @@ impl App {
             backend: &self.backend,
             session: &session,
             keymap: &self.keymap,
+            authority: &self.authority,
+            time: &self.time,
         };
-        let effect = match self.tab {
-            Tab::Users => self.users.handle(action, &ctx),
-            Tab::Roles => self.roles.handle(action, &ctx),
-            Tab::Facilities => self.facilities.handle(action, &ctx),
-            Tab::Invites => self.invites.handle(action, &ctx),
-            Tab::Devices => self.devices.handle(action, &ctx),
-            Tab::Audit => self.audit.handle(action, &ctx),
-            Tab::Settings => self.settings.handle(action, &ctx),
-        };
+        let effect = self.screens.get_mut(self.tab).handle(action, &ctx);
         self.apply(effect);
+    }
+
+    /// The screen of the current tab.
+    pub fn screen(&self) -> &dyn Screen {
+        self.screens.get(self.tab)
     }
 
     fn apply(&mut self, effect: Effect) {
@@ -689,14 +584,12 @@ impl App {
             Effect::None => {}
             Effect::Form(form, purpose) => self.modals.push(Modal::Form { form, purpose }),
             Effect::Confirm {
-                title,
-                lines,
+                question,
                 request,
                 success,
             } => {
                 self.modals.push(Modal::Confirm {
-                    title,
-                    lines,
+                    question,
                     then: Pending::Call(Box::new(request), success),
                 });
             }
@@ -714,12 +607,13 @@ impl App {
     /// saved something), reloads the tabs. Open forms are left exactly as they are. Returns
     /// whether anything was reloaded.
     pub fn check_live(&mut self) -> bool {
+        let now = self.clock.now();
         if !matches!(self.phase, Phase::Main)
-            || self.last_live_check.elapsed() < Duration::from_secs(1)
+            || now.saturating_duration_since(self.last_live_check) < Duration::from_secs(1)
         {
             return false;
         }
-        self.last_live_check = Instant::now();
+        self.last_live_check = now;
         let Some(session) = self.session.clone() else {
             return false;
         };
@@ -734,32 +628,4 @@ impl App {
         self.refresh_all();
         true
     }
-}
-
-/// Actions whose name or description fuzzily matches `query`, best first.
-pub fn palette_matches(query: &str) -> Vec<Action> {
-    use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
-    use nucleo_matcher::{Config, Matcher};
-    let palette: Vec<Action> = Action::ALL
-        .iter()
-        .copied()
-        .filter(|a| !a.name().starts_with("form."))
-        .collect();
-    if query.trim().is_empty() {
-        return palette;
-    }
-    let mut matcher = Matcher::new(Config::DEFAULT);
-    let pattern = Pattern::parse(query, CaseMatching::Ignore, Normalization::Smart);
-    let mut buf = Vec::new();
-    let mut scored: Vec<(u32, Action)> = palette
-        .iter()
-        .filter_map(|a| {
-            let text = format!("{} {}", a.name(), a.doc());
-            pattern
-                .score(nucleo_matcher::Utf32Str::new(&text, &mut buf), &mut matcher)
-                .map(|s| (s, *a))
-        })
-        .collect();
-    scored.sort_by_key(|s| std::cmp::Reverse(s.0));
-    scored.into_iter().map(|(_, a)| a).collect()
 }

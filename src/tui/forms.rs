@@ -8,12 +8,15 @@ use std::path::PathBuf;
 
 pub use submit::{Purpose, Submitted, submit};
 
+use super::action::Action;
 use super::app::Ctx;
+use super::keymap::{Keymap, Section};
 use super::widgets::form::{Field, Form};
 use crate::error::{FieldError, Result};
 use crate::model::permission::{self, CATALOGUE};
 use crate::model::{Facility, Practice, Role, User};
-use crate::service::{AccessView, AuditQuery, InitRequest, Request, Response};
+use crate::service::user_field::{FieldKind, Section as FieldSection, UserField};
+use crate::service::{AccessView, AuditQuery, InitRequest, LocalTime, Request, Response};
 
 fn opts(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
@@ -77,9 +80,13 @@ pub fn setup_request(form: &Form) -> std::result::Result<InitRequest, Vec<FieldE
 }
 
 /// Activating an invited account: login, the code, a new password twice.
-pub fn activation(user: &str) -> Form {
+pub fn activation(user: &str, keymap: &Keymap) -> Form {
     Form::new(
-        "Activate your account (F2 again or Esc: back to log in)",
+        &format!(
+            "Activate your account ({} again or {}: back to log in)",
+            keymap.key_or_name(Section::Form, Action::Activate),
+            keymap.key_or_name(Section::Form, Action::FormCancel)
+        ),
         vec![
             Field::text("login", "Username or email", user),
             Field::text("code", "Activation code", ""),
@@ -122,232 +129,72 @@ fn roles_and_facilities(ctx: &Ctx<'_>) -> Result<(Vec<Role>, Vec<Facility>)> {
     Ok((roles, facilities))
 }
 
-/// The add/edit user form, in sections.
+/// The add/edit user form, built from the field table
+/// ([`FIELDS`](crate::service::user_field::FIELDS)): one heading
+/// per section, each field as the widget of its kind, a new user's defaults, and the
+/// practice's roles and facilities as options.
 pub fn user(ctx: &Ctx<'_>, existing: Option<&User>) -> Result<Form> {
     let (mut roles, facilities) = roles_and_facilities(ctx)?;
     // Roles that administer staffctl come last, so a stray → never lands on them first.
     roles.sort_by_key(|r| r.permissions.iter().any(|p| p.starts_with("admin.")));
+    let new = existing.is_none();
+    // How to pick, in the operator's keys.
+    let pick = format!(
+        "{}/{}",
+        ctx.keymap
+            .key_or_name(Section::Form, Action::FormChoicePrev),
+        ctx.keymap
+            .key_or_name(Section::Form, Action::FormChoiceNext)
+    );
     // A new user gets no role or facility until one is chosen (never Administrator by accident).
-    let choose = || vec![(String::new(), "(choose)".to_string())];
-    let mut role_opts = if existing.is_none() {
-        choose()
-    } else {
-        Vec::new()
+    let choose = || (String::new(), "(choose)".to_string());
+    let facility_list = || {
+        facilities
+            .iter()
+            .map(|f| (f.id.to_string(), f.name.clone()))
     };
-    role_opts.extend(roles.iter().map(|r| (r.id.to_string(), r.name.clone())));
-    let fac_list: Vec<(String, String)> = facilities
-        .iter()
-        .map(|f| (f.id.to_string(), f.name.clone()))
-        .collect();
-    let mut fac_opts = if existing.is_none() && fac_list.len() > 1 {
-        choose()
-    } else {
-        Vec::new()
-    };
-    fac_opts.extend(fac_list.iter().cloned());
-    let mut loc_opts = vec![(String::new(), "(none)".to_string())];
-    loc_opts.extend(fac_list.iter().cloned());
-    let d = existing.cloned();
-    let u = d.as_ref();
-    let s = |f: fn(&User) -> String| u.map(f).unwrap_or_default();
-    let b = |f: fn(&User) -> bool, default: bool| u.map_or(default, f);
-    let title = match u {
+    let mut fields = Vec::new();
+    for section in FieldSection::ALL {
+        fields.push(Field::heading(section.title()));
+        for spec in UserField::in_section(section) {
+            let value = existing.map_or_else(|| spec.default.to_string(), |u| (spec.value)(u));
+            let (name, label) = (spec.name, spec.label);
+            fields.push(match spec.kind {
+                FieldKind::Text => Field::text(name, label, &value),
+                FieldKind::Toggle => Field::toggle(name, label, value == "yes"),
+                FieldKind::Choice(options) => Field::choice(name, label, opts(options), &value),
+                FieldKind::Role => {
+                    let options = new
+                        .then(choose)
+                        .into_iter()
+                        .chain(roles.iter().map(|r| (r.id.to_string(), r.name.clone())))
+                        .collect();
+                    Field::choice(name, label, options, &value)
+                        .required(&format!("pick a role with {pick}"))
+                }
+                FieldKind::Facility => {
+                    // With one facility there is nothing to choose.
+                    let options = (new && facilities.len() > 1)
+                        .then(choose)
+                        .into_iter()
+                        .chain(facility_list())
+                        .collect();
+                    Field::choice(name, label, options, &value)
+                        .required(&format!("pick a primary facility with {pick}"))
+                }
+                FieldKind::OptionalFacility => {
+                    let options = std::iter::once((String::new(), "(none)".to_string()))
+                        .chain(facility_list())
+                        .collect();
+                    Field::choice(name, label, options, &value)
+                }
+            });
+        }
+    }
+    let title = match existing {
         Some(u) => format!("Edit user #{} {}", u.id, u.full_name()),
         None => "Add user (starts as invited)".to_string(),
     };
-    let fields = vec![
-        Field::heading("Identity"),
-        Field::text("first_name", "First name", &s(|u| u.first_name.clone())),
-        Field::text("last_name", "Last name", &s(|u| u.last_name.clone())),
-        Field::text(
-            "public_name",
-            "Public name",
-            &s(|u| u.public_name.clone().unwrap_or_default()),
-        ),
-        Field::text("email", "Email", &s(|u| u.email.clone())),
-        Field::text(
-            "username",
-            "Username",
-            &s(|u| u.username.clone().unwrap_or_default()),
-        ),
-        Field::choice(
-            "login_method",
-            "Logs in with",
-            opts(&[("email", "email"), ("username", "username")]),
-            &s(|u| format!("{:?}", u.login_method).to_lowercase()),
-        ),
-        Field::heading("Role & flags"),
-        Field::choice("role", "Role", role_opts, &s(|u| u.role_id.to_string()))
-            .required("pick a role with ←/→"),
-        Field::choice(
-            "billing",
-            "Billing seat",
-            opts(&[
-                ("none", "none"),
-                ("provider", "provider (billable)"),
-                ("assistant", "provider assistant (billable)"),
-                ("technician", "technician (free)"),
-            ]),
-            &s(|u| u.billing.as_str().to_string()),
-        ),
-        Field::toggle("part_time", "Part-time", b(|u| u.part_time, false)),
-        Field::toggle("aide", "Aide (unlicensed)", b(|u| u.aide, false)),
-        Field::toggle("chat_user", "Chat user", b(|u| u.chat_user, false)),
-        Field::heading("Facilities & access"),
-        Field::choice(
-            "facility",
-            "Primary facility",
-            fac_opts,
-            &s(|u| u.primary_facility.to_string()),
-        )
-        .required("pick a primary facility with ←/→"),
-        Field::choice(
-            "default_location",
-            "Default location",
-            loc_opts,
-            &s(|u| {
-                u.notifications
-                    .default_location
-                    .map(|i| i.to_string())
-                    .unwrap_or_default()
-            }),
-        ),
-        Field::choice(
-            "data_scope",
-            "Data access",
-            opts(&[("facility", "facility"), ("own", "own"), ("all", "all")]),
-            &s(|u| format!("{:?}", u.data_scope).to_lowercase()),
-        ),
-        Field::choice(
-            "nps_scope",
-            "NPS access",
-            opts(&[("own", "own"), ("facility", "facility"), ("all", "all")]),
-            &s(|u| format!("{:?}", u.nps_scope).to_lowercase()),
-        ),
-        Field::heading("Provider credentials"),
-        Field::text(
-            "npi",
-            "NPI",
-            &s(|u| u.provider.npi.clone().unwrap_or_default()),
-        ),
-        Field::text(
-            "taxonomy",
-            "Taxonomy code",
-            &s(|u| u.provider.taxonomy.clone().unwrap_or_default()),
-        ),
-        Field::text(
-            "pms_provider_id",
-            "PMS provider id",
-            &s(|u| u.provider.pms_provider_id.clone().unwrap_or_default()),
-        ),
-        Field::text(
-            "capacity",
-            "Capacity",
-            &u.map_or("1".to_string(), |u| u.provider.capacity.to_string()),
-        ),
-        Field::choice(
-            "scheduling_step",
-            "Scheduling step",
-            opts(&[
-                ("15", "15 min"),
-                ("5", "5 min"),
-                ("10", "10 min"),
-                ("20", "20 min"),
-                ("30", "30 min"),
-                ("60", "60 min"),
-            ]),
-            &u.map_or("15".to_string(), |u| {
-                u.provider.scheduling_step_minutes.to_string()
-            }),
-        ),
-        Field::toggle(
-            "default_doctor",
-            "Default doctor",
-            b(|u| u.provider.default_doctor, false),
-        ),
-        Field::toggle(
-            "can_sign_forms",
-            "Can sign forms",
-            b(|u| u.provider.can_sign_forms, false),
-        ),
-        Field::toggle(
-            "show_in_app",
-            "Show in app",
-            b(|u| u.provider.show_in_app, false),
-        ),
-        Field::text(
-            "extension",
-            "Screen-pop ext.",
-            &s(|u| u.provider.screen_pop_extension.clone().unwrap_or_default()),
-        ),
-        Field::toggle(
-            "rtm_default",
-            "RTM on by default",
-            b(|u| u.provider.rtm_default, true),
-        ),
-        Field::toggle(
-            "location_popup",
-            "Location pop-up",
-            b(|u| u.provider.location_popup, false),
-        ),
-        Field::text("bio", "Bio", &s(|u| u.provider.bio.clone())),
-        Field::heading("Notifications"),
-        Field::toggle(
-            "secure_messaging",
-            "Secure messaging",
-            b(|u| u.notifications.secure_messaging, false),
-        ),
-        Field::toggle(
-            "billable_codes_email",
-            "Billable codes email",
-            b(|u| u.notifications.billable_codes_email, false),
-        ),
-        Field::toggle(
-            "new_lead",
-            "New lead",
-            b(|u| u.notifications.new_lead, false),
-        ),
-        Field::toggle(
-            "new_intake",
-            "New intake",
-            b(|u| u.notifications.new_intake, false),
-        ),
-        Field::toggle(
-            "low_score_alert",
-            "Low score alert",
-            b(|u| u.notifications.low_score_alert, false),
-        ),
-        Field::toggle(
-            "passive_score_alert",
-            "Passive score alert",
-            b(|u| u.notifications.passive_score_alert, false),
-        ),
-        Field::toggle(
-            "promoter_score_alert",
-            "Promoter alert",
-            b(|u| u.notifications.promoter_score_alert, false),
-        ),
-        Field::choice(
-            "dos_threshold",
-            "DOS threshold",
-            opts(&[
-                ("", "off"),
-                ("1", "1"),
-                ("2", "2"),
-                ("3", "3"),
-                ("4", "4"),
-                ("5", "5"),
-            ]),
-            &s(|u| {
-                u.notifications
-                    .dos_threshold
-                    .map(|t| t.to_string())
-                    .unwrap_or_default()
-            }),
-        ),
-        Field::heading("Administration"),
-        Field::text("note", "Note", &s(|u| u.note.clone())),
-    ];
     Ok(Form::new(&title, fields))
 }
 
@@ -407,7 +254,7 @@ pub fn role_rename(role: &Role) -> Form {
 }
 
 /// The permission matrix of a role: one heading per module, one switch per action.
-pub fn role_permissions(role: &Role) -> Form {
+pub fn role_permissions(role: &Role, keymap: &Keymap) -> Form {
     let mut fields = Vec::new();
     for module in permission::modules() {
         fields.push(Field::heading(module));
@@ -421,7 +268,12 @@ pub fn role_permissions(role: &Role) -> Form {
         }
     }
     Form::new(
-        &format!("Permissions of {} (Space toggles, Enter saves)", role.name),
+        &format!(
+            "Permissions of {} ({} toggles, {} saves)",
+            role.name,
+            keymap.key_or_name(Section::Form, Action::FormToggle),
+            keymap.key_or_name(Section::Form, Action::FormSubmit)
+        ),
         fields,
     )
 }
@@ -456,6 +308,11 @@ pub fn settings(p: &Practice) -> Form {
             Field::heading("Practice"),
             Field::text("name", "Practice name", &p.name),
             Field::text("email", "Contact email", &p.email),
+            Field::text(
+                "time_zone",
+                "Time zone (empty: server's)",
+                p.time_zone.as_deref().unwrap_or(""),
+            ),
             Field::heading("Invitations"),
             Field::text(
                 "invite_expiry_hours",
@@ -528,9 +385,10 @@ pub fn audit_filter(q: &AuditQuery) -> Form {
     )
 }
 
-/// A default export file name in the current directory.
-pub fn default_export_path(ext: &str) -> PathBuf {
-    let stamp = jiff::Timestamp::now().strftime("%Y%m%d-%H%M%S").to_string();
+/// A default export file name in the home directory, named after `now` as the practice reads
+/// it.
+pub fn default_export_path(ext: &str, time: &LocalTime, now: jiff::Timestamp) -> PathBuf {
+    let stamp = time.format(now, "%Y%m%d-%H%M%S");
     // The home directory, where an administrator will look for it (not wherever staffctl was
     // started from).
     let dir = std::env::var_os("HOME")
@@ -541,8 +399,8 @@ pub fn default_export_path(ext: &str) -> PathBuf {
     dir.join(format!("staffctl-audit-{stamp}.{ext}"))
 }
 
-/// The export dialog.
-pub fn export(q: &AuditQuery) -> Form {
+/// The export dialog; `now` names the file it proposes.
+pub fn export(q: &AuditQuery, time: &LocalTime, now: jiff::Timestamp) -> Form {
     Form::new(
         "Export the audit log",
         vec![
@@ -565,15 +423,20 @@ pub fn export(q: &AuditQuery) -> Form {
             Field::text(
                 "path",
                 "Save to",
-                &default_export_path("csv").display().to_string(),
+                &default_export_path("csv", time, now).display().to_string(),
             ),
         ],
     )
 }
 
 /// What the operator must hand over after adding a user: the code, shown this once, and how
-/// the person uses it (`activate_key` on the login screen).
-pub fn invitation_lines(d: &crate::service::UserDetail, activate_key: &str) -> Vec<String> {
+/// the person uses it (the activation key of `keymap` on the login screen).
+pub fn invitation_lines(
+    d: &crate::service::UserDetail,
+    keymap: &Keymap,
+    time: &LocalTime,
+) -> Vec<String> {
+    let activate_key = keymap.key_or_name(Section::Form, Action::Activate);
     let Some(inv) = &d.invitation else {
         return vec!["No invitation was created.".into()];
     };
@@ -586,10 +449,7 @@ pub fn invitation_lines(d: &crate::service::UserDetail, activate_key: &str) -> V
                 .clone()
                 .unwrap_or_else(|| d.user.email.clone())
         ),
-        format!(
-            "Valid until:      {}",
-            inv.expires_at.strftime("%Y-%m-%d %H:%M UTC")
-        ),
+        format!("Valid until:      {}", time.minute(inv.expires_at)),
         String::new(),
         "The code is shown only now; staffctl keeps only its hash.".into(),
     ];
@@ -602,6 +462,9 @@ pub fn invitation_lines(d: &crate::service::UserDetail, activate_key: &str) -> V
         "They activate the account with {activate_key} on the staffctl login screen (or with \
          `staffctl activate`), typing their login and this code, and choose a password."
     ));
-    lines.push("Esc closes.".into());
+    lines.push(format!(
+        "{} closes.",
+        keymap.key_or_name(Section::List, Action::Back)
+    ));
     lines
 }

@@ -27,6 +27,10 @@ pub enum Section {
     List,
     /// Forms and dialogs.
     Form,
+    /// Yes/no questions.
+    Confirm,
+    /// One-line inputs: the `/` filter and the command palette.
+    Input,
     /// Users tab.
     Users,
     /// Roles tab.
@@ -45,10 +49,12 @@ pub enum Section {
 
 impl Section {
     /// Every section.
-    pub const ALL: [Section; 10] = [
+    pub const ALL: [Section; 12] = [
         Section::Global,
         Section::List,
         Section::Form,
+        Section::Confirm,
+        Section::Input,
         Section::Users,
         Section::Roles,
         Section::Facilities,
@@ -64,6 +70,8 @@ impl Section {
             Self::Global => "global",
             Self::List => "list",
             Self::Form => "form",
+            Self::Confirm => "confirm",
+            Self::Input => "input",
             Self::Users => "users",
             Self::Roles => "roles",
             Self::Facilities => "facilities",
@@ -84,6 +92,8 @@ impl Section {
             Self::Global => vec![Self::Global],
             Self::List => vec![Self::List, Self::Global],
             Self::Form => vec![Self::Form, Self::Global],
+            Self::Confirm => vec![Self::Confirm, Self::Global],
+            Self::Input => vec![Self::Input, Self::Global],
             tab => vec![tab, Self::List, Self::Global],
         }
     }
@@ -213,6 +223,16 @@ impl Chord {
         Ok(Self { code, ctrl, alt })
     }
 
+    /// Whether this is an upper-case letter (typed with shift).
+    fn is_shifted_letter(&self) -> bool {
+        matches!(self.code, KeyCodeKey::Char(c) if c.is_ascii_uppercase())
+    }
+
+    /// Whether this chord has a modifier (ctrl or alt).
+    pub fn has_modifier(&self) -> bool {
+        self.ctrl || self.alt
+    }
+
     /// Whether this chord would type a character into a text field.
     pub fn is_printable(&self) -> bool {
         !self.ctrl
@@ -326,14 +346,38 @@ impl Keymap {
                         .take_while(|s| **s != section)
                         .any(|s| self.bindings.get(s).is_some_and(|m| m.contains_key(keys)));
                     if *a == action && !shadowed {
-                        out.push(keys.clone());
+                        let origin = self.origins.get(&(section, keys.clone()));
+                        out.push((keys.clone(), origin.map_or((0, 0), |o| o.rank())));
                     }
                 }
             }
         }
-        // Plain single keys first: they are what a newcomer should see in hints.
-        out.sort_by_key(|k| (k.len(), k.iter().any(|c| c.ctrl || c.alt)));
-        out.iter().map(|k| keys_text(k)).collect()
+        // Plain single keys first: they are what a newcomer should see in hints (`y` before
+        // `Y`, which needs shift); among equals, the user's own binding, then the one written
+        // first (`tab` before `down` for the next field).
+        out.sort_by_key(|(k, (layer, line))| {
+            (
+                k.len(),
+                k.iter().any(|c| c.ctrl || c.alt),
+                k.iter().any(Chord::is_shifted_letter),
+                std::cmp::Reverse(*layer),
+                *line,
+            )
+        });
+        out.iter().map(|(k, _)| keys_text(k)).collect()
+    }
+
+    /// The key hints and prompts name for `action` in `active` (the first of
+    /// [`Keymap::keys_for`]), if one is bound.
+    pub fn key(&self, active: Section, action: Action) -> Option<String> {
+        self.keys_for(active, action).into_iter().next()
+    }
+
+    /// [`Keymap::key`], or the action's name when no key is bound (it still runs from the
+    /// palette).
+    pub fn key_or_name(&self, active: Section, action: Action) -> String {
+        self.key(active, action)
+            .unwrap_or_else(|| action.name().to_string())
     }
 
     /// Every binding of one section, for the help screen.

@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod app;
+pub mod authority;
 pub mod forms;
 pub mod keymap;
 pub mod messages;

@@ -9,56 +9,12 @@ use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph, Wrap};
 
 use super::action::Action;
 use super::app::{App, Message, Modal, Phase, Tab, palette_matches};
+use super::authority::Authority;
 use super::keymap::Section;
+use super::screens::Look;
 use super::widgets::form::Form;
 use super::widgets::{centered, ellipsize, wrap_hanging};
 use crate::security::sanitize::for_terminal;
-
-/// Actions offered in the hint line of each tab, in order.
-fn tab_hints(tab: Tab) -> &'static [Action] {
-    match tab {
-        Tab::Users => &[
-            Action::UserAdd,
-            Action::UserEdit,
-            Action::Open,
-            Action::UserDeactivate,
-            Action::UserReactivate,
-            Action::UserDelete,
-            Action::UserAccess,
-            Action::Filter,
-            Action::FilterStatus,
-            Action::FilterRole,
-            Action::FilterFacility,
-            Action::Sort,
-        ],
-        Tab::Roles => &[
-            Action::RoleAdd,
-            Action::RoleEdit,
-            Action::RoleRename,
-            Action::RoleDelete,
-            Action::Open,
-        ],
-        Tab::Facilities => &[
-            Action::FacilityAdd,
-            Action::FacilityEdit,
-            Action::FacilityArchive,
-            Action::FacilityAccess,
-        ],
-        Tab::Invites => &[Action::InviteResend, Action::InviteRevoke],
-        Tab::Devices => &[
-            Action::DeviceApprove,
-            Action::DeviceDecline,
-            Action::DeviceRevoke,
-        ],
-        Tab::Audit => &[
-            Action::Open,
-            Action::AuditFilter,
-            Action::AuditExport,
-            Action::AuditVerify,
-        ],
-        Tab::Settings => &[Action::SettingsEdit],
-    }
-}
 
 /// The short label of an action in hints (`user.deactivate` -> `deactivate`).
 fn short(action: Action) -> &'static str {
@@ -100,7 +56,13 @@ fn hint_line(app: &App, section: Section, actions: &[Action], width: u16) -> Lin
     let len = |(k, l): &(String, &str)| k.chars().count() + l.len() + 3;
     let mut room = usize::from(width).saturating_sub(tail.iter().map(len).sum());
     let mut chosen = Vec::new();
-    for h in actions.iter().copied().filter_map(hint) {
+    // Only what the operator's role allows is offered.
+    for h in actions
+        .iter()
+        .copied()
+        .filter(|a| app.authority.allows(*a))
+        .filter_map(hint)
+    {
         if len(&h) > room {
             break;
         }
@@ -115,9 +77,40 @@ fn hint_line(app: &App, section: Section, actions: &[Action], width: u16) -> Lin
     Line::from(spans)
 }
 
+/// The keys of the form section, as the footers of forms name them.
+struct FormKeys {
+    next: String,
+    prev: String,
+    submit: String,
+    cancel: String,
+    toggle: String,
+    pick: String,
+    activate: String,
+}
+
+impl FormKeys {
+    fn of(app: &App) -> Self {
+        let key = |a: Action| app.keymap.key_or_name(Section::Form, a);
+        Self {
+            next: key(Action::FormNext),
+            prev: key(Action::FormPrev),
+            submit: key(Action::FormSubmit),
+            cancel: key(Action::FormCancel),
+            toggle: key(Action::FormToggle),
+            pick: format!(
+                "{}/{}",
+                key(Action::FormChoicePrev),
+                key(Action::FormChoiceNext)
+            ),
+            activate: key(Action::Activate),
+        }
+    }
+}
+
 /// Draws the whole interface.
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let area = frame.area();
+    let k = FormKeys::of(app);
     match &app.phase {
         Phase::Setup(form) => draw_gate(
             frame,
@@ -125,7 +118,10 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
             " staffctl: first-run setup ".to_string(),
             form,
             78,
-            "Tab/Enter next  S-Tab previous  Enter on the last field creates  Esc quit",
+            &format!(
+                "{}/{} next  {} previous  {} on the last field creates  {} quit",
+                k.next, k.submit, k.prev, k.submit, k.cancel
+            ),
         ),
         Phase::Login { form, checking, .. } => draw_gate(
             frame,
@@ -133,10 +129,13 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
             format!(" staffctl  {}", app.backend.describe()),
             form,
             64,
-            if *checking {
-                "checking..."
+            &if *checking {
+                "checking...".to_string()
             } else {
-                "Enter log in  F2 activate an invitation  Esc quit"
+                format!(
+                    "{} log in  {} activate an invitation  {} quit",
+                    k.submit, k.activate, k.cancel
+                )
             },
         ),
         Phase::Activate(form) => draw_gate(
@@ -145,7 +144,10 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
             format!(" staffctl  {}", app.backend.describe()),
             form,
             72,
-            "Tab/Enter next  Enter on the last field activates  F2/Esc back",
+            &format!(
+                "{}/{} next  {} on the last field activates  {}/{} back",
+                k.next, k.submit, k.submit, k.activate, k.cancel
+            ),
         ),
         Phase::Main => {
             let rows = message_rows(app, area.width, Some(app.tab.section()));
@@ -156,15 +158,14 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
             ])
             .areas(area);
             draw_tabs(frame, app, head);
-            match app.tab {
-                Tab::Users => app.users.draw(frame, body, app.theme),
-                Tab::Roles => app.roles.draw(frame, body, app.theme),
-                Tab::Facilities => app.facilities.draw(frame, body, app.theme),
-                Tab::Invites => app.invites.draw(frame, body, app.theme),
-                Tab::Devices => app.devices.draw(frame, body, app.theme),
-                Tab::Audit => app.audit.draw(frame, body, app.theme),
-                Tab::Settings => app.settings.draw(frame, body, app.theme),
-            }
+            let look = Look {
+                theme: app.theme,
+                keymap: &app.keymap,
+                authority: &app.authority,
+                time: &app.time,
+                practice: app.screens.settings.practice(),
+            };
+            app.screen().draw(frame, body, &look);
             draw_status(frame, app, status, rows, Some(app.tab));
         }
     }
@@ -241,13 +242,19 @@ fn draw_banner(frame: &mut Frame<'_>, app: &App, body: Rect, text: &str, keep: u
 fn draw_tabs(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let theme = app.theme;
     let mut spans = Vec::new();
-    // Narrow terminals get tighter tabs, leaving room for who is logged in where.
+    // Narrow terminals get tighter tabs, leaving room for who is logged in where; there the
+    // count of devices waiting for approval goes on their tab instead of in words.
     let narrow = area.width < 100;
+    let waiting = app.screens.devices.waiting();
     for (i, tab) in Tab::ALL.iter().enumerate() {
+        let title = match tab {
+            Tab::Devices if narrow && waiting > 0 => format!("{} ({waiting})", tab.title()),
+            _ => tab.title().to_string(),
+        };
         let text = if narrow {
-            format!("{} {}", i + 1, tab.title())
+            format!("{} {title}", i + 1)
         } else {
-            format!(" {} {} ", i + 1, tab.title())
+            format!(" {} {title} ", i + 1)
         };
         if narrow {
             spans.push(Span::raw(" "));
@@ -264,22 +271,37 @@ fn draw_tabs(frame: &mut Frame<'_>, app: &App, area: Rect) {
         .map(|s| for_terminal(s.label()).into_owned())
         .unwrap_or_default();
     let practice = app
+        .screens
         .settings
         .practice_name()
         .map(|p| for_terminal(p).into_owned())
         .unwrap_or_default();
+    let badge = match waiting {
+        0 => String::new(),
+        1 => " 1 device waiting ".to_string(),
+        n => format!(" {n} devices waiting "),
+    };
+    let badge = if narrow { String::new() } else { badge };
     let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
-    let room = usize::from(area.width).saturating_sub(used);
+    let room = usize::from(area.width).saturating_sub(used + badge.chars().count());
     let full = format!(" {who} @ {practice} ");
     let right = if full.chars().count() <= room {
         full
     } else {
         format!(" {who} ")
     };
-    if right.chars().count() <= room {
-        spans.push(Span::raw(" ".repeat(room - right.chars().count())));
-        spans.push(Span::styled(right, theme.dim()));
+    let right = if right.chars().count() <= room {
+        right
+    } else {
+        String::new()
+    };
+    spans.push(Span::raw(
+        " ".repeat(room.saturating_sub(right.chars().count())),
+    ));
+    if !badge.is_empty() {
+        spans.push(Span::styled(badge, theme.key()));
     }
+    spans.push(Span::styled(right, theme.dim()));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
@@ -349,7 +371,12 @@ fn draw_status(
     frame.render_widget(Paragraph::new(rows), msg);
     if let Some(tab) = tab {
         frame.render_widget(
-            Paragraph::new(hint_line(app, tab.section(), tab_hints(tab), hints.width)),
+            Paragraph::new(hint_line(
+                app,
+                tab.section(),
+                app.screens.get(tab).hints(),
+                hints.width,
+            )),
             hints,
         );
     }
@@ -361,16 +388,31 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
         Modal::Form { form, .. } => {
             let w = area.width.min(92);
             let h = form.height().min(area.height.saturating_sub(2)).max(5);
+            let k = FormKeys::of(app);
             form.draw(
                 frame,
                 centered(area, w, h),
                 theme,
-                "Tab next  Space toggle  ←/→ choose  Enter save  Esc cancel",
+                &format!(
+                    "{} next  {} toggle  {} choose  {} save  {} cancel",
+                    k.next, k.toggle, k.pick, k.submit, k.cancel
+                ),
             );
         }
-        Modal::Confirm { title, lines, .. } => {
+        Modal::Confirm { question, .. } => {
             let w = area.width.min(76);
-            let text: Vec<Line<'_>> = wrapped(lines, usize::from(w.saturating_sub(2)))
+            let title = &question.title;
+            // The answers with the keys that give them.
+            let key = |a: Action| app.keymap.key_or_name(Section::Confirm, a);
+            let mut lines = question.lines.clone();
+            lines.push(format!(
+                "{}: {}   {}: {}",
+                key(Action::ConfirmYes),
+                question.yes,
+                key(Action::ConfirmNo),
+                question.no
+            ));
+            let text: Vec<Line<'_>> = wrapped(&lines, usize::from(w.saturating_sub(2)))
                 .into_iter()
                 .map(Line::from)
                 .collect();
@@ -405,25 +447,36 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
             let section = app.tab.section();
             let width = usize::from(r.width.saturating_sub(2));
             let mut lines = vec![format!("Keymap: {}. Keys of this screen:", app.keymap.name)];
-            for s in section.chain().into_iter().chain([Section::Form]) {
+            for s in
+                section
+                    .chain()
+                    .into_iter()
+                    .chain([Section::Form, Section::Confirm, Section::Input])
+            {
                 for (keys, action) in app.keymap.section_bindings(s) {
                     let head = format!("  {keys:<12} {:<20} ", action.name());
-                    lines.extend(wrap_entry(&head, action.doc(), width));
+                    lines.extend(wrap_entry(&head, &help_doc(app, action), width));
                 }
             }
             lines.push(String::new());
             lines.push("Every action (run any of them from the palette with :)".into());
             for a in Action::ALL {
                 let head = format!("  {:<20} ", a.name());
-                lines.extend(wrap_entry(&head, a.doc(), width));
+                lines.extend(wrap_entry(&head, &help_doc(app, *a), width));
             }
             lines.push(String::new());
             lines.push("Inside tmux, set `escape-time 10` so Esc responds at once.".into());
+            let key = |a: Action| app.keymap.key_or_name(Section::List, a);
             draw_scrolling(
                 frame,
                 app,
                 r,
-                "Help (↑/↓ scroll, Esc closes)",
+                &format!(
+                    "Help ({}/{} scroll, {} closes)",
+                    key(Action::Up),
+                    key(Action::Down),
+                    key(Action::Back)
+                ),
                 &lines,
                 *scroll,
             );
@@ -435,7 +488,7 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
                 ..centered(area, w, area.height.saturating_sub(2).min(16))
             };
             frame.render_widget(Clear, r);
-            let matches = palette_matches(input.value());
+            let matches = palette_matches(input.value(), &app.authority);
             let sel = (*selected).min(matches.len().saturating_sub(1));
             let mut lines = vec![Line::from(vec![
                 Span::styled(": ", theme.key()),
@@ -457,11 +510,11 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
                 )));
             }
             frame.render_widget(
-                Paragraph::new(lines).block(
-                    Block::default()
-                        .borders(Borders::ALL)
-                        .title(" Command palette (Enter runs, Esc closes) "),
-                ),
+                Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(format!(
+                    " Command palette ({} runs, {} closes) ",
+                    app.keymap.key_or_name(Section::Input, Action::InputAccept),
+                    app.keymap.key_or_name(Section::Input, Action::InputCancel)
+                ))),
                 r,
             );
         }
@@ -494,19 +547,28 @@ fn draw_modal(frame: &mut Frame<'_>, app: &App, modal: &Modal, area: Rect) {
                     .gauge_style(theme.gauge()),
                 gauge,
             );
+            let close = app.keymap.key_or_name(Section::List, Action::Open);
             let text = match &job.done {
                 None => Line::from("working... (you can keep this open)"),
                 Some(Ok(n)) => Line::from(Span::styled(
-                    format!("Done: {n} events written. Enter closes."),
+                    format!("Done: {n} events written. {close} closes."),
                     theme.ok(),
                 )),
                 Some(Err(e)) => Line::from(Span::styled(
-                    format!("Failed: {}. Enter closes.", for_terminal(e)),
+                    format!("Failed: {}. {close} closes.", for_terminal(e)),
                     theme.error(),
                 )),
             };
             frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), status);
         }
+    }
+}
+
+/// An action's description in help, marked when the operator's role does not allow it.
+fn help_doc(app: &App, action: Action) -> String {
+    match Authority::needs(action).filter(|_| !app.authority.allows(action)) {
+        Some(key) => format!("[your role lacks {key}] {}", action.doc()),
+        None => action.doc().to_string(),
     }
 }
 

@@ -9,7 +9,14 @@ const TYPED: &str = "Quentin Lockwood";
 /// Opens one kind of window over the Users tab (or the Facilities tab) and returns what it
 /// shows, which must not stay on a locked screen.
 fn open_window(ui: &mut Ui, kind: &str) -> Vec<String> {
-    let selected = ui.app.users.selected().expect("a user").name.clone();
+    let selected = ui
+        .app
+        .screens
+        .users
+        .selected()
+        .expect("a user")
+        .name
+        .clone();
     match kind {
         "form" => {
             ui.typ("a").typ(TYPED);
@@ -45,7 +52,13 @@ fn locking_hides_every_window_and_brings_it_back_after_login() {
         let mut ui = demo();
         // The session's data under the window: the selected user, the tabs.
         let under = [
-            ui.app.users.selected().expect("a user").name.clone(),
+            ui.app
+                .screens
+                .users
+                .selected()
+                .expect("a user")
+                .name
+                .clone(),
             "1 Users".to_string(),
         ];
         let window = open_window(&mut ui, kind);

@@ -63,7 +63,7 @@ pub(super) fn neutralise(text: &str, data: &Path) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
         let mut l = replace_data_path(line, &data);
-        l = replace_export_path(&l);
+        l = replace_export_dir(&l);
         if cwd.len() > 1 {
             l = replace_literal(&l, &cwd, "[CWD]");
         }
@@ -285,29 +285,36 @@ fn replace_origin(line: &str) -> String {
     out
 }
 
-/// The export dialog proposes `<working dir>/staffctl-audit-<clock>.csv`; a long working
-/// directory scrolls the field, so the whole visible value is replaced.
-fn replace_export_path(line: &str) -> String {
+/// The export dialog proposes `<home>/staffctl-audit-<clock>.csv`; the clock is the test's
+/// (deterministic) but the home directory is the machine's, and a long one scrolls the field,
+/// so whatever of it shows becomes `[HOME]/`. The border after it keeps its column.
+fn replace_export_dir(line: &str) -> String {
     const LABEL: &str = "Save to ";
-    match line.find(LABEL) {
-        Some(at) if line.contains("staffctl-audit-") => {
-            let start = at + LABEL.len();
-            let end = line[start..]
-                .find(".csv")
-                .map_or(line.len(), |e| start + e + ".csv".len());
-            let mut out = line[..start].to_string();
-            let resume = put(
-                &mut out,
-                line,
-                start,
-                end,
-                "[CWD]/staffctl-audit-YYYYMMDD-hhmmss.csv",
-            );
-            out.push_str(&line[resume..]);
-            out
-        }
-        _ => line.to_string(),
-    }
+    const NAME: &str = "staffctl-audit-";
+    let Some(at) = line.find(LABEL) else {
+        return line.to_string();
+    };
+    let start = at + LABEL.len();
+    let Some(name) = line[start..].find(NAME).map(|i| start + i) else {
+        return line.to_string();
+    };
+    let cut = line[start..name].chars().count();
+    let placeholder = "[HOME]/";
+    let rest = &line[name..];
+    // Spaces between the value and the border absorb the change of width.
+    let (value, tail) = match rest.find('│') {
+        Some(b) => (rest[..b].trim_end(), &rest[b..]),
+        None => (rest.trim_end(), ""),
+    };
+    let spaces = rest.len() - value.len() - tail.len();
+    let pad = (spaces + cut)
+        .saturating_sub(placeholder.len())
+        .max(usize::from(!tail.is_empty()));
+    format!(
+        "{}{placeholder}{value}{}{tail}",
+        &line[..start],
+        " ".repeat(if tail.is_empty() { 0 } else { pad })
+    )
 }
 
 #[test]
@@ -345,10 +352,10 @@ fn neutralising_keeps_columns_and_catches_every_shape() {
         "store [DATA]└───".into(),
         "│  57      YYYY-MM-DD hh┌───┐.tan".into(),
         "│  57      MM-D┌───┐.tan".into(),
-        // A long working directory scrolls the field: only its tail shows.
+        // A long home directory scrolls the field: only its tail shows; the name stays.
         format!(
             "│   Save to {:<47}│",
-            "[CWD]/staffctl-audit-YYYYMMDD-hhmmss.csv"
+            "[HOME]/staffctl-audit-20261125-150000.csv"
         ),
         // A date whose start a dialog covers.
         "│  Bruno H│  u   unlock   │YYY-MM-DD│".into(),

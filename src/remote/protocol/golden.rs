@@ -239,6 +239,7 @@ golden! {
         format: Format::Csv,
     };
     client_logout = ClientMsg::Logout;
+    client_backup = ClientMsg::Backup;
     client_auth_verify = ClientMsg::AuthVerify {
         login: "nia".into(),
         password: "another good passphrase".into(),
@@ -375,6 +376,7 @@ golden! {
     server_export_chunk =
         ServerMsg::ExportChunk(b"seq,time\r\n1,2026-01-01T00:00:00Z\r\n".to_vec());
     server_export_done = ServerMsg::ExportDone(Ok(1_000_000));
+    server_backup_header = ServerMsg::BackupHeader(Box::new(backup_header()));
     server_export_failed = ServerMsg::ExportDone(Err(Error::Storage("disk full".into())));
     server_done = ServerMsg::Done(Ok(()));
 

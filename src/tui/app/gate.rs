@@ -13,7 +13,7 @@ impl App {
         if let Some(top) = self.modals.last() {
             // Only the quit confirmation can sit over the gate.
             if matches!(top, Modal::Confirm { .. }) {
-                self.on_confirm_key(key);
+                self.on_confirm_key(chord);
             }
             return;
         }
@@ -25,15 +25,15 @@ impl App {
             self.toggle_activation();
             return;
         }
-        // In the wizard and at login, Enter walks through the fields and submits on the last.
+        // In the wizard and at login, the plain submit key (Enter) walks through the fields and
+        // submits on the last; a chord (Ctrl-S) submits at once.
         let on_last = match &self.phase {
             Phase::Setup(f) | Phase::Login { form: f, .. } | Phase::Activate(f) => {
                 f.on_last_field()
             }
             Phase::Main => true,
         };
-        let action = if action == Some(Action::FormSubmit) && !on_last && key.code == KeyCode::Enter
-        {
+        let action = if action == Some(Action::FormSubmit) && !on_last && !chord.has_modifier() {
             Some(Action::FormNext)
         } else {
             action
@@ -65,7 +65,7 @@ impl App {
                 form,
                 checking: false,
                 ..
-            } => Phase::Activate(forms::activation(&form.value("login"))),
+            } => Phase::Activate(forms::activation(&form.value("login"), &self.keymap)),
             Phase::Activate(form) => Phase::Login {
                 form: forms::login(&form.value("login"), self.locked.is_some()),
                 checking: false,
@@ -144,7 +144,15 @@ impl App {
                 let backend = Arc::clone(&self.backend);
                 let tx = self.jobs_tx.clone();
                 std::thread::spawn(move || {
-                    let result = backend.login(&user, &password, &Origin::current());
+                    // Who logged in, and what they may do, is asked at once: a role without
+                    // staffctl permissions is refused here, not inside the interface.
+                    let result =
+                        backend
+                            .login(&user, &password, &Origin::current())
+                            .map(|session| {
+                                let who = backend.call(&session, Request::WhoAmI);
+                                (session, who)
+                            });
                     let _ = tx.send(Job::Login(result));
                 });
             }

@@ -66,10 +66,17 @@ impl App {
         if let Some(top) = self.modals.last() {
             match top {
                 Modal::Form { .. } => self.on_form_key(chord, key),
-                Modal::Confirm { .. } => self.on_confirm_key(key),
-                Modal::Palette { .. } => self.on_palette_key(key),
+                Modal::Confirm { .. } => self.on_confirm_key(chord),
+                Modal::Palette { .. } => self.on_palette_key(chord, key),
                 Modal::Export(job) => {
-                    if job.done.is_some() && matches!(key.code, KeyCode::Enter | KeyCode::Esc) {
+                    // A finished export's window closes like a detail window.
+                    let done = job.done.is_some();
+                    if done
+                        && matches!(
+                            self.lookup(chord, Section::List),
+                            Some(Action::Back | Action::Open)
+                        )
+                    {
                         self.modals.pop();
                     }
                 }
@@ -82,7 +89,8 @@ impl App {
             return;
         }
         if self.current_filtering() {
-            self.on_filter_key(key);
+            self.on_filter_key(chord, key);
+            self.sync_user_detail();
             return;
         }
         if let Some(a) = self.lookup(chord, self.tab.section()) {
@@ -114,31 +122,33 @@ impl App {
 
     fn current_filtering(&self) -> bool {
         match self.tab {
-            Tab::Users => self.users.filtering,
+            Tab::Users => self.screens.users.filtering(),
             _ => false,
         }
     }
 
-    fn on_filter_key(&mut self, key: &KeyEvent) {
-        match key.code {
-            KeyCode::Enter => self.users.filtering = false,
-            KeyCode::Esc => {
-                self.users.filtering = false;
-                self.users.filter = Input::default();
-                self.users.apply_view();
-            }
-            KeyCode::Down | KeyCode::Up => {
-                let a = if key.code == KeyCode::Down {
-                    Action::Down
-                } else {
-                    Action::Up
-                };
-                self.users.move_selection(a);
-            }
+    /// The action of a key in a one-line input (the `/` filter, the palette): printable keys
+    /// type, others are looked up in the input section.
+    fn input_action(&self, chord: Chord) -> Option<Action> {
+        if chord.is_printable() {
+            return None;
+        }
+        match self.keymap.lookup(Section::Input, &[chord]) {
+            Lookup::Action(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    fn on_filter_key(&mut self, chord: Chord, key: &KeyEvent) {
+        match self.input_action(chord) {
+            Some(Action::InputAccept) => self.screens.users.end_filter(true),
+            Some(Action::InputCancel) => self.screens.users.end_filter(false),
+            Some(Action::InputNext) => self.screens.users.move_selection(Action::Down),
+            Some(Action::InputPrev) => self.screens.users.move_selection(Action::Up),
+            Some(a @ (Action::Quit | Action::Help)) => self.update(a),
             _ => {
                 if let Some(req) = to_input_request(&ratatui::crossterm::event::Event::Key(*key)) {
-                    self.users.filter.handle(req);
-                    self.users.apply_view();
+                    self.screens.users.edit_filter(req);
                 }
             }
         }
@@ -160,11 +170,12 @@ impl App {
             FormOutcome::Cancel => {
                 if form.is_dirty() {
                     self.modals.push(Modal::Confirm {
-                        title: "Discard changes?".into(),
-                        lines: vec![
-                            "This form has unsaved input.".into(),
-                            "y: discard it   n: keep editing".into(),
-                        ],
+                        question: Question::new(
+                            "Discard changes?",
+                            vec!["This form has unsaved input.".into()],
+                            "discard it",
+                            "keep editing",
+                        ),
                         then: Pending::DiscardForm,
                     });
                 } else {
@@ -175,9 +186,13 @@ impl App {
         }
     }
 
-    pub(super) fn on_confirm_key(&mut self, key: &KeyEvent) {
-        match key.code {
-            KeyCode::Char('y' | 'Y') | KeyCode::Enter => {
+    pub(super) fn on_confirm_key(&mut self, chord: Chord) {
+        let action = match self.keymap.lookup(Section::Confirm, &[chord]) {
+            Lookup::Action(a) => Some(a),
+            _ => None,
+        };
+        match action {
+            Some(Action::ConfirmYes) => {
                 let Some(Modal::Confirm { then, .. }) = self.modals.pop() else {
                     return;
                 };
@@ -189,25 +204,26 @@ impl App {
                     Pending::Call(request, success) => self.perform(*request, &success),
                 }
             }
-            KeyCode::Char('n' | 'N') | KeyCode::Esc => {
+            Some(Action::ConfirmNo) => {
                 self.modals.pop();
             }
             _ => {}
         }
     }
 
-    fn on_palette_key(&mut self, key: &KeyEvent) {
+    fn on_palette_key(&mut self, chord: Chord, key: &KeyEvent) {
+        let action = self.input_action(chord);
         let Some(Modal::Palette { input, selected }) = self.modals.last_mut() else {
             return;
         };
-        match key.code {
-            KeyCode::Esc => {
+        match action {
+            Some(Action::InputCancel) => {
                 self.modals.pop();
             }
-            KeyCode::Down => *selected += 1,
-            KeyCode::Up => *selected = selected.saturating_sub(1),
-            KeyCode::Enter => {
-                let matches = palette_matches(input.value());
+            Some(Action::InputNext) => *selected += 1,
+            Some(Action::InputPrev) => *selected = selected.saturating_sub(1),
+            Some(Action::InputAccept) => {
+                let matches = palette_matches(input.value(), &self.authority);
                 let chosen = matches
                     .get((*selected).min(matches.len().saturating_sub(1)))
                     .copied();

@@ -5,9 +5,12 @@ use super::*;
 
 /// Results of background work.
 pub(super) enum Job {
-    Login(std::result::Result<Session, Error>),
+    /// A login checked: the session and the answer to `WhoAmI`.
+    Login(std::result::Result<(Session, std::result::Result<Response, Error>), Error>),
     /// A user list loaded in the background: (generation, result).
     Users(u64, std::result::Result<Response, Error>),
+    /// A user's details for the Users tab's pane: (user id, result).
+    UserDetail(crate::model::Id, std::result::Result<Response, Error>),
     Verify(std::result::Result<VerifyReport, Error>),
     Export(std::result::Result<u64, Error>),
 }
@@ -19,15 +22,34 @@ impl App {
         let Some(session) = self.session.clone() else {
             return;
         };
-        self.users.load_generation += 1;
-        let generation = self.users.load_generation;
-        let filter = self.users.list_filter();
+        self.screens.users.load_generation += 1;
+        let generation = self.screens.users.load_generation;
+        let filter = self.screens.users.list_filter();
         let backend = Arc::clone(&self.backend);
         let tx = self.jobs_tx.clone();
-        self.users.loading = true;
+        self.screens.users.loading = true;
         std::thread::spawn(move || {
             let result = backend.call(&session, Request::UserList(filter));
             let _ = tx.send(Job::Users(generation, result));
+        });
+    }
+
+    /// Loads the details the Users tab's pane wants, on a thread (one at a time: moving through
+    /// the list quickly loads only where the selection rests).
+    pub(super) fn sync_user_detail(&mut self) {
+        if self.tab != Tab::Users || !matches!(self.phase, Phase::Main) {
+            return;
+        }
+        let (Some(session), Some(id)) = (self.session.clone(), self.screens.users.wanted_detail())
+        else {
+            return;
+        };
+        self.screens.users.loading_detail(id);
+        let backend = Arc::clone(&self.backend);
+        let tx = self.jobs_tx.clone();
+        std::thread::spawn(move || {
+            let result = backend.call(&session, Request::UserShow(format!("#{id}")));
+            let _ = tx.send(Job::UserDetail(id, result));
         });
     }
 
@@ -39,8 +61,8 @@ impl App {
         ) else {
             return;
         };
-        self.audit.verify = None;
-        self.audit.verifying = true;
+        self.screens.audit.verify = None;
+        self.screens.audit.verifying = true;
         std::thread::spawn(move || {
             let result = backend
                 .call(&session, Request::AuditVerify { expect: None })
@@ -56,7 +78,7 @@ impl App {
         let Some(session) = self.session.clone() else {
             return;
         };
-        let total = self.audit.head_seq;
+        let total = self.screens.audit.head_seq;
         let written = Arc::new(AtomicU64::new(0));
         let job = ExportJob {
             path: path.clone(),
@@ -98,17 +120,23 @@ impl App {
             .modals
             .iter()
             .any(|m| matches!(m, Modal::Export(j) if j.done.is_none()));
+        let mut received = false;
         while let Ok(job) = self.jobs_rx.try_recv() {
+            received = true;
             changed = true;
             match job {
-                Job::Login(Ok(session)) => self.enter_main(session),
+                Job::Login(Ok((session, who))) => {
+                    if let Err(why) = self.admit(session, who) {
+                        self.refuse_login(why);
+                    }
+                }
                 Job::Users(generation, result) => {
-                    if generation == self.users.load_generation {
+                    if generation == self.screens.users.load_generation {
                         match result {
-                            Ok(Response::Users(l)) => self.users.apply_listing(l),
-                            Ok(_) => self.users.loading = false,
+                            Ok(Response::Users(l)) => self.screens.users.apply_listing(l),
+                            Ok(_) => self.screens.users.loading = false,
                             Err(e) => {
-                                self.users.loading = false;
+                                self.screens.users.loading = false;
                                 if matches!(self.phase, Phase::Main) {
                                     self.error(format!("cannot load users: {e}"));
                                 }
@@ -116,17 +144,20 @@ impl App {
                         }
                     }
                 }
-                Job::Login(Err(e)) => {
-                    if let Phase::Login { form, checking, .. } = &mut self.phase {
-                        *checking = false;
-                        form.error = Some(e.to_string());
-                        form.clear_password();
-                    }
+                Job::Login(Err(e)) => self.refuse_login(e.to_string()),
+                Job::UserDetail(id, result) => {
+                    // A user who cannot be read (deleted meanwhile) leaves the pane with the
+                    // list's summary; the list's reload says what happened.
+                    let detail = match result {
+                        Ok(Response::User(d)) => Some(d),
+                        _ => None,
+                    };
+                    self.screens.users.apply_detail(id, detail);
                 }
                 Job::Verify(result) => {
-                    self.audit.verifying = false;
+                    self.screens.audit.verifying = false;
                     match result {
-                        Ok(report) => self.audit.verify = Some(report),
+                        Ok(report) => self.screens.audit.verify = Some(report),
                         Err(e) if matches!(self.phase, Phase::Main) => {
                             self.error(format!("audit verify failed: {e}"))
                         }
@@ -162,7 +193,19 @@ impl App {
                 }
             }
         }
+        if received {
+            self.sync_user_detail();
+        }
         changed
+    }
+
+    /// Shows why a login did not enter the session, on the login form (password cleared).
+    fn refuse_login(&mut self, why: String) {
+        if let Phase::Login { form, checking, .. } = &mut self.phase {
+            *checking = false;
+            form.error = Some(why);
+            form.clear_password();
+        }
     }
 
     /// Whether an export is still writing (in an open window or one put away by the lock).
@@ -183,8 +226,9 @@ impl App {
         let start = Instant::now();
         while start.elapsed() < timeout {
             let busy = self.checking()
-                || self.users.loading
-                || self.audit.verifying
+                || self.screens.users.loading
+                || self.screens.users.detail_loading()
+                || self.screens.audit.verifying
                 || self.export_running();
             if !busy {
                 return;

@@ -4,61 +4,7 @@
 //! place; the same operator logging in again gets the windows back exactly as they were, anyone
 //! else starts afresh and the windows are discarded.
 
-use std::sync::atomic::AtomicU64;
-
 use super::*;
-
-/// Where the interface reads the time for the idle lock. The program uses [`SystemClock`];
-/// tests put in a [`ManualClock`] and move it by hand instead of waiting for the timeout.
-pub trait Clock: Send + Sync + std::fmt::Debug {
-    /// The current instant.
-    fn now(&self) -> Instant;
-}
-
-/// The system's monotonic clock.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Instant {
-        Instant::now()
-    }
-}
-
-/// A clock that moves only when [`ManualClock::advance`] says so.
-#[derive(Debug)]
-pub struct ManualClock {
-    start: Instant,
-    nanos: AtomicU64,
-}
-
-impl Default for ManualClock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl ManualClock {
-    /// A clock standing at the moment it was made.
-    pub fn new() -> Self {
-        Self {
-            start: Instant::now(),
-            nanos: AtomicU64::new(0),
-        }
-    }
-
-    /// Moves the clock forward by `d`.
-    pub fn advance(&self, d: Duration) {
-        let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        self.nanos.fetch_add(nanos, Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Instant {
-        self.start + Duration::from_nanos(self.nanos.load(Ordering::SeqCst))
-    }
-}
 
 /// A session put away by the lock.
 #[derive(Debug, Clone)]
@@ -146,10 +92,11 @@ impl App {
         self.idle_timeout = d;
     }
 
-    /// Reads time from `clock` from now on (tests move a [`ManualClock`]); the idle time
-    /// starts again.
+    /// Reads time from `clock` from now on (tests move a [`ManualClock`]); the idle time and
+    /// the wait for the next check for others' changes start again.
     pub fn set_clock(&mut self, clock: Arc<dyn Clock>) {
         self.last_input = clock.now();
+        self.last_live_check = clock.now();
         self.clock = clock;
     }
 

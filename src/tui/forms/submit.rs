@@ -7,10 +7,13 @@ use super::invitation_lines;
 use crate::error::{Error, FieldError, Result};
 use crate::model::Id;
 use crate::service::{
-    AuditQuery, ExportFormat, FacilityField, PracticeField, Request, Response, UserField,
-    UserFields, parse_time,
+    AuditQuery, ExportFormat, FacilityField, FieldKind, PracticeField, Request, Response,
+    UserField, UserFields, parse_time,
 };
+use crate::tui::action::Action;
 use crate::tui::app::Ctx;
+use crate::tui::keymap::Section;
+use crate::tui::screens::Question;
 use crate::tui::widgets::form::Form;
 
 /// What saving a form does.
@@ -49,10 +52,8 @@ pub enum Submitted {
     Done(String),
     /// Ask before sending `request`.
     Confirm {
-        /// Title.
-        title: String,
-        /// What will happen.
-        lines: Vec<String>,
+        /// The question.
+        question: Question,
         /// The request to send on yes.
         request: Request,
         /// Message on success.
@@ -85,10 +86,10 @@ fn user_fields(pairs: Vec<(String, String)>) -> UserFields {
         .into_iter()
         .filter_map(|(k, v)| {
             let field = UserField::parse(&k)?;
-            // Choice values for role/facility are ids; the service accepts `#id`.
+            // Choice values for roles and facilities are ids; the service accepts `#id`.
             let v = if matches!(
-                field,
-                UserField::Role | UserField::Facility | UserField::DefaultLocation
+                field.spec().kind,
+                FieldKind::Role | FieldKind::Facility | FieldKind::OptionalFacility
             ) && !v.is_empty()
             {
                 format!("#{v}")
@@ -193,7 +194,7 @@ pub fn submit(ctx: &Ctx<'_>, purpose: &Purpose, form: &Form) -> Result<Submitted
                     d.user.full_name()
                 ),
                 title: format!("Invitation for {}", d.user.full_name()),
-                lines: invitation_lines(&d, &ctx.activate_key()),
+                lines: invitation_lines(&d, ctx.keymap, ctx.time),
             }),
             _ => done("Added.".into()),
         },
@@ -237,8 +238,9 @@ pub fn submit(ctx: &Ctx<'_>, purpose: &Purpose, form: &Form) -> Result<Submitted
                 permissions: Vec::new(),
             })?;
             done(format!(
-                "Added role {}; press e to choose its permissions.",
-                form.value("name").trim()
+                "Added role {}; press {} to choose its permissions.",
+                form.value("name").trim(),
+                ctx.keymap.key_or_name(Section::Roles, Action::RoleEdit)
             ))
         }
         Purpose::RoleRename(id, rev) => {
@@ -293,10 +295,13 @@ pub fn submit(ctx: &Ctx<'_>, purpose: &Purpose, form: &Form) -> Result<Submitted
                     name_list(&detail.users)
                 )
             });
-            lines.push("y: save   n: back to the matrix".into());
             Ok(Submitted::Confirm {
-                title: format!("Change permissions of {}?", detail.role.name),
-                lines,
+                question: Question::new(
+                    format!("Change permissions of {}?", detail.role.name),
+                    lines,
+                    "save",
+                    "back to the matrix",
+                ),
                 request: expect(
                     *rev,
                     Request::RoleEdit {

@@ -50,6 +50,13 @@ pub(super) struct Origin {
     layer: u8,
 }
 
+impl Origin {
+    /// How late it was applied and on which line, for ordering hints.
+    pub(super) fn rank(&self) -> (u8, usize) {
+        (self.layer, self.line.unwrap_or(0))
+    }
+}
+
 /// One `"key" = "action"` line (`None`: the key is unbound).
 struct Entry {
     section: Section,
@@ -149,7 +156,7 @@ fn parse_entries(source: &str, text: &str, problems: &mut Vec<Problem>) -> Vec<E
                     Some(a) => Some(a),
                     None => {
                         problems.push(problem(format!(
-                            "[{section_name}] \"{key_text}\" = \"{action_name}\": unknown action (press ? in staffctl for the list)"
+                            "[{section_name}] \"{key_text}\" = \"{action_name}\": unknown action (the help screen of staffctl lists every action)"
                         )));
                         continue;
                     }
@@ -339,6 +346,44 @@ impl Keymap {
                         ));
                     }
                 }
+            }
+        }
+        // Questions and inputs fall back to the global keys; one they rebind stops working
+        // there, which is reported as on a tab.
+        for section in [Section::Confirm, Section::Input] {
+            let own = self.bindings.get(&section).unwrap_or(&empty);
+            let global = self.bindings.get(&Section::Global).unwrap_or(&empty);
+            for (keys, action) in own {
+                if let Some(other) = global.get(keys)
+                    && other != action
+                {
+                    out.push(self.blame(
+                        (section, keys),
+                        (Section::Global, keys),
+                        format!(
+                            "key {} is bound to {} in [{}] and to {} in [global]; there {} would never run",
+                            keys_text(keys),
+                            action.name(),
+                            section.name(),
+                            other.name(),
+                            other.name()
+                        ),
+                    ));
+                }
+            }
+        }
+        // In the filter and the palette, printable keys type.
+        for (keys, action) in self.bindings.get(&Section::Input).unwrap_or(&empty) {
+            if keys.iter().any(Chord::is_printable) {
+                out.push(self.blame(
+                    (Section::Input, keys),
+                    (Section::Input, keys),
+                    format!(
+                        "key {} in [input] types into the filter or palette, so {} would never run; bind a named key (enter, esc, up, f1...) or a ctrl-/alt- chord",
+                        keys_text(keys),
+                        action.name()
+                    ),
+                ));
             }
         }
         for (keys, action) in self.bindings.get(&Section::List).unwrap_or(&empty) {
@@ -567,6 +612,29 @@ mod tests {
         );
         assert!(has("mine.toml:5: unknown section [nope]"), "{all:#?}");
         assert_eq!(problems.len(), 4, "{all:#?}");
+
+        // Keys of questions and inputs: a printable key in [input] types instead, and one that
+        // takes a global key from a question is reported like a tab's.
+        let problems = Keymap::check_text(
+            "keys.toml",
+            "[input]\n\"x\" = \"input.cancel\"\n[confirm]\n\"q\" = \"confirm.no\"\n",
+        );
+        let all: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(problems.len(), 2, "{all:#?}");
+        assert!(
+            all[0].starts_with("keys.toml:2: key x in [input] types into the filter or palette"),
+            "{all:#?}"
+        );
+        assert!(
+            all[1].starts_with(
+                "keys.toml:4: key q is bound to confirm.no in [confirm] and to app.quit in [global]"
+            ),
+            "{all:#?}"
+        );
+        assert_eq!(
+            Keymap::check_text("ok.toml", "[confirm]\n\"j\" = \"confirm.yes\"\n"),
+            vec![]
+        );
 
         let bad = Keymap::check_text("bad.toml", "[users]\n\"a\" = \"user.add\"\n\"b\" = \n");
         assert_eq!(bad.len(), 1, "{bad:?}");

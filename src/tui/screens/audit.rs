@@ -1,22 +1,20 @@
 //! The Audit tab: events newest first, filters, an event's full field changes, the chain
 //! verification result in the header, and the export dialog.
 
-use std::cell::Cell;
-
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Block, Borders, Paragraph, Row};
 
-use super::{Effect, page_rows};
+use super::{Effect, Look, Screen};
 use crate::audit::AuditEvent;
 use crate::security::sanitize::for_terminal;
-use crate::service::{AuditQuery, Request, Response, VerifyReport};
+use crate::service::{AuditQuery, LocalTime, Request, Response, VerifyReport};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
 use crate::tui::forms::{self, Purpose};
-use crate::tui::theme::Theme;
-use crate::tui::widgets::list::Selection;
+use crate::tui::keymap::Section;
+use crate::tui::widgets::list::{ListState, TableSpec};
 use crate::tui::widgets::{ellipsize, table_column_widths};
 
 /// Events loaded per refresh.
@@ -25,9 +23,7 @@ const LOADED: usize = 500;
 /// State of the Audit tab.
 #[derive(Debug, Default)]
 pub struct AuditScreen {
-    events: Vec<AuditEvent>,
-    sel: Selection,
-    page: Cell<usize>,
+    list: ListState<AuditEvent>,
     /// Current filters.
     pub query: AuditQuery,
     /// Last verification.
@@ -38,26 +34,33 @@ pub struct AuditScreen {
     pub head_seq: u64,
 }
 
-impl AuditScreen {
+impl Screen for AuditScreen {
     /// Reloads the newest events matching the filters.
-    pub fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
+    fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
         let q = AuditQuery {
             limit: Some(LOADED),
             ..self.query.clone()
         };
         if let Response::Audit(l) = ctx.call(Request::AuditList(q))? {
-            self.events = l.items;
+            self.list.set_rows(l.items);
         }
         if let Response::Head(h) = ctx.call(Request::AuditHead)? {
             self.head_seq = h.seq;
         }
-        self.sel.clamp(self.events.len());
         Ok(())
     }
 
-    /// Turns an action into an effect.
-    pub fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect {
-        if self.sel.apply(action, self.events.len(), self.page.get()) {
+    fn hints(&self) -> &'static [Action] {
+        &[
+            Action::Open,
+            Action::AuditFilter,
+            Action::AuditExport,
+            Action::AuditVerify,
+        ]
+    }
+
+    fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect {
+        if self.list.navigate(action) {
             return Effect::None;
         }
         match action {
@@ -71,10 +74,10 @@ impl AuditScreen {
                     Err(e) => Effect::from_error(&e),
                 }
             }
-            Action::Open => match self.events.get(self.sel.index) {
+            Action::Open => match self.list.selected() {
                 Some(e) => Effect::Detail {
                     title: format!("Audit event #{}", e.seq),
-                    lines: event_lines(e),
+                    lines: event_lines(e, ctx.time),
                 },
                 None => Effect::None,
             },
@@ -82,8 +85,8 @@ impl AuditScreen {
         }
     }
 
-    /// Draws the tab.
-    pub fn draw(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
+    fn draw(&self, frame: &mut Frame<'_>, area: Rect, look: &Look<'_>) {
+        let theme = look.theme;
         let [head, body] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
         let verify = match (&self.verify, self.verifying) {
@@ -98,7 +101,13 @@ impl AuditScreen {
                 ),
                 theme.error(),
             ),
-            (None, false) => Span::styled(" chain: not verified (v) ", theme.dim()),
+            (None, false) => Span::styled(
+                match look.keymap.key(Section::Audit, Action::AuditVerify) {
+                    Some(key) => format!(" chain: not verified ({key}) "),
+                    None => " chain: not verified ".to_string(),
+                },
+                theme.dim(),
+            ),
         };
         let mut spans = vec![verify];
         if let Some(r) = self.verify.as_ref().filter(|r| r.quarantined > 0) {
@@ -112,17 +121,16 @@ impl AuditScreen {
             ("actor", q.actor.clone()),
             ("action", q.action.clone()),
             ("target", q.target.clone()),
-            ("since", q.since.map(|t| t.to_string())),
-            ("until", q.until.map(|t| t.to_string())),
+            ("since", q.since.map(|t| look.time.minute(t))),
+            ("until", q.until.map(|t| look.time.minute(t))),
         ] {
             if let Some(v) = v {
                 spans.push(Span::raw(format!(" {label}={} ", for_terminal(&v))));
             }
         }
         frame.render_widget(Paragraph::new(Line::from(spans)), head);
-        self.page.set(page_rows(body));
         let narrow = body.width < 100;
-        let widths = [
+        let widths = vec![
             Constraint::Length(7),
             Constraint::Length(if narrow { 11 } else { 19 }),
             Constraint::Fill(2),
@@ -133,63 +141,48 @@ impl AuditScreen {
         // Text columns are cut with "…" where they do not fit, so nothing looks whole that is not.
         let fit = table_column_widths(body, &widths, 2);
         let fit = |col: usize, text: &str| ellipsize(text, fit.get(col).copied().unwrap_or(0));
-        let rows: Vec<Row<'_>> = self
-            .events
-            .iter()
-            .map(|e| {
-                let target = e.target.as_ref().map_or_else(
-                    || "-".into(),
-                    |t| format!("{}:{} {}", t.kind, t.id, t.label),
-                );
-                let mut cells = vec![
-                    e.seq.to_string(),
-                    e.at()
-                        .strftime(if narrow {
-                            "%m-%d %H:%M"
-                        } else {
-                            "%Y-%m-%d %H:%M:%S"
-                        })
-                        .to_string(),
-                    fit(2, &for_terminal(&e.actor.label())),
-                    fit(3, &e.action),
-                    fit(4, &for_terminal(&target)),
-                ];
-                cells.push(e.outcome.kind().to_string());
-                Row::new(cells)
-            })
-            .collect();
-        let table = Table::new(rows, widths)
-            .header(
-                Row::new(vec![
-                    "Seq",
-                    "Time (UTC)",
-                    "Actor",
-                    "Action",
-                    "Target",
-                    "Outcome",
-                ])
-                .style(theme.heading()),
-            )
-            .block(Block::default().borders(Borders::ALL).title(format!(
-                " Audit log, newest first ({} of {}) ",
-                self.events.len(),
-                self.head_seq
-            )))
-            .row_highlight_style(theme.selected())
-            .highlight_symbol("› ");
-        let mut state = TableState::default().with_selected(if self.events.is_empty() {
-            None
-        } else {
-            Some(self.sel.index)
-        });
-        frame.render_stateful_widget(table, body, &mut state);
+        let row = |e: &AuditEvent| {
+            let target = e.target.as_ref().map_or_else(
+                || "-".into(),
+                |t| format!("{}:{} {}", t.kind, t.id, t.label),
+            );
+            Row::new(vec![
+                e.seq.to_string(),
+                if narrow {
+                    look.time.format(e.at(), "%m-%d %H:%M")
+                } else {
+                    look.time.second(e.at())
+                },
+                fit(2, &for_terminal(&e.actor.label())),
+                fit(3, &e.action),
+                fit(4, &for_terminal(&target)),
+                e.outcome.kind().to_string(),
+            ])
+        };
+        let spec = TableSpec {
+            block: Block::default()
+                .borders(Borders::ALL)
+                .title(format!(
+                    " Audit log, newest first ({} of {}) ",
+                    self.list.total(),
+                    self.head_seq
+                ))
+                .title(look.zone_title()),
+            header: Row::new(vec!["Seq", "Time", "Actor", "Action", "Target", "Outcome"]),
+            widths,
+            row: &row,
+            empty: None,
+        };
+        self.list.draw(frame, body, spec, theme);
     }
 }
 
-/// Every field of one event.
-pub fn event_lines(e: &AuditEvent) -> Vec<String> {
+/// Every field of one event; its time as the practice reads it, then exactly, in UTC, as the
+/// chain and exports record it.
+pub fn event_lines(e: &AuditEvent, time: &LocalTime) -> Vec<String> {
     let mut lines = vec![
-        format!("Time      {}", e.at()),
+        format!("Time      {} {}", time.second(e.at()), time.name()),
+        format!("          {}", e.at()),
         format!("Actor     {}", e.actor.label()),
         format!("Origin    {}", e.origin.label()),
         format!("Action    {}", e.action),

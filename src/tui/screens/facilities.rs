@@ -1,53 +1,53 @@
 //! The Facilities tab: facilities with head counts; add, edit, archive/restore, and who can
 //! access a facility.
 
-use std::cell::Cell;
-
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::widgets::{Block, Borders, Row, Table, TableState};
+use ratatui::widgets::{Block, Borders, Row};
 
-use super::{Effect, page_rows};
+use super::{Effect, Look, Question, Screen};
 use crate::security::sanitize::for_terminal;
 use crate::service::{FacilitySummary, Request, Response};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
 use crate::tui::forms::{self, Purpose};
-use crate::tui::theme::Theme;
-use crate::tui::widgets::list::Selection;
+use crate::tui::keymap::Section;
+use crate::tui::widgets::list::{ListState, TableSpec};
 
 /// State of the Facilities tab.
 #[derive(Debug, Default)]
 pub struct FacilitiesScreen {
-    facilities: Vec<FacilitySummary>,
-    sel: Selection,
-    page: Cell<usize>,
+    list: ListState<FacilitySummary>,
 }
 
-impl FacilitiesScreen {
+impl Screen for FacilitiesScreen {
     /// Reloads the facilities (archived ones included, marked).
-    pub fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
+    fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
         if let Response::Facilities(l) = ctx.call(Request::FacilityList {
             include_archived: true,
         })? {
-            self.facilities = l.items;
+            self.list.set_rows(l.items);
         }
-        self.sel.clamp(self.facilities.len());
         Ok(())
     }
 
-    /// Turns an action into an effect.
-    pub fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect {
-        if self
-            .sel
-            .apply(action, self.facilities.len(), self.page.get())
-        {
+    fn hints(&self) -> &'static [Action] {
+        &[
+            Action::FacilityAdd,
+            Action::FacilityEdit,
+            Action::FacilityArchive,
+            Action::FacilityAccess,
+        ]
+    }
+
+    fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect {
+        if self.list.navigate(action) {
             return Effect::None;
         }
         if action == Action::FacilityAdd {
             return Effect::Form(forms::facility(None), Purpose::FacilityAdd);
         }
-        let Some(s) = self.facilities.get(self.sel.index).cloned() else {
+        let Some(s) = self.list.selected().cloned() else {
             return Effect::None;
         };
         let f = &s.facility;
@@ -58,21 +58,25 @@ impl FacilitiesScreen {
                 Purpose::FacilityEdit(f.id, f.revision),
             ),
             Action::FacilityArchive if f.archived => Effect::Confirm {
-                title: format!("Restore {name}?"),
-                lines: vec![
-                    "Staff can be assigned to it again.".into(),
-                    "y: restore   n: cancel".into(),
-                ],
+                question: Question::new(
+                    format!("Restore {name}?"),
+                    vec!["Staff can be assigned to it again.".into()],
+                    "restore",
+                    "cancel",
+                ),
                 request: Request::FacilityRestore(f.id.to_string()),
                 success: format!("Restored {name}."),
             },
             Action::FacilityArchive => Effect::Confirm {
-                title: format!("Archive {name}?"),
-                lines: vec![
-                    "Its history is kept; no new staff can be assigned to it.".into(),
-                    "Refused while it is anyone's primary facility.".into(),
-                    "y: archive   n: cancel".into(),
-                ],
+                question: Question::new(
+                    format!("Archive {name}?"),
+                    vec![
+                        "Its history is kept; no new staff can be assigned to it.".into(),
+                        "Refused while it is anyone's primary facility.".into(),
+                    ],
+                    "archive",
+                    "cancel",
+                ),
                 request: Request::FacilityArchive(f.id.to_string()),
                 success: format!("Archived {name}."),
             },
@@ -114,31 +118,31 @@ impl FacilitiesScreen {
         }
     }
 
-    /// Draws the tab.
-    pub fn draw(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
-        self.page.set(page_rows(area));
-        let rows: Vec<Row<'_>> = self
-            .facilities
-            .iter()
-            .map(|s| {
-                let f = &s.facility;
-                Row::new(vec![
-                    format!("#{}", f.id),
-                    for_terminal(&f.name).into_owned(),
-                    for_terminal(f.code.as_deref().unwrap_or("-")).into_owned(),
-                    s.primary_users.to_string(),
-                    if f.archived {
-                        "archived".into()
-                    } else {
-                        "active".to_string()
-                    },
-                    for_terminal(f.phone.as_deref().unwrap_or("-")).into_owned(),
-                ])
-            })
-            .collect();
-        let table = Table::new(
-            rows,
-            [
+    fn draw(&self, frame: &mut Frame<'_>, area: Rect, look: &Look<'_>) {
+        let row = |s: &FacilitySummary| {
+            let f = &s.facility;
+            Row::new(vec![
+                format!("#{}", f.id),
+                for_terminal(&f.name).into_owned(),
+                for_terminal(f.code.as_deref().unwrap_or("-")).into_owned(),
+                s.primary_users.to_string(),
+                if f.archived {
+                    "archived".into()
+                } else {
+                    "active".to_string()
+                },
+                for_terminal(f.phone.as_deref().unwrap_or("-")).into_owned(),
+            ])
+        };
+        let spec = TableSpec {
+            block: Block::default().borders(Borders::ALL).title(
+                match look.keymap.key(Section::Facilities, Action::Open) {
+                    Some(key) => format!(" Facilities ({key}: who can access) "),
+                    None => " Facilities ".to_string(),
+                },
+            ),
+            header: Row::new(vec!["Id", "Facility", "Code", "Staff", "Status", "Phone"]),
+            widths: vec![
                 Constraint::Length(5),
                 Constraint::Fill(2),
                 Constraint::Length(6),
@@ -146,23 +150,9 @@ impl FacilitiesScreen {
                 Constraint::Length(9),
                 Constraint::Fill(1),
             ],
-        )
-        .header(
-            Row::new(vec!["Id", "Facility", "Code", "Staff", "Status", "Phone"])
-                .style(theme.heading()),
-        )
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" Facilities (Enter: who can access) "),
-        )
-        .row_highlight_style(theme.selected())
-        .highlight_symbol("› ");
-        let mut state = TableState::default().with_selected(if self.facilities.is_empty() {
-            None
-        } else {
-            Some(self.sel.index)
-        });
-        frame.render_stateful_widget(table, area, &mut state);
+            row: &row,
+            empty: None,
+        };
+        self.list.draw(frame, area, spec, look.theme);
     }
 }

@@ -1,45 +1,42 @@
 //! The Invites tab: every invitation with its status, sends and expiry; send again (new code)
 //! or withdraw.
 
-use std::cell::Cell;
-
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::widgets::{Block, Borders, Row, Table, TableState};
+use ratatui::widgets::{Block, Borders, Row};
 
-use super::{Effect, page_rows};
+use super::{Effect, Look, Question, Screen};
 use crate::security::sanitize::for_terminal;
 use crate::service::{InviteView, Request, Response};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
 use crate::tui::forms;
-use crate::tui::theme::Theme;
-use crate::tui::widgets::list::Selection;
+use crate::tui::widgets::list::{ListState, TableSpec};
 
 /// State of the Invites tab.
 #[derive(Debug, Default)]
 pub struct InvitesScreen {
-    rows: Vec<InviteView>,
-    sel: Selection,
-    page: Cell<usize>,
+    list: ListState<InviteView>,
 }
 
-impl InvitesScreen {
+impl Screen for InvitesScreen {
     /// Reloads the invitations.
-    pub fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
+    fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
         if let Response::Invites(l) = ctx.call(Request::InviteList)? {
-            self.rows = l.items;
+            self.list.set_rows(l.items);
         }
-        self.sel.clamp(self.rows.len());
         Ok(())
     }
 
-    /// Turns an action into an effect.
-    pub fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect {
-        if self.sel.apply(action, self.rows.len(), self.page.get()) {
+    fn hints(&self) -> &'static [Action] {
+        &[Action::InviteResend, Action::InviteRevoke]
+    }
+
+    fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect {
+        if self.list.navigate(action) {
             return Effect::None;
         }
-        let Some(row) = self.rows.get(self.sel.index).cloned() else {
+        let Some(row) = self.list.selected().cloned() else {
             return Effect::None;
         };
         let name = for_terminal(&row.name).into_owned();
@@ -50,7 +47,7 @@ impl InvitesScreen {
                         let _ = self.refresh(ctx);
                         Effect::Detail {
                             title: format!("New invitation for {name}"),
-                            lines: forms::invitation_lines(&d, &ctx.activate_key()),
+                            lines: forms::invitation_lines(&d, ctx.keymap, ctx.time),
                         }
                     }
                     Ok(_) => Effect::None,
@@ -58,12 +55,15 @@ impl InvitesScreen {
                 }
             }
             Action::InviteRevoke => Effect::Confirm {
-                title: format!("Withdraw the invitation of {name}?"),
-                lines: vec![
-                    "Their code stops working; the user stays invited and can get a new one."
-                        .into(),
-                    "y: withdraw   n: cancel".into(),
-                ],
+                question: Question::new(
+                    format!("Withdraw the invitation of {name}?"),
+                    vec![
+                        "Their code stops working; the user stays invited and can get a new one."
+                            .into(),
+                    ],
+                    "withdraw",
+                    "cancel",
+                ),
                 request: Request::InviteRevoke(row.user_id.to_string()),
                 success: format!("Withdrew the invitation of {name}."),
             },
@@ -71,32 +71,37 @@ impl InvitesScreen {
         }
     }
 
-    /// Draws the tab.
-    pub fn draw(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
-        self.page.set(page_rows(area));
+    fn draw(&self, frame: &mut Frame<'_>, area: Rect, look: &Look<'_>) {
         // At 80 columns the dates shrink to days, so names and emails stay readable.
         let narrow = area.width < 100;
         let when = |t: jiff::Timestamp| {
-            t.strftime(if narrow { "%Y-%m-%d" } else { "%Y-%m-%d %H:%M" })
-                .to_string()
+            look.time
+                .format(t, if narrow { "%Y-%m-%d" } else { "%Y-%m-%d %H:%M" })
         };
-        let rows: Vec<Row<'_>> = self
-            .rows
-            .iter()
-            .map(|i| {
-                Row::new(vec![
-                    for_terminal(&i.name).into_owned(),
-                    for_terminal(&i.email).into_owned(),
-                    i.status.as_str().to_string(),
-                    i.send_count.to_string(),
-                    when(i.last_sent_at),
-                    when(i.expires_at),
-                ])
-            })
-            .collect();
-        let table = Table::new(
-            rows,
-            [
+        let row = |i: &InviteView| {
+            Row::new(vec![
+                for_terminal(&i.name).into_owned(),
+                for_terminal(&i.email).into_owned(),
+                i.status.as_str().to_string(),
+                i.send_count.to_string(),
+                when(i.last_sent_at),
+                when(i.expires_at),
+            ])
+        };
+        let spec = TableSpec {
+            block: Block::default()
+                .borders(Borders::ALL)
+                .title(format!(" Invitations ({}) ", self.list.total()))
+                .title(look.zone_title()),
+            header: Row::new(vec![
+                "Name",
+                "Email",
+                "Status",
+                "Sent",
+                "Last sent",
+                "Expires",
+            ]),
+            widths: vec![
                 Constraint::Fill(2),
                 Constraint::Fill(3),
                 Constraint::Length(9),
@@ -104,30 +109,9 @@ impl InvitesScreen {
                 Constraint::Length(if narrow { 10 } else { 16 }),
                 Constraint::Length(if narrow { 10 } else { 16 }),
             ],
-        )
-        .header(
-            Row::new(vec![
-                "Name",
-                "Email",
-                "Status",
-                "Sent",
-                "Last sent",
-                "Expires",
-            ])
-            .style(theme.heading()),
-        )
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(format!(" Invitations ({}) ", self.rows.len())),
-        )
-        .row_highlight_style(theme.selected())
-        .highlight_symbol("› ");
-        let mut state = TableState::default().with_selected(if self.rows.is_empty() {
-            None
-        } else {
-            Some(self.sel.index)
-        });
-        frame.render_stateful_widget(table, area, &mut state);
+            row: &row,
+            empty: None,
+        };
+        self.list.draw(frame, area, spec, look.theme);
     }
 }

@@ -1,21 +1,19 @@
 //! The Roles tab: roles with user counts; add, rename, delete, and the permission matrix.
 
-use std::cell::Cell;
-
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Block, Borders, Paragraph, Row};
 
-use super::{Effect, page_rows, wide};
+use super::{Effect, Look, Question, Screen, wide};
 use crate::model::permission::{CATALOGUE, modules};
 use crate::security::sanitize::for_terminal;
 use crate::service::{Request, Response, RoleSummary};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
 use crate::tui::forms::{self, Purpose};
-use crate::tui::theme::Theme;
-use crate::tui::widgets::list::Selection;
+use crate::tui::keymap::Section;
+use crate::tui::widgets::list::{ListState, TableSpec};
 
 /// Columns of the widest line of the permission matrix (`module` then ` [x]action` each).
 fn matrix_width() -> u16 {
@@ -51,29 +49,37 @@ fn pack(lines: Vec<Line<'_>>, width: usize) -> Vec<Line<'_>> {
 /// State of the Roles tab.
 #[derive(Debug, Default)]
 pub struct RolesScreen {
-    roles: Vec<RoleSummary>,
-    sel: Selection,
-    page: Cell<usize>,
+    list: ListState<RoleSummary>,
 }
 
 impl RolesScreen {
+    /// The selected role.
+    pub fn selected(&self) -> Option<&RoleSummary> {
+        self.list.selected()
+    }
+}
+
+impl Screen for RolesScreen {
     /// Reloads the roles.
-    pub fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
+    fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
         if let Response::Roles(l) = ctx.call(Request::RoleList)? {
-            self.roles = l.items;
+            self.list.set_rows(l.items);
         }
-        self.sel.clamp(self.roles.len());
         Ok(())
     }
 
-    /// The selected role.
-    pub fn selected(&self) -> Option<&RoleSummary> {
-        self.roles.get(self.sel.index)
+    fn hints(&self) -> &'static [Action] {
+        &[
+            Action::RoleAdd,
+            Action::RoleEdit,
+            Action::RoleRename,
+            Action::RoleDelete,
+            Action::Open,
+        ]
     }
 
-    /// Turns an action into an effect.
-    pub fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect {
-        if self.sel.apply(action, self.roles.len(), self.page.get()) {
+    fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect {
+        if self.list.navigate(action) {
             return Effect::None;
         }
         if action == Action::RoleAdd {
@@ -115,7 +121,7 @@ impl RolesScreen {
                 Err(e) => Effect::from_error(&e),
             },
             Action::RoleEdit => Effect::Form(
-                forms::role_permissions(&r.role),
+                forms::role_permissions(&r.role, ctx.keymap),
                 Purpose::RolePermissions(r.role.id, r.role.revision),
             ),
             Action::RoleRename => Effect::Form(
@@ -123,11 +129,12 @@ impl RolesScreen {
                 Purpose::RoleRename(r.role.id, r.role.revision),
             ),
             Action::RoleDelete => Effect::Confirm {
-                title: format!("Delete role {name}?"),
-                lines: vec![
-                    "A role still assigned to users, or built in, is not deleted.".into(),
-                    "y: delete   n: cancel".into(),
-                ],
+                question: Question::new(
+                    format!("Delete role {name}?"),
+                    vec!["A role still assigned to users, or built in, is not deleted.".into()],
+                    "delete",
+                    "cancel",
+                ),
                 request: Request::RoleDelete(r.role.id.to_string()),
                 success: format!("Deleted role {name}."),
             },
@@ -136,56 +143,47 @@ impl RolesScreen {
     }
 
     /// Draws the tab: the table and a compact permission matrix of the selected role.
-    pub fn draw(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
+    fn draw(&self, frame: &mut Frame<'_>, area: Rect, look: &Look<'_>) {
+        let theme = look.theme;
         let (list_area, matrix_area) = if wide(area) {
             let [l, m] =
                 Layout::horizontal([Constraint::Min(40), Constraint::Length(matrix_width() + 2)])
                     .areas(area);
             (l, m)
         } else {
+            let rows = u16::try_from(self.list.total()).unwrap_or(u16::MAX);
             let [l, m] = Layout::vertical([
-                Constraint::Length((self.roles.len() as u16 + 3).min(area.height / 2)),
+                Constraint::Length(rows.saturating_add(3).min(area.height / 2)),
                 Constraint::Min(4),
             ])
             .areas(area);
             (l, m)
         };
-        self.page.set(page_rows(list_area));
-        let rows: Vec<Row<'_>> = self
-            .roles
-            .iter()
-            .map(|r| {
-                Row::new(vec![
-                    for_terminal(&r.role.name).into_owned(),
-                    r.users.to_string(),
-                    format!("{}/{}", r.role.permissions.len(), CATALOGUE.len()),
-                    if r.role.builtin {
-                        "built-in".into()
-                    } else {
-                        String::new()
-                    },
-                ])
-            })
-            .collect();
-        let table = Table::new(
-            rows,
-            [
+        let row = |r: &RoleSummary| {
+            Row::new(vec![
+                for_terminal(&r.role.name).into_owned(),
+                r.users.to_string(),
+                format!("{}/{}", r.role.permissions.len(), CATALOGUE.len()),
+                if r.role.builtin {
+                    "built-in".into()
+                } else {
+                    String::new()
+                },
+            ])
+        };
+        let spec = TableSpec {
+            block: Block::default().borders(Borders::ALL).title(" Roles "),
+            header: Row::new(vec!["Role", "Users", "Perms", ""]),
+            widths: vec![
                 Constraint::Fill(1),
                 Constraint::Length(6),
                 Constraint::Length(6),
                 Constraint::Length(9),
             ],
-        )
-        .header(Row::new(vec!["Role", "Users", "Perms", ""]).style(theme.heading()))
-        .block(Block::default().borders(Borders::ALL).title(" Roles "))
-        .row_highlight_style(theme.selected())
-        .highlight_symbol("› ");
-        let mut state = TableState::default().with_selected(if self.roles.is_empty() {
-            None
-        } else {
-            Some(self.sel.index)
-        });
-        frame.render_stateful_widget(table, list_area, &mut state);
+            row: &row,
+            empty: None,
+        };
+        self.list.draw(frame, list_area, spec, theme);
         let mut lines: Vec<Line<'_>> = Vec::new();
         if let Some(r) = self.selected() {
             for module in modules() {
@@ -206,8 +204,12 @@ impl RolesScreen {
         if lines.len() > usize::from(inner) {
             lines = pack(lines, usize::from(matrix_area.width.saturating_sub(2)));
         }
+        let edits = look
+            .offer(Section::Roles, Action::RoleEdit)
+            .map(|key| format!("({key} edits) "))
+            .unwrap_or_default();
         let title = self.selected().map_or(" Permissions ".to_string(), |r| {
-            format!(" Permissions of {} (e edits) ", for_terminal(&r.role.name))
+            format!(" Permissions of {} {edits}", for_terminal(&r.role.name))
         });
         frame.render_widget(
             Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),

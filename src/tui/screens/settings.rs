@@ -5,14 +5,14 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::Effect;
+use super::{Effect, Look, Screen};
 
 use crate::security::sanitize::for_terminal;
 use crate::service::{PracticeView, Request, Response};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
 use crate::tui::forms::{self, Purpose};
-use crate::tui::theme::Theme;
+use crate::tui::keymap::Section;
 
 /// State of the Settings tab.
 #[derive(Debug, Default)]
@@ -21,22 +21,38 @@ pub struct SettingsScreen {
 }
 
 impl SettingsScreen {
+    /// The practice name, for the header.
+    pub fn practice_name(&self) -> Option<&str> {
+        self.practice.as_ref().map(|p| p.settings.name.as_str())
+    }
+
+    /// The practice as last loaded (for other screens' headers: the seat count).
+    pub fn practice(&self) -> Option<&PracticeView> {
+        self.practice.as_ref()
+    }
+}
+
+impl Screen for SettingsScreen {
     /// Reloads the settings.
-    pub fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
+    fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
         if let Response::Practice(p) = ctx.call(Request::PracticeShow)? {
             self.practice = Some(*p);
         }
         Ok(())
     }
 
-    /// The practice name, for the header.
-    pub fn practice_name(&self) -> Option<&str> {
-        self.practice.as_ref().map(|p| p.settings.name.as_str())
+    fn hints(&self) -> &'static [Action] {
+        &[Action::SettingsEdit]
     }
 
-    /// Turns an action into an effect.
-    pub fn handle(&mut self, action: Action, _ctx: &Ctx<'_>) -> Effect {
+    fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect {
         match (action, &self.practice) {
+            // Enter edits too, so it asks the same as the edit key.
+            (Action::Open, _) if !ctx.authority.allows(Action::SettingsEdit) => Effect::Error(
+                ctx.authority
+                    .refusal(Action::SettingsEdit)
+                    .unwrap_or_default(),
+            ),
             (Action::SettingsEdit | Action::Open, Some(p)) => Effect::Form(
                 forms::settings(&p.settings),
                 Purpose::Settings(p.settings.revision),
@@ -45,8 +61,8 @@ impl SettingsScreen {
         }
     }
 
-    /// Draws the tab.
-    pub fn draw(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
+    fn draw(&self, frame: &mut Frame<'_>, area: Rect, look: &Look<'_>) {
+        let theme = look.theme;
         let Some(view) = &self.practice else { return };
         let p = &view.settings;
         let row = |k: &str, v: String| {
@@ -111,11 +127,12 @@ impl SettingsScreen {
             ),
         ];
         frame.render_widget(
-            Paragraph::new(lines).block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .title(" Practice settings (e edits) "),
-            ),
+            Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(
+                match look.offer(Section::Settings, Action::SettingsEdit) {
+                    Some(key) => format!(" Practice settings ({key} edits) "),
+                    None => " Practice settings ".to_string(),
+                },
+            )),
             area,
         );
     }

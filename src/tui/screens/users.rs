@@ -1,23 +1,23 @@
 //! The Users tab: a filterable, sortable table with a detail pane; add, edit, deactivate,
 //! reactivate, delete, and facility access.
 
-use std::cell::Cell;
-
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell as TCell, Paragraph, Row, Table, TableState};
-use tui_input::Input;
+use ratatui::widgets::{Block, Borders, Cell as TCell, Paragraph, Row};
 
-use super::{Effect, page_rows};
+use std::cell::Cell;
+
+use super::user_detail::{self, Pane};
+use super::{Effect, Look, Question, Screen};
 use crate::model::{Id, UserStatus};
 use crate::security::sanitize::for_terminal;
-use crate::service::{Request, Response, UserFilter, UserSummary};
+use crate::service::{Request, Response, UserDetail, UserFilter, UserSummary};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
 use crate::tui::forms::{self, Purpose};
-use crate::tui::theme::Theme;
-use crate::tui::widgets::list::Selection;
+use crate::tui::keymap::Section;
+use crate::tui::widgets::list::{ListState, TableSpec};
 
 /// Sortable columns.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -59,13 +59,6 @@ impl Column {
     }
 }
 
-/// A row with its precomputed lowercase search text.
-#[derive(Debug, Clone)]
-struct Row_ {
-    user: UserSummary,
-    haystack: String,
-}
-
 /// Narrowest table that shows every column (name, role, facility, status, billing, last
 /// login) without crushing the names.
 const FULL_TABLE_WIDTH: u16 = 90;
@@ -75,16 +68,7 @@ const DETAIL_WIDTH: u16 = 38;
 /// State of the Users tab.
 #[derive(Debug, Default)]
 pub struct UsersScreen {
-    rows: Vec<Row_>,
-    /// Indices into `rows` in sort order (computed when rows or the sort change).
-    order: Vec<usize>,
-    /// Indices into `rows` after the `/` filter and sort.
-    visible: Vec<usize>,
-    sel: Selection,
-    /// The `/` filter text.
-    pub filter: Input,
-    /// Typing into the filter.
-    pub filtering: bool,
+    list: ListState<UserSummary>,
     status: Option<UserStatus>,
     role: Option<(Id, String)>,
     facility: Option<(Id, String)>,
@@ -93,7 +77,18 @@ pub struct UsersScreen {
     sort: Column,
     reverse: bool,
     unreadable: usize,
-    page: Cell<usize>,
+    /// The selected user's details for the pane, as last loaded.
+    detail: Option<Box<UserDetail>>,
+    /// The user whose details are being loaded, and the listing they were asked after.
+    detail_loading: Option<(Id, u64)>,
+    /// The loaded details may be out of date (the list was reloaded since they were asked for).
+    detail_stale: bool,
+    /// Counts the listings taken, so details asked for before the latest are known as stale.
+    listings: u64,
+    /// Page of the details the pane shows.
+    pane_page: usize,
+    /// Pages of details the pane had room for, as last drawn.
+    pane_pages: Cell<usize>,
     /// A reload is running in the background.
     pub loading: bool,
     /// Bumped by every reload; a background result of an older reload is dropped.
@@ -112,7 +107,7 @@ fn status_text(u: &UserSummary) -> String {
 
 impl UsersScreen {
     /// Reloads users (with the status/role/facility filters) and the filter choices.
-    pub fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
+    pub fn reload(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
         self.refresh_choices(ctx)?;
         self.load_generation += 1;
         if let Response::Users(l) = ctx.call(Request::UserList(self.list_filter()))? {
@@ -152,46 +147,61 @@ impl UsersScreen {
         }
     }
 
+    /// The user whose details the pane needs loaded, if any and none is loading: the pane
+    /// shows the selected user's, loaded in the background so moving never waits for them.
+    pub fn wanted_detail(&self) -> Option<Id> {
+        let id = self.selected()?.id;
+        let have = self.detail.as_ref().map(|d| d.user.id);
+        ((have != Some(id) || self.detail_stale) && self.detail_loading.is_none()).then_some(id)
+    }
+
+    /// Notes that the details of `id` are being loaded.
+    pub fn loading_detail(&mut self, id: Id) {
+        self.detail_loading = Some((id, self.listings));
+    }
+
+    /// Whether a user's details are being loaded.
+    pub fn detail_loading(&self) -> bool {
+        self.detail_loading.is_some()
+    }
+
+    /// Takes the loaded details of `id` (`None`: they could not be loaded).
+    pub fn apply_detail(&mut self, id: Id, detail: Option<Box<UserDetail>>) {
+        let asked_after = match self.detail_loading {
+            Some((loading, listing)) if loading == id => {
+                self.detail_loading = None;
+                listing
+            }
+            _ => return,
+        };
+        if self.detail.as_ref().map(|d| d.user.id) != Some(id) {
+            self.pane_page = 0;
+        }
+        self.detail_stale = asked_after != self.listings;
+        self.detail = detail;
+    }
+
     /// Takes a freshly loaded user list, keeping the selection on the same user.
     pub fn apply_listing(&mut self, l: crate::service::Listing<UserSummary>) {
         self.loading = false;
+        self.listings += 1;
+        self.detail_stale = true;
         let selected_id = self.selected().map(|u| u.id);
-        {
-            self.unreadable = l.unreadable.len();
-            self.rows = l
-                .items
-                .into_iter()
-                .map(|u| {
-                    let haystack = format!(
-                        "{} {} {} {}",
-                        u.name,
-                        u.email,
-                        u.username.as_deref().unwrap_or(""),
-                        u.npi.as_deref().unwrap_or("")
-                    )
-                    .to_lowercase();
-                    Row_ { user: u, haystack }
-                })
-                .collect();
-        }
+        self.unreadable = l.unreadable.len();
+        // The `/` filter looks in the same text as `user list --search`.
+        self.list
+            .set_searchable_rows(l.items, UserSummary::search_text);
         self.sort_rows();
-        if let Some(id) = selected_id
-            && let Some(pos) = self
-                .visible
-                .iter()
-                .position(|i| self.rows[*i].user.id == id)
-        {
-            self.sel.index = pos;
+        if let Some(id) = selected_id {
+            self.list.select_where(|u| u.id == id);
         }
     }
 
     /// Sorts the rows by the current column (on load and when the sort changes, not per key).
     fn sort_rows(&mut self) {
-        let rows = &self.rows;
         let sort = self.sort;
-        let key = |i: &usize| -> String {
-            let u = &rows[*i].user;
-            match sort {
+        self.list.sort_by_key(
+            |u| match sort {
                 Column::Name => format!(
                     "{} {}",
                     u.name.split_whitespace().last().unwrap_or(""),
@@ -203,49 +213,43 @@ impl UsersScreen {
                 Column::Status => u.status.as_str().to_string(),
                 Column::Billing => u.billing.as_str().to_string(),
                 Column::LastLogin => u.last_login_at.map(|t| t.to_string()).unwrap_or_default(),
-            }
-        };
-        let mut order: Vec<usize> = (0..rows.len()).collect();
-        order.sort_by_cached_key(key);
-        if self.reverse {
-            order.reverse();
-        }
-        self.order = order;
-        self.apply_view();
+            },
+            self.reverse,
+        );
     }
 
-    /// Re-applies the `/` filter (one pass over the precomputed search text).
-    pub fn apply_view(&mut self) {
-        let needle = self.filter.value().trim().to_lowercase();
-        self.visible = if needle.is_empty() {
-            self.order.clone()
-        } else {
-            // One substring searcher for all rows: this runs on every keystroke over every user.
-            let finder = memchr::memmem::Finder::new(needle.as_bytes());
-            self.order
-                .iter()
-                .copied()
-                .filter(|i| finder.find(self.rows[*i].haystack.as_bytes()).is_some())
-                .collect()
-        };
-        self.sel.clamp(self.visible.len());
+    /// Whether keys are typed into the `/` filter.
+    pub fn filtering(&self) -> bool {
+        self.list.filtering
+    }
+
+    /// Stops typing into the `/` filter; `keep` leaves its text applied, else it is cleared.
+    pub fn end_filter(&mut self, keep: bool) {
+        self.list.filtering = false;
+        if !keep {
+            self.list.clear_filter();
+        }
+    }
+
+    /// Edits the `/` filter text and applies it.
+    pub fn edit_filter(&mut self, request: tui_input::InputRequest) {
+        self.list.filter.handle(request);
+        self.list.apply_filter();
     }
 
     /// The selected user.
     pub fn selected(&self) -> Option<&UserSummary> {
-        self.visible
-            .get(self.sel.index)
-            .map(|i| &self.rows[*i].user)
+        self.list.selected()
     }
 
     /// Number of users shown.
     pub fn shown(&self) -> usize {
-        self.visible.len()
+        self.list.shown()
     }
 
     /// Moves the selection.
     pub fn move_selection(&mut self, action: Action) {
-        self.sel.apply(action, self.visible.len(), self.page.get());
+        self.list.navigate(action);
     }
 
     fn cycle<T: Clone + PartialEq>(current: &Option<T>, options: &[T]) -> Option<T> {
@@ -259,24 +263,216 @@ impl UsersScreen {
         }
     }
 
-    /// Turns an action into an effect.
-    pub fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect {
-        if self.sel.apply(action, self.visible.len(), self.page.get()) {
+    fn user_action(&self, action: Action, u: &UserSummary, ctx: &Ctx<'_>) -> Effect {
+        let name = for_terminal(&u.name).into_owned();
+        match action {
+            Action::Open => match ctx.call(Request::UserShow(u.id.to_string())) {
+                Ok(Response::User(d)) => Effect::Detail {
+                    title: format!("User #{} {name}", u.id),
+                    lines: user_detail::window_lines(&d, ctx.time),
+                },
+                Ok(_) => Effect::None,
+                Err(e) => Effect::from_error(&e),
+            },
+            Action::UserEdit => match ctx.call(Request::UserShow(u.id.to_string())) {
+                Ok(Response::User(d)) => match forms::user(ctx, Some(&d.user)) {
+                    Ok(f) => Effect::Form(f, Purpose::UserEdit(u.id, d.user.revision)),
+                    Err(e) => Effect::from_error(&e),
+                },
+                Ok(_) => Effect::None,
+                Err(e) => Effect::from_error(&e),
+            },
+            Action::UserDeactivate => {
+                if u.status == UserStatus::Deactivated {
+                    return Effect::Info(format!("{name} is already deactivated."));
+                }
+                Effect::Form(forms::deactivate(&name), Purpose::Deactivate(u.id))
+            }
+            Action::UserReactivate => {
+                if u.status != UserStatus::Deactivated {
+                    return Effect::Info(format!(
+                        "{name} is {}, not deactivated.",
+                        u.status.as_str()
+                    ));
+                }
+                Effect::Confirm {
+                    question: Question::new(
+                        format!("Reactivate {name}?"),
+                        vec!["They can log in again with their existing account.".into()],
+                        "reactivate",
+                        "cancel",
+                    ),
+                    request: Request::UserReactivate(u.id.to_string()),
+                    success: format!("Reactivated {name}."),
+                }
+            }
+            Action::UserUnlock => Effect::Confirm {
+                question: Question::new(
+                    format!("Unlock {name}?"),
+                    vec!["Their failed logins are forgotten and they can log in again.".into()],
+                    "unlock",
+                    "cancel",
+                ),
+                request: Request::UserUnlock(u.id.to_string()),
+                success: format!("Unlocked {name}."),
+            },
+            Action::UserDelete => Effect::Confirm {
+                question: Question::new(
+                    format!("Delete {name}?"),
+                    vec![
+                        "Only users who never activated their account can be deleted;".into(),
+                        "others are deactivated instead. The audit log keeps the record.".into(),
+                    ],
+                    "delete",
+                    "cancel",
+                ),
+                request: Request::UserDelete(u.id.to_string()),
+                success: format!("Deleted {name}."),
+            },
+            Action::UserAccess => match ctx.call(Request::AccessShow(u.id.to_string())) {
+                Ok(Response::Access(v)) => Effect::Form(forms::access(&v), Purpose::Access(u.id)),
+                Ok(_) => Effect::None,
+                Err(e) => Effect::from_error(&e),
+            },
+            _ => Effect::None,
+        }
+    }
+
+    /// The line above the table: how many users, loading, every filter, skipped records.
+    fn draw_bar(&self, frame: &mut Frame<'_>, bar: Rect, look: &Look<'_>) {
+        let theme = look.theme;
+        let mut chips = Vec::new();
+        if self.loading {
+            chips.push(Span::styled(" loading users... ", theme.dim()));
+        }
+        chips.push(Span::styled(
+            format!(" {} of {} users ", self.list.shown(), self.list.total()),
+            theme.heading(),
+        ));
+
+        // Every filter in one format: `filter: status=invited · role=Provider · /garcia`.
+        let mut filters: Vec<Span<'_>> = [
+            ("status", self.status.map(|s| s.as_str().to_string())),
+            ("role", self.role.as_ref().map(|r| r.1.clone())),
+            ("facility", self.facility.as_ref().map(|f| f.1.clone())),
+        ]
+        .into_iter()
+        .filter_map(|(label, value)| {
+            value.map(|v| Span::raw(format!("{label}={}", for_terminal(&v))))
+        })
+        .collect();
+        let filter_text = self.list.filter.value();
+        if self.list.filtering || !filter_text.is_empty() {
+            let cursor = if self.list.filtering { "▏" } else { "" };
+            let text = format!("/{}{cursor}", for_terminal(filter_text));
+            // Typing into it shows as a field being edited.
+            filters.push(if self.list.filtering {
+                Span::styled(text, theme.selected())
+            } else {
+                Span::raw(text)
+            });
+        }
+        if !filters.is_empty() {
+            chips.push(Span::raw(" filter: "));
+            for (i, f) in filters.into_iter().enumerate() {
+                if i > 0 {
+                    chips.push(Span::raw(" · "));
+                }
+                chips.push(f);
+            }
+            chips.push(Span::raw(" "));
+        }
+        if self.unreadable > 0 {
+            chips.push(Span::styled(
+                format!(" {} unreadable record(s) skipped ", self.unreadable),
+                theme.error(),
+            ));
+        }
+        // The billable seats go on the right, where they never push a filter out of view.
+        if let Some(p) = look.practice {
+            let seats = format!(" seats {} billable ", p.seats.billable());
+            let used: usize = chips.iter().map(Span::width).sum();
+            let room = usize::from(bar.width).saturating_sub(used);
+            if seats.chars().count() <= room {
+                chips.push(Span::raw(" ".repeat(room - seats.chars().count())));
+                chips.push(Span::styled(seats, theme.dim()));
+            }
+        }
+        frame.render_widget(Paragraph::new(Line::from(chips)), bar);
+    }
+
+    /// The pane with the selected user's details (their summary until those are loaded).
+    fn draw_pane(&self, frame: &mut Frame<'_>, area: Rect, look: &Look<'_>) {
+        let pane = match (self.selected(), &self.detail) {
+            (None, _) => Pane::Empty,
+            (Some(u), Some(d)) if d.user.id == u.id => Pane::Detail(d),
+            (Some(u), _) => Pane::Summary(u),
+        };
+        let more = look.offer(Section::Users, Action::UserDetailsNext);
+        let pages = user_detail::draw_pane(
+            frame,
+            area,
+            &pane,
+            self.pane_page,
+            more.as_deref(),
+            look.time,
+            look.theme,
+        );
+        self.pane_pages.set(pages);
+    }
+}
+
+impl Screen for UsersScreen {
+    /// Reloads the role and facility choices; the application loads the users on a thread.
+    fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
+        self.refresh_choices(ctx)
+    }
+
+    fn hints(&self) -> &'static [Action] {
+        &[
+            Action::UserAdd,
+            Action::UserEdit,
+            Action::Open,
+            Action::UserDeactivate,
+            Action::UserReactivate,
+            Action::UserDelete,
+            Action::UserAccess,
+            Action::Filter,
+            Action::FilterStatus,
+            Action::FilterRole,
+            Action::FilterFacility,
+            Action::Sort,
+        ]
+    }
+
+    fn handle(&mut self, action: Action, ctx: &Ctx<'_>) -> Effect {
+        if self.list.navigate(action) {
             return Effect::None;
         }
+        let pages = self.pane_pages.get().max(1);
+        match action {
+            Action::UserDetailsNext => {
+                self.pane_page = (self.pane_page.min(pages - 1) + 1) % pages;
+                return Effect::None;
+            }
+            Action::UserDetailsPrev => {
+                self.pane_page = (self.pane_page.min(pages - 1) + pages - 1) % pages;
+                return Effect::None;
+            }
+            _ => {}
+        }
         let selected = self.selected().cloned();
-        let reload = |s: &mut Self| match s.refresh(ctx) {
+        let reload = |s: &mut Self| match s.reload(ctx) {
             Ok(()) => Effect::None,
             Err(e) => Effect::from_error(&e),
         };
         match action {
             Action::Filter => {
-                self.filtering = true;
+                self.list.filtering = true;
                 Effect::None
             }
             Action::Back => {
-                self.filter = Input::default();
-                self.apply_view();
+                self.list.clear_filter();
                 Effect::None
             }
             Action::Sort => {
@@ -316,7 +512,7 @@ impl UsersScreen {
                 self.status = None;
                 self.role = None;
                 self.facility = None;
-                self.filter = Input::default();
+                self.list.filter = tui_input::Input::default();
                 reload(self)
             }
             Action::UserAdd => match forms::user(ctx, None) {
@@ -339,126 +535,10 @@ impl UsersScreen {
         }
     }
 
-    fn user_action(&self, action: Action, u: &UserSummary, ctx: &Ctx<'_>) -> Effect {
-        let name = for_terminal(&u.name).into_owned();
-        match action {
-            Action::Open => match ctx.call(Request::UserShow(u.id.to_string())) {
-                Ok(Response::User(d)) => Effect::Detail {
-                    title: format!("User #{} {name}", u.id),
-                    lines: detail_lines(&d),
-                },
-                Ok(_) => Effect::None,
-                Err(e) => Effect::from_error(&e),
-            },
-            Action::UserEdit => match ctx.call(Request::UserShow(u.id.to_string())) {
-                Ok(Response::User(d)) => match forms::user(ctx, Some(&d.user)) {
-                    Ok(f) => Effect::Form(f, Purpose::UserEdit(u.id, d.user.revision)),
-                    Err(e) => Effect::from_error(&e),
-                },
-                Ok(_) => Effect::None,
-                Err(e) => Effect::from_error(&e),
-            },
-            Action::UserDeactivate => {
-                if u.status == UserStatus::Deactivated {
-                    return Effect::Info(format!("{name} is already deactivated."));
-                }
-                Effect::Form(forms::deactivate(&name), Purpose::Deactivate(u.id))
-            }
-            Action::UserReactivate => {
-                if u.status != UserStatus::Deactivated {
-                    return Effect::Info(format!(
-                        "{name} is {}, not deactivated.",
-                        u.status.as_str()
-                    ));
-                }
-                Effect::Confirm {
-                    title: format!("Reactivate {name}?"),
-                    lines: vec![
-                        "They can log in again with their existing account.".into(),
-                        "y: reactivate   n: cancel".into(),
-                    ],
-                    request: Request::UserReactivate(u.id.to_string()),
-                    success: format!("Reactivated {name}."),
-                }
-            }
-            Action::UserUnlock => Effect::Confirm {
-                title: format!("Unlock {name}?"),
-                lines: vec![
-                    "Their failed logins are forgotten and they can log in again.".into(),
-                    "y: unlock   n: cancel".into(),
-                ],
-                request: Request::UserUnlock(u.id.to_string()),
-                success: format!("Unlocked {name}."),
-            },
-            Action::UserDelete => Effect::Confirm {
-                title: format!("Delete {name}?"),
-                lines: vec![
-                    "Only users who never activated their account can be deleted;".into(),
-                    "others are deactivated instead. The audit log keeps the record.".into(),
-                    "y: delete   n: cancel".into(),
-                ],
-                request: Request::UserDelete(u.id.to_string()),
-                success: format!("Deleted {name}."),
-            },
-            Action::UserAccess => match ctx.call(Request::AccessShow(u.id.to_string())) {
-                Ok(Response::Access(v)) => Effect::Form(forms::access(&v), Purpose::Access(u.id)),
-                Ok(_) => Effect::None,
-                Err(e) => Effect::from_error(&e),
-            },
-            _ => Effect::None,
-        }
-    }
-
-    /// Draws the tab.
-    pub fn draw(&self, frame: &mut Frame<'_>, area: Rect, theme: Theme) {
+    fn draw(&self, frame: &mut Frame<'_>, area: Rect, look: &Look<'_>) {
+        let theme = look.theme;
         let [bar, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
-        let mut chips = Vec::new();
-        if self.loading {
-            chips.push(Span::styled(" loading users... ", theme.dim()));
-        }
-        chips.push(Span::styled(
-            format!(" {} of {} users ", self.visible.len(), self.rows.len()),
-            theme.heading(),
-        ));
-        // Every filter in one format: `filter: status=invited · role=Provider · /garcia`.
-        let mut filters: Vec<Span<'_>> = [
-            ("status", self.status.map(|s| s.as_str().to_string())),
-            ("role", self.role.as_ref().map(|r| r.1.clone())),
-            ("facility", self.facility.as_ref().map(|f| f.1.clone())),
-        ]
-        .into_iter()
-        .filter_map(|(label, value)| {
-            value.map(|v| Span::raw(format!("{label}={}", for_terminal(&v))))
-        })
-        .collect();
-        let filter_text = self.filter.value();
-        if self.filtering || !filter_text.is_empty() {
-            let cursor = if self.filtering { "▏" } else { "" };
-            let text = format!("/{}{cursor}", for_terminal(filter_text));
-            // Typing into it shows as a field being edited.
-            filters.push(if self.filtering {
-                Span::styled(text, theme.selected())
-            } else {
-                Span::raw(text)
-            });
-        }
-        if !filters.is_empty() {
-            chips.push(Span::raw(" filter: "));
-            for (i, f) in filters.into_iter().enumerate() {
-                if i > 0 {
-                    chips.push(Span::raw(" · "));
-                }
-                chips.push(f);
-            }
-            chips.push(Span::raw(" "));
-        }
-        if self.unreadable > 0 {
-            chips.push(Span::styled(
-                format!(" {} unreadable record(s) skipped ", self.unreadable),
-                theme.error(),
-            ));
-        }
-        frame.render_widget(Paragraph::new(Line::from(chips)), bar);
+        self.draw_bar(frame, bar, look);
         // The detail pane goes beside the table only when the table keeps every column there;
         // otherwise below it, as long as the table keeps room for rows.
         let (table_area, detail_area) = if body.width >= FULL_TABLE_WIDTH + DETAIL_WIDTH {
@@ -474,7 +554,6 @@ impl UsersScreen {
         } else {
             (body, None)
         };
-        self.page.set(page_rows(table_area));
         let narrow = table_area.width < FULL_TABLE_WIDTH;
         let header: Vec<String> = Column::ALL
             .iter()
@@ -488,33 +567,22 @@ impl UsersScreen {
                 format!("{}{arrow}", c.title())
             })
             .collect();
-        // Render only the rows in view: the table never formats 100,000 rows per frame.
-        let page = self.page.get();
-        let offset = self.sel.index.saturating_sub(page.saturating_sub(1));
-        let rows: Vec<Row<'_>> = self
-            .visible
-            .iter()
-            .skip(offset)
-            .take(page)
-            .map(|i| {
-                let u = &self.rows[*i].user;
-                let mut cells = vec![
-                    TCell::from(for_terminal(&u.name).into_owned()),
-                    TCell::from(for_terminal(&u.role).into_owned()),
-                    TCell::from(for_terminal(&u.facility).into_owned()),
-                    TCell::from(status_text(u)),
-                ];
-                if !narrow {
-                    cells.push(TCell::from(u.billing.as_str()));
-                    cells.push(TCell::from(
-                        u.last_login_at
-                            .map(|t| t.strftime("%Y-%m-%d").to_string())
-                            .unwrap_or_else(|| "-".into()),
-                    ));
-                }
-                Row::new(cells)
-            })
-            .collect();
+        let row = |u: &UserSummary| {
+            let mut cells = vec![
+                TCell::from(for_terminal(&u.name).into_owned()),
+                TCell::from(for_terminal(&u.role).into_owned()),
+                TCell::from(for_terminal(&u.facility).into_owned()),
+                TCell::from(status_text(u)),
+            ];
+            if !narrow {
+                cells.push(TCell::from(u.billing.as_str()));
+                cells.push(TCell::from(
+                    u.last_login_at
+                        .map_or_else(|| "-".into(), |t| look.time.format(t, "%Y-%m-%d")),
+                ));
+            }
+            Row::new(cells)
+        };
         let widths: Vec<Constraint> = if narrow {
             vec![
                 Constraint::Fill(3),
@@ -532,219 +600,33 @@ impl UsersScreen {
                 Constraint::Length(10),
             ]
         };
-        let table = Table::new(rows, widths)
-            .header(Row::new(header).style(theme.heading()))
-            .block(Block::default().borders(Borders::ALL).title(" Users "))
-            .row_highlight_style(theme.selected())
-            .highlight_symbol("› ");
-        let mut state = TableState::default().with_selected(if self.visible.is_empty() {
-            None
+        let empty = if self.list.total() == 0 {
+            match look.offer(Section::Users, Action::UserAdd) {
+                Some(key) => format!("No users yet. Press {key} to add one."),
+                None => "No users yet.".to_string(),
+            }
         } else {
-            Some(self.sel.index - offset)
-        });
-        frame.render_stateful_widget(table, table_area, &mut state);
-        if self.visible.is_empty() {
-            let hint = if self.rows.is_empty() {
-                "No users yet. Press a to add one."
-            } else {
-                "No user matches the filter. Esc clears it."
-            };
-            let inner = Rect {
-                x: table_area.x + 2,
-                y: table_area.y + 2,
-                width: table_area.width.saturating_sub(4),
-                height: 1,
-            };
-            frame.render_widget(Paragraph::new(Span::styled(hint, theme.dim())), inner);
-        }
-        if let Some(d) = detail_area {
-            let lines: Vec<Line<'_>> = match self.selected() {
-                None => vec![],
-                Some(u) => vec![
-                    Line::from(Span::styled(
-                        for_terminal(&u.name).into_owned(),
-                        theme.heading(),
-                    )),
-                    Line::from(format!(
-                        "#{}  {}",
-                        u.id,
-                        for_terminal(u.username.as_deref().unwrap_or("-"))
-                    )),
-                    Line::from(for_terminal(&u.email).into_owned()),
-                    Line::from(format!(
-                        "{} at {}",
-                        for_terminal(&u.role),
-                        for_terminal(&u.facility)
-                    )),
-                    Line::from(format!(
-                        "status {}  billing {}",
-                        status_text(u),
-                        u.billing.as_str()
-                    )),
-                    Line::from(format!(
-                        "admin {}  NPI {}",
-                        if u.admin { "yes" } else { "no" },
-                        u.npi.as_deref().unwrap_or("-")
-                    )),
-                ],
-            };
-            frame.render_widget(
-                Paragraph::new(lines)
-                    .block(Block::default().borders(Borders::ALL).title(" Selected ")),
-                d,
-            );
-        }
-    }
-}
-
-/// `label` then the items, comma-separated, over as many lines as needed so that none is wider
-/// than an 80-column detail view (continuation lines are indented under the first item).
-fn list_lines(label: &str, items: &[String]) -> Vec<String> {
-    const WIDTH: usize = 74;
-    let indent = " ".repeat(label.chars().count());
-    let mut lines = Vec::new();
-    let mut line = label.to_string();
-    for (i, item) in items.iter().enumerate() {
-        let piece = if i + 1 < items.len() {
-            format!("{item},")
-        } else {
-            item.clone()
+            match look.offer(Section::Users, Action::Back) {
+                Some(key) => format!("No user matches the filter. {key} clears it."),
+                None => "No user matches the filter.".to_string(),
+            }
         };
-        let fresh = line.chars().count() == indent.chars().count();
-        if !fresh && line.chars().count() + 1 + piece.chars().count() > WIDTH {
-            lines.push(std::mem::replace(&mut line, indent.clone()));
-        } else if !fresh {
-            line.push(' ');
-        }
-        line.push_str(&piece);
-    }
-    lines.push(line);
-    lines
-}
-
-/// Columns inside the detail view on an 80-column terminal.
-const NARROW_DETAIL_WIDTH: usize = 76;
-
-/// The user detail view: every section, then the history.
-pub fn detail_lines(d: &crate::service::UserDetail) -> Vec<String> {
-    let u = &d.user;
-    let p = &u.provider;
-    let n = &u.notifications;
-    let yn = |b: bool| if b { "yes" } else { "no" };
-    let o = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-    let mut lines = vec![
-        "IDENTITY".to_string(),
-        format!("  Name            {}", u.full_name()),
-        format!("  Public name     {}", o(&u.public_name)),
-        format!("  Username        {}", o(&u.username)),
-        format!("  Email           {}", u.email),
-        format!(
-            "  Logs in with    {}",
-            format!("{:?}", u.login_method).to_lowercase()
-        ),
-        format!("  Status          {}", d.status.as_str()),
-        "ROLE & FLAGS".to_string(),
-        format!("  Role            {}", d.role),
-        format!("  Billing         {}", u.billing.as_str()),
-        format!(
-            "  Part-time {}   Aide {}   Chat user {}",
-            yn(u.part_time),
-            yn(u.aide),
-            yn(u.chat_user)
-        ),
-    ];
-    lines.extend(list_lines("  Permissions     ", &d.permissions));
-    lines.extend([
-        "FACILITIES & ACCESS".to_string(),
-        format!("  Primary         {}", d.facility),
-    ]);
-    lines.extend(list_lines("  Can access      ", &d.access));
-    lines.extend([
-        "PROVIDER CREDENTIALS".to_string(),
-        format!(
-            "  NPI             {}   Taxonomy {}",
-            o(&p.npi),
-            o(&p.taxonomy)
-        ),
-        format!(
-            "  PMS provider    {}   Capacity {}   Step {} min",
-            o(&p.pms_provider_id),
-            p.capacity,
-            p.scheduling_step_minutes
-        ),
-        format!(
-            "  Default doctor  {}   Signs forms {}   In app {}",
-            yn(p.default_doctor),
-            yn(p.can_sign_forms),
-            yn(p.show_in_app)
-        ),
-        format!("  Extension       {}", o(&p.screen_pop_extension)),
-        "NOTIFICATIONS".to_string(),
-        format!(
-            "  Messaging {}  Billable codes {}  Lead {}  Intake {}",
-            yn(n.secure_messaging),
-            yn(n.billable_codes_email),
-            yn(n.new_lead),
-            yn(n.new_intake)
-        ),
-        format!(
-            "  Alerts: low {}  passive {}  promoter {}   DOS threshold {}",
-            yn(n.low_score_alert),
-            yn(n.passive_score_alert),
-            yn(n.promoter_score_alert),
-            n.dos_threshold.map_or("off".into(), |t| t.to_string())
-        ),
-        "SECURITY".to_string(),
-        format!(
-            "  Created         {}",
-            u.created_at.strftime("%Y-%m-%d %H:%M")
-        ),
-        format!(
-            "  Activated       {}",
-            u.activated_at
-                .map_or("-".into(), |t| t.strftime("%Y-%m-%d %H:%M").to_string())
-        ),
-        format!(
-            "  Last login      {}",
-            d.login
-                .last_login_at
-                .map_or("-".into(), |t| t.strftime("%Y-%m-%d %H:%M").to_string())
-        ),
-    ]);
-    if let Some(t) = u.deactivated_at {
-        lines.push(format!(
-            "  Deactivated     {} ({})",
-            t.strftime("%Y-%m-%d %H:%M"),
-            o(&u.deactivation_reason)
-        ));
-    }
-    lines.push(format!("HISTORY ({} events)", d.history.len()));
-    for h in d.history.iter().rev() {
-        let when = h.time.strftime("%Y-%m-%d %H:%M");
-        let line = format!(
-            "  #{} {when} {} by {} [{}]",
-            h.seq, h.action, h.actor, h.outcome
-        );
-        if line.chars().count() <= NARROW_DETAIL_WIDTH {
-            lines.push(line);
-        } else {
-            // A long actor (someone who logs in by email) goes below, so nothing is cut at
-            // 80 columns.
-            lines.push(format!("  #{} {when} {} [{}]", h.seq, h.action, h.outcome));
-            lines.push(format!("      by {}", h.actor));
-        }
-        for c in h.changes.iter().take(12) {
-            lines.push(format!("      {c}"));
-        }
-        if h.changes.len() > 12 {
-            lines.push(format!(
-                "      ... and {} more field(s)",
-                h.changes.len() - 12
-            ));
+        let block = Block::default().borders(Borders::ALL).title(" Users ");
+        let spec = TableSpec {
+            // The zone is named where a time column shows.
+            block: if narrow {
+                block
+            } else {
+                block.title(look.zone_title())
+            },
+            header: Row::new(header),
+            widths,
+            row: &row,
+            empty: Some(empty),
+        };
+        self.list.draw(frame, table_area, spec, theme);
+        if let Some(d) = detail_area {
+            self.draw_pane(frame, d, look);
         }
     }
-    lines
-        .into_iter()
-        .map(|l| for_terminal(&l).into_owned())
-        .collect()
 }

@@ -3,7 +3,7 @@
 //! stays in the form when saving fails.
 
 use ratatui::Frame;
-use ratatui::crossterm::event::{Event, KeyCode, KeyEvent};
+use ratatui::crossterm::event::{Event, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
@@ -324,33 +324,32 @@ impl Form {
         }
     }
 
-    /// Handles a key. `action` is the key's binding in the form section, if any; unbound keys
-    /// edit the focused text field, and Left/Right pick in choices.
+    /// Handles a key. `action` is the key's binding in the form section, if any; keys with no
+    /// action for the focused field (letters, and in a text field the choice keys too, so the
+    /// arrows move the cursor) edit the focused text field.
     pub fn handle(&mut self, action: Option<Action>, key: &KeyEvent) -> FormOutcome {
+        let picks = !self.wants_text();
         match action {
             Some(Action::FormNext) => self.move_focus(true),
             Some(Action::FormPrev) => self.move_focus(false),
             Some(Action::FormSubmit) => return FormOutcome::Submit,
             Some(Action::FormCancel) => return FormOutcome::Cancel,
-            Some(Action::FormToggle) if !self.wants_text() => {
+            Some(Action::FormToggle | Action::FormChoiceNext) if picks => {
                 if let Some(f) = self.fields.get_mut(self.focus) {
                     f.cycle(true);
                 }
             }
+            Some(Action::FormChoicePrev) if picks => {
+                if let Some(f) = self.fields.get_mut(self.focus) {
+                    f.cycle(false);
+                }
+            }
             _ => {
-                let Some(f) = self.fields.get_mut(self.focus) else {
-                    return FormOutcome::Continue;
-                };
-                match (&f.kind, key.code) {
-                    (FieldKind::Choice(_) | FieldKind::Toggle, KeyCode::Right) => f.cycle(true),
-                    (FieldKind::Choice(_) | FieldKind::Toggle, KeyCode::Left) => f.cycle(false),
-                    (FieldKind::Text | FieldKind::Secret, _) => {
-                        if let Some(req) = to_input_request(&Event::Key(*key)) {
-                            f.input.handle(req);
-                            f.error = None;
-                        }
-                    }
-                    _ => {}
+                if let Some(f) = self.fields.get_mut(self.focus).filter(|f| f.is_text())
+                    && let Some(req) = to_input_request(&Event::Key(*key))
+                {
+                    f.input.handle(req);
+                    f.error = None;
                 }
             }
         }
@@ -550,7 +549,7 @@ impl Form {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ratatui::crossterm::event::{KeyEventKind, KeyEventState, KeyModifiers};
+    use ratatui::crossterm::event::{KeyCode, KeyEventKind, KeyEventState, KeyModifiers};
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent {
@@ -636,8 +635,14 @@ mod tests {
         f.handle(Some(Action::FormToggle), &key(KeyCode::Char(' ')));
         assert_eq!(f.value("admin"), "yes");
         f.handle(Some(Action::FormNext), &key(KeyCode::Tab));
-        f.handle(None, &key(KeyCode::Right));
+        f.handle(Some(Action::FormChoiceNext), &key(KeyCode::Right));
         assert_eq!(f.value("billing"), "provider");
+        f.handle(Some(Action::FormChoicePrev), &key(KeyCode::Left));
+        assert_eq!(f.value("billing"), "none");
+        // Unbound keys pick nothing.
+        f.handle(None, &key(KeyCode::Right));
+        assert_eq!(f.value("billing"), "none");
+        f.handle(Some(Action::FormChoiceNext), &key(KeyCode::Right));
         assert!(f.is_dirty());
         f.set_errors(&[
             FieldError::new("npi", "bad"),

@@ -232,6 +232,7 @@ pub(super) fn user_summary() -> UserSummary {
     UserSummary {
         id: 12,
         name: "Alice Smith".into(),
+        public_name: Some("Dr. Smith".into()),
         username: Some("asmith".into()),
         email: "alice@riverside.example".into(),
         role: "Provider".into(),
@@ -424,5 +425,26 @@ pub(super) fn import_result() -> ImportResult {
                 mail: None,
             }),
         }],
+    }
+}
+
+pub(super) fn backup_header() -> crate::service::backup::BackupHeader {
+    crate::service::backup::BackupHeader {
+        format: 1,
+        staffctl: "0.1.0".into(),
+        practice: "Riverside Physio".into(),
+        created_at: at(86_400),
+        created_by: "ira (ira ssh=10.0.0.5 tty=/dev/pts/3)".into(),
+        audit_head: format!("42:{}", "c3".repeat(32)),
+        counts: crate::service::backup::BackupCounts {
+            users: 41,
+            roles: 7,
+            facilities: 3,
+            invites: 40,
+            devices: 2,
+            events: 42,
+            quarantined: 0,
+        },
+        encrypted: false,
     }
 }
