@@ -5,6 +5,7 @@
 //! cargo bench --bench import
 //! ```
 //! Targets: preview < 300 ms, commit with invitations < 900 ms.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
 use std::time::Duration;

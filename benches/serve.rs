@@ -12,6 +12,7 @@
 //! connection's handshake (paid by every CLI invocation) is measured too. Besides
 //! criterion's own report, each benchmark prints its median and 99th percentile (or its
 //! throughput) measured directly, with the target, so a run can be checked at a glance.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
 use std::path::PathBuf;

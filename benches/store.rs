@@ -9,6 +9,7 @@
 //! `STAFFCTL_BENCH_USERS` and `STAFFCTL_BENCH_EVENTS`) is generated once per run, into a
 //! temporary directory, the first time a benchmark needs it; creating users runs on a smaller
 //! one (10,000 users). Both open the store as the CLI does (`OpenOptions::default()`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::cell::OnceCell;
 use std::hint::black_box;

@@ -7,6 +7,7 @@
 //!
 //! `STAFFCTL_BENCH_USERS` / `STAFFCTL_BENCH_EVENTS` shrink the practice. Run with
 //! `cargo bench --bench tui`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -13,6 +13,7 @@
 //! or a default printed to stdout. Every generated staff member who activated logs in with
 //! `testkit::DEFAULT_STAFF_PASSWORD`. `--cache-mib N` sets sled's page cache (default: what
 //! `staffctl` itself opens a store with, 4).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -55,6 +55,16 @@ pub enum Error {
     /// The store or the file system failed.
     #[error("{0}")]
     Storage(String),
+    /// The terminal could not be set up, drawn on or read.
+    #[error("{0}")]
+    Terminal(String),
+    /// The connection to `staffctl serve` (or its socket) failed.
+    #[error("{0}")]
+    Connection(String),
+    /// Something that should not happen did (a bug, or the operating system refused something
+    /// staffctl cannot do without).
+    #[error("{0}")]
+    Internal(String),
     /// The program was started the wrong way (e.g. the interface without a terminal).
     #[error("{0}")]
     Usage(String),
@@ -85,7 +95,9 @@ impl Error {
             Self::Denied(_) => exit::DENIED,
             Self::Busy(_) => exit::BUSY,
             Self::Integrity(_) => exit::INTEGRITY,
-            Self::Storage(_) => exit::FAILURE,
+            Self::Storage(_) | Self::Terminal(_) | Self::Connection(_) | Self::Internal(_) => {
+                exit::FAILURE
+            }
             Self::Usage(_) => exit::USAGE,
             Self::Pending(_) => exit::PENDING,
         }

@@ -1,6 +1,7 @@
 //! Backups as a practice relies on them: a round trip gives back every record and the same
 //! audit chain; a wrong passphrase, a damaged or cut file, and a restore over a store are
 //! refused with what is wrong.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod process;
 use process::*;

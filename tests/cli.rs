@@ -6,6 +6,7 @@
 //! variable removed so the host environment cannot leak in. Command lines are written as
 //! strings (`"user deactivate alice@riverside.example --reason 'Left the practice'"`) so the
 //! scenarios read like a terminal session; values that need exact bytes use `.args([...])`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 

@@ -4,6 +4,7 @@
 //!
 //! Scenarios run the `staffctl` binary against a temporary store, like `tests/cli.rs`. The
 //! syscall-order check needs `strace`, and skips with a printed reason where it cannot trace.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod process;
 

@@ -1,5 +1,6 @@
 //! Importing staff from spreadsheets as they really come, through the same service calls the
 //! command line and the interface make.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 use common::*;

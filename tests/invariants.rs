@@ -3,6 +3,7 @@
 //! invariants must hold afterwards. The same sequences check that rebuilding every derived
 //! index from the primary records writes exactly what the service wrote, and generated
 //! practices (`staffctl::testkit`) are held to the same invariants.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,5 +1,6 @@
 //! A store written by schema v1 must open in every later staffctl, with its data and its audit
 //! chain intact.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 

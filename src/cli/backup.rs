@@ -203,7 +203,7 @@ pub fn offline(cmd: &BackupCmd, dir: &Path, format: OutputFormat) -> Result<()> 
     match cmd {
         BackupCmd::Verify { file, passphrase } => verify(file, passphrase, format),
         BackupCmd::Restore { file, passphrase } => restore(file, dir, passphrase, format),
-        BackupCmd::Create { .. } => Err(Error::Storage(
+        BackupCmd::Create { .. } => Err(Error::Internal(
             "internal error: create needs a login".into(),
         )),
     }

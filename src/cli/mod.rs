@@ -144,7 +144,7 @@ fn serve(cli: &Cli) -> Result<()> {
         signal_hook::consts::SIGHUP,
     ] {
         signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))
-            .map_err(|e| Error::Storage(format!("cannot install signal handler: {e}")))?;
+            .map_err(|e| Error::Internal(format!("cannot install signal handler: {e}")))?;
     }
     crate::notice::set_sink(crate::notice::log);
     let listener = crate::remote::server::bind(&socket)?;
@@ -841,7 +841,9 @@ fn request_for(command: &Command) -> Result<Request> {
             AuditCmd::Head => Request::AuditHead,
             AuditCmd::Quarantine => Request::AuditQuarantine,
             AuditCmd::Export { .. } => {
-                return Err(Error::Storage("internal: export streams".into()));
+                return Err(Error::Internal(
+                    "internal error: the export streams; this is a bug".into(),
+                ));
             }
         },
     })

@@ -24,7 +24,7 @@ pub struct RemoteClient {
 }
 
 fn unexpected(what: &ServerMsg) -> Error {
-    Error::Storage(format!(
+    Error::Connection(format!(
         "staffctl serve answered unexpectedly ({what:?}); are client and server the same version?"
     ))
 }
@@ -32,9 +32,9 @@ fn unexpected(what: &ServerMsg) -> Error {
 fn frame_err(e: protocol::FrameError) -> Error {
     match e {
         protocol::FrameError::Closed => {
-            Error::Storage("staffctl serve closed the connection (did it stop?)".into())
+            Error::Connection("staffctl serve closed the connection (did it stop?)".into())
         }
-        other => Error::Storage(format!("talking to staffctl serve failed: {other}")),
+        other => Error::Connection(format!("talking to staffctl serve failed: {other}")),
     }
 }
 
@@ -62,7 +62,7 @@ impl RemoteClient {
         };
         stream
             .set_read_timeout(Some(Duration::from_secs(300)))
-            .map_err(|e| Error::Storage(e.to_string()))?;
+            .map_err(|e| Error::Connection(e.to_string()))?;
         let hello = Hello {
             protocol: PROTOCOL,
             version: env!("CARGO_PKG_VERSION").into(),

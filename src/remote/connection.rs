@@ -404,7 +404,7 @@ fn handle(
                 frames
                     .body
                     .flush()
-                    .map_err(|e| Error::Storage(format!("cannot send the backup: {e}")))?;
+                    .map_err(|e| Error::Connection(format!("cannot send the backup: {e}")))?;
                 Ok(h.counts.events)
             });
             ServerMsg::ExportDone(result)
@@ -422,7 +422,7 @@ fn handle(
                 .audit_export(&session, &query, format, &mut out)
                 .and_then(|n| {
                     out.flush()
-                        .map_err(|e| Error::Storage(format!("cannot send the export: {e}")))?;
+                        .map_err(|e| Error::Connection(format!("cannot send the export: {e}")))?;
                     Ok(n)
                 });
             ServerMsg::ExportDone(result)

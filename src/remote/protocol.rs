@@ -211,18 +211,18 @@ pub enum ServerMsg {
 }
 
 fn io_err(e: std::io::Error) -> Error {
-    Error::Storage(format!("connection to staffctl serve failed: {e}"))
+    Error::Connection(format!("connection to staffctl serve failed: {e}"))
 }
 
 /// Writes one frame: 4-byte big-endian length, then the bincode payload.
 pub fn write_frame<T: Serialize>(out: &mut impl Write, msg: &T) -> Result<()> {
     let body = bincode::serde::encode_to_vec(msg, bincode::config::standard())
-        .map_err(|e| Error::Storage(format!("cannot encode a message: {e}")))?;
+        .map_err(|e| Error::Internal(format!("cannot encode a message: {e}")))?;
     let len = u32::try_from(body.len())
         .ok()
         .filter(|l| *l <= MAX_REPLY)
         .ok_or_else(|| {
-            Error::Storage(format!(
+            Error::Connection(format!(
                 "message of {} bytes is larger than the {MAX_REPLY}-byte limit",
                 body.len()
             ))

@@ -79,7 +79,7 @@ pub fn bind(path: &Path) -> Result<UnixListener> {
             // Nothing listens: the socket is left over from a server that died.
             Err(e) if e.kind() == ErrorKind::ConnectionRefused => {}
             Err(e) => {
-                return Err(Error::Storage(format!(
+                return Err(Error::Connection(format!(
                     "cannot tell whether a staffctl server answers on {}: {e}",
                     path.display()
                 )));
@@ -90,7 +90,7 @@ pub fn bind(path: &Path) -> Result<UnixListener> {
             for_terminal(&path.display().to_string())
         );
         std::fs::remove_file(path).map_err(|e| {
-            Error::Storage(format!(
+            Error::Connection(format!(
                 "cannot remove stale socket {}: {e}",
                 path.display()
             ))
@@ -101,12 +101,12 @@ pub fn bind(path: &Path) -> Result<UnixListener> {
         && !dir.exists()
     {
         std::fs::create_dir_all(dir)
-            .map_err(|e| Error::Storage(format!("cannot create {}: {e}", dir.display())))?;
+            .map_err(|e| Error::Connection(format!("cannot create {}: {e}", dir.display())))?;
     }
     let listener = UnixListener::bind(path)
-        .map_err(|e| Error::Storage(format!("cannot listen on {}: {e}", path.display())))?;
+        .map_err(|e| Error::Connection(format!("cannot listen on {}: {e}", path.display())))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(|e| {
-        Error::Storage(format!("cannot set permissions on {}: {e}", path.display()))
+        Error::Connection(format!("cannot set permissions on {}: {e}", path.display()))
     })?;
     if let Ok(Some(group)) = nix::unistd::Group::from_name("staffctl") {
         // Members of the staffctl group may connect; failing to chown is not fatal.
@@ -162,7 +162,7 @@ pub fn serve_with(
         .is_ok();
     listener
         .set_nonblocking(!wakes)
-        .map_err(|e| Error::Storage(format!("socket setup failed: {e}")))?;
+        .map_err(|e| Error::Connection(format!("socket setup failed: {e}")))?;
     let shared = Arc::new(Shared {
         svc,
         stop: Arc::clone(&stop),

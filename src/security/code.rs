@@ -12,7 +12,7 @@ const LENGTH: usize = 30;
 pub fn generate() -> Result<String> {
     let mut bytes = [0u8; LENGTH];
     getrandom::fill(&mut bytes)
-        .map_err(|e| Error::Storage(format!("no randomness for an invitation code: {e}")))?;
+        .map_err(|e| Error::Internal(format!("no randomness for an invitation code: {e}")))?;
     let chars: Vec<char> = bytes
         .iter()
         .map(|b| char::from(ALPHABET[usize::from(b & 31)]))

@@ -17,7 +17,7 @@ pub const MAX_LENGTH: usize = 128;
 
 fn hasher(m_cost_kib: u32, t_cost: u32) -> Result<Argon2<'static>> {
     let params = Params::new(m_cost_kib, t_cost, P_COST, None)
-        .map_err(|e| Error::Storage(format!("argon2 parameters rejected: {e}")))?;
+        .map_err(|e| Error::Internal(format!("argon2 parameters rejected: {e}")))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
@@ -25,7 +25,7 @@ fn hasher(m_cost_kib: u32, t_cost: u32) -> Result<Argon2<'static>> {
 pub fn hash(secret: &str) -> Result<String> {
     let h = hasher(M_COST_KIB, T_COST)?
         .hash_password(secret.as_bytes())
-        .map_err(|e| Error::Storage(format!("could not hash the password: {e}")))?;
+        .map_err(|e| Error::Internal(format!("could not hash the password: {e}")))?;
     Ok(h.to_string())
 }
 

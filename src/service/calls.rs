@@ -41,7 +41,7 @@ impl Call for Bound<'_> {
 pub fn unexpected(wanted: &str, got: &Response) -> Error {
     let got = format!("{got:?}");
     let kind = got.split(['(', ' ', '{']).next().unwrap_or("?");
-    Error::Storage(format!(
+    Error::Internal(format!(
         "internal error: expected {wanted}, the service answered {kind}; this is a bug (or staffctl and its server differ in version)"
     ))
 }

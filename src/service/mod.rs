@@ -457,7 +457,11 @@ impl Service {
     ) -> Result<()> {
         let outcome = match error {
             Error::Denied(m) => Outcome::Denied(m.clone()),
-            Error::Storage(_) | Error::Busy(_) => return Ok(()),
+            Error::Storage(_)
+            | Error::Busy(_)
+            | Error::Terminal(_)
+            | Error::Connection(_)
+            | Error::Internal(_) => return Ok(()),
             other => Outcome::Rejected(other.to_string()),
         };
         let creating = action.ends_with(".create");

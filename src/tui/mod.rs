@@ -99,17 +99,17 @@ fn event_loop(app: &mut App) -> Result<bool> {
                 guard
                     .terminal
                     .draw(|f| ui::draw(f, app))
-                    .map_err(|e| Error::Storage(format!("cannot draw: {e}")))?;
+                    .map_err(|e| Error::Terminal(format!("cannot draw: {e}")))?;
                 dirty = false;
             }
             if app.quit || guard.should_stop() {
                 return Ok(guard.should_stop());
             }
             if event::poll(Duration::from_millis(200))
-                .map_err(|e| Error::Storage(format!("terminal input failed: {e}")))?
+                .map_err(|e| Error::Terminal(format!("terminal input failed: {e}")))?
             {
                 let ev = event::read()
-                    .map_err(|e| Error::Storage(format!("terminal input failed: {e}")))?;
+                    .map_err(|e| Error::Terminal(format!("terminal input failed: {e}")))?;
                 match ev {
                     Event::Key(key) => app.on_key(key),
                     Event::Paste(text) => app.on_paste(&text),

@@ -49,7 +49,7 @@ impl TerminalGuard {
             signal_hook::consts::SIGINT,
         ] {
             signal_hook::flag::register(sig, Arc::clone(&stop))
-                .map_err(|e| Error::Storage(format!("cannot install signal handler: {e}")))?;
+                .map_err(|e| Error::Internal(format!("cannot install signal handler: {e}")))?;
         }
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
@@ -57,10 +57,10 @@ impl TerminalGuard {
             previous(info);
         }));
         enable_raw_mode()
-            .map_err(|e| Error::Storage(format!("cannot switch the terminal to raw mode: {e}")))?;
+            .map_err(|e| Error::Terminal(format!("cannot switch the terminal to raw mode: {e}")))?;
         if let Err(e) = execute!(io::stdout(), EnterAlternateScreen, EnableBracketedPaste) {
             restore();
-            return Err(Error::Storage(format!(
+            return Err(Error::Terminal(format!(
                 "cannot open the alternate screen: {e}"
             )));
         }
@@ -68,7 +68,7 @@ impl TerminalGuard {
             Ok(t) => t,
             Err(e) => {
                 restore();
-                return Err(Error::Storage(format!(
+                return Err(Error::Terminal(format!(
                     "cannot start the terminal interface: {e}"
                 )));
             }

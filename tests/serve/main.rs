@@ -6,6 +6,7 @@
 //! CLI (opening it directly), starts `staffctl serve --socket DIR/s.sock`, waits until the
 //! socket answers the handshake, and stops the server with SIGTERM when the [`Server`] guard is
 //! dropped (also when the test fails).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod bad_clients;
 mod limits;

@@ -411,6 +411,9 @@ golden! {
     error_busy = Error::Busy("store /var/lib/staffctl is in use by pid 42".into());
     error_integrity = Error::Integrity("audit event 17: hash does not match".into());
     error_storage = Error::Storage("cannot write: disk full".into());
+    error_terminal = Error::Terminal("cannot switch the terminal to raw mode".into());
+    error_connection = Error::Connection("staffctl serve closed the connection".into());
+    error_internal = Error::Internal("internal error: an unexpected answer".into());
     error_usage = Error::Usage("bad request: frame too large".into());
     error_pending =
         Error::Pending("login waits for an administrator to approve this device".into());

@@ -197,7 +197,7 @@ impl<W: Write> FileSink<W> {
     pub fn finish(self) -> Result<W> {
         match self.writer {
             Some(w) => w.finish(),
-            None => Err(Error::Storage(
+            None => Err(Error::Internal(
                 "internal error: the backup never started".into(),
             )),
         }
@@ -207,7 +207,7 @@ impl<W: Write> FileSink<W> {
 impl<W: Write> BackupSink for FileSink<W> {
     fn start(&mut self, header: &BackupHeader) -> Result<&mut dyn Write> {
         let Some(out) = self.out.take() else {
-            return Err(Error::Storage(
+            return Err(Error::Internal(
                 "internal error: the backup started twice".into(),
             ));
         };

@@ -68,7 +68,10 @@ impl App {
                 .call(&session, Request::AuditVerify { expect: None })
                 .and_then(|r| match r {
                     Response::Verify(v) => Ok(v),
-                    _ => Err(Error::Storage("unexpected response".into())),
+                    _ => Err(Error::Internal(
+                        "internal error: an unexpected answer from the service; this is a bug"
+                            .into(),
+                    )),
                 });
             let _ = tx.send(Job::Verify(result));
         });
