@@ -199,11 +199,10 @@ impl Service {
         }
     }
 
-    /// Makes every following operation happen at `at` (`None`: the system clock again). Only
-    /// for generating sample practices (the demo, benchmark fixtures), whose history lies in
-    /// the past and must still be written in time order; no command calls it. A clock given
-    /// to the service when it opens will replace it.
-    #[doc(hidden)]
+    /// The service's clock: makes every following operation happen at `at` (`None`: the
+    /// system clock again). Sample practices (the demo, benchmark fixtures) use it to write a
+    /// history that lies in the past in time order, and tests to reach an expiry or a window
+    /// without waiting; no command calls it.
     pub fn pin_clock(&self, at: Option<Timestamp>) {
         let micros = at.map_or(NOT_PINNED, |t| t.as_microsecond());
         self.pinned_clock.store(micros, Ordering::Relaxed);
