@@ -20,8 +20,8 @@ use crate::error::{Error, Result};
 use crate::model::validate::complete_npi;
 use crate::model::{DeviceStatus, Id};
 use crate::service::{
-    FacilityField, InitRequest, OpenOptions, PracticeField, Request, Response, Service, Session,
-    UserField,
+    Bound, Calls, FacilityField, InitRequest, OpenOptions, PracticeField, Request, Response,
+    Service, Session, UserField,
 };
 use script::Step;
 
@@ -194,11 +194,14 @@ impl Runner<'_> {
                 ]))?;
             }
             Step::Hire(n) => {
-                if let Response::User(d) = self.call(Request::UserAdd(fields(*n)))? {
-                    self.ids.insert(*n, d.user.id);
-                    if let Some(inv) = d.invitation {
-                        self.codes.insert(*n, inv.code.0);
-                    }
+                let d = Bound {
+                    service: self.svc,
+                    session: &self.admin,
+                }
+                .user_add(fields(*n))?;
+                self.ids.insert(*n, d.user.id);
+                if let Some(inv) = d.invitation {
+                    self.codes.insert(*n, inv.code.0);
                 }
             }
             Step::Activate(n) => {

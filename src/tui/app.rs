@@ -66,6 +66,13 @@ impl Ctx<'_> {
     }
 }
 
+/// Screens ask through the typed methods of [`crate::service::Calls`] (`ctx.user_list(..)`).
+impl crate::service::Call for Ctx<'_> {
+    fn call(&self, request: Request) -> Result<Response> {
+        Ctx::call(self, request)
+    }
+}
+
 /// The whole interface state.
 pub struct App {
     /// The store, in this process or through `staffctl serve`.

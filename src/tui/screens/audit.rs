@@ -9,7 +9,8 @@ use ratatui::widgets::{Block, Borders, Paragraph, Row};
 use super::{Effect, Look, Screen};
 use crate::audit::AuditEvent;
 use crate::security::sanitize::for_terminal;
-use crate::service::{AuditQuery, LocalTime, Request, Response, VerifyReport};
+use crate::service::Calls;
+use crate::service::{AuditQuery, LocalTime, VerifyReport};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
 use crate::tui::forms::{self, Purpose};
@@ -41,12 +42,8 @@ impl Screen for AuditScreen {
             limit: Some(LOADED),
             ..self.query.clone()
         };
-        if let Response::Audit(l) = ctx.call(Request::AuditList(q))? {
-            self.list.set_rows(l.items);
-        }
-        if let Response::Head(h) = ctx.call(Request::AuditHead)? {
-            self.head_seq = h.seq;
-        }
+        self.list.set_rows(ctx.audit_list(q)?.items);
+        self.head_seq = ctx.audit_head()?.seq;
         Ok(())
     }
 

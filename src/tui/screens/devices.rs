@@ -7,7 +7,8 @@ use ratatui::widgets::{Block, Borders, Row};
 use super::{Effect, Look, Question, Screen};
 use crate::model::DeviceStatus;
 use crate::security::sanitize::for_terminal;
-use crate::service::{DeviceView, Request, Response};
+use crate::service::Calls;
+use crate::service::{DeviceView, Request};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
 use crate::tui::widgets::list::{ListState, TableSpec};
@@ -32,9 +33,7 @@ impl DevicesScreen {
 impl Screen for DevicesScreen {
     /// Reloads the devices.
     fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
-        if let Response::Devices(l) = ctx.call(Request::DeviceList)? {
-            self.list.set_rows(l.items);
-        }
+        self.list.set_rows(ctx.device_list()?.items);
         Ok(())
     }
 

@@ -7,6 +7,7 @@ use ratatui::widgets::{Block, Borders, Row};
 
 use super::{Effect, Look, Question, Screen};
 use crate::security::sanitize::for_terminal;
+use crate::service::Calls;
 use crate::service::{FacilitySummary, Request, Response};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
@@ -23,11 +24,7 @@ pub struct FacilitiesScreen {
 impl Screen for FacilitiesScreen {
     /// Reloads the facilities (archived ones included, marked).
     fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
-        if let Response::Facilities(l) = ctx.call(Request::FacilityList {
-            include_archived: true,
-        })? {
-            self.list.set_rows(l.items);
-        }
+        self.list.set_rows(ctx.facility_list(true)?.items);
         Ok(())
     }
 

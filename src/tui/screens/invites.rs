@@ -7,6 +7,7 @@ use ratatui::widgets::{Block, Borders, Row};
 
 use super::{Effect, Look, Question, Screen};
 use crate::security::sanitize::for_terminal;
+use crate::service::Calls;
 use crate::service::{InviteView, Request, Response};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
@@ -22,9 +23,7 @@ pub struct InvitesScreen {
 impl Screen for InvitesScreen {
     /// Reloads the invitations.
     fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
-        if let Response::Invites(l) = ctx.call(Request::InviteList)? {
-            self.list.set_rows(l.items);
-        }
+        self.list.set_rows(ctx.invite_list()?.items);
         Ok(())
     }
 

@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Row};
 use super::{Effect, Look, Question, Screen, wide};
 use crate::model::permission::{CATALOGUE, modules};
 use crate::security::sanitize::for_terminal;
+use crate::service::Calls;
 use crate::service::{Request, Response, RoleSummary};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
@@ -62,9 +63,7 @@ impl RolesScreen {
 impl Screen for RolesScreen {
     /// Reloads the roles.
     fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
-        if let Response::Roles(l) = ctx.call(Request::RoleList)? {
-            self.list.set_rows(l.items);
-        }
+        self.list.set_rows(ctx.role_list()?.items);
         Ok(())
     }
 

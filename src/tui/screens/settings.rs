@@ -8,7 +8,8 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use super::{Effect, Look, Screen};
 
 use crate::security::sanitize::for_terminal;
-use crate::service::{PracticeView, Request, Response};
+use crate::service::Calls;
+use crate::service::PracticeView;
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
 use crate::tui::forms::{self, Purpose};
@@ -35,9 +36,7 @@ impl SettingsScreen {
 impl Screen for SettingsScreen {
     /// Reloads the settings.
     fn refresh(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
-        if let Response::Practice(p) = ctx.call(Request::PracticeShow)? {
-            self.practice = Some(*p);
-        }
+        self.practice = Some(ctx.practice()?);
         Ok(())
     }
 

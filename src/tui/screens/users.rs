@@ -12,6 +12,7 @@ use super::user_detail::{self, Pane};
 use super::{Effect, Look, Question, Screen};
 use crate::model::{Id, UserStatus};
 use crate::security::sanitize::for_terminal;
+use crate::service::Calls;
 use crate::service::{Request, Response, UserDetail, UserFilter, UserSummary};
 use crate::tui::action::Action;
 use crate::tui::app::Ctx;
@@ -110,30 +111,25 @@ impl UsersScreen {
     pub fn reload(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
         self.refresh_choices(ctx)?;
         self.load_generation += 1;
-        if let Response::Users(l) = ctx.call(Request::UserList(self.list_filter()))? {
-            self.apply_listing(l);
-        }
+        let listing = ctx.user_list(self.list_filter())?;
+        self.apply_listing(listing);
         Ok(())
     }
 
     /// Reloads the role and facility choices of the filters (cheap: a handful of records).
     pub fn refresh_choices(&mut self, ctx: &Ctx<'_>) -> crate::Result<()> {
-        if let Response::Roles(l) = ctx.call(Request::RoleList)? {
-            self.roles = l
-                .items
-                .into_iter()
-                .map(|r| (r.role.id, r.role.name))
-                .collect();
-        }
-        if let Response::Facilities(l) = ctx.call(Request::FacilityList {
-            include_archived: true,
-        })? {
-            self.facilities = l
-                .items
-                .into_iter()
-                .map(|f| (f.facility.id, f.facility.name))
-                .collect();
-        }
+        self.roles = ctx
+            .role_list()?
+            .items
+            .into_iter()
+            .map(|r| (r.role.id, r.role.name))
+            .collect();
+        self.facilities = ctx
+            .facility_list(true)?
+            .items
+            .into_iter()
+            .map(|f| (f.facility.id, f.facility.name))
+            .collect();
         Ok(())
     }
 
