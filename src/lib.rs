@@ -20,3 +20,5 @@ pub mod testkit;
 pub mod tui;
 
 pub use error::{Error, Result};
+#[doc(hidden)]
+pub mod fuzzing;

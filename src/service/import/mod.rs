@@ -4,9 +4,9 @@
 //! none), with an invitation each unless asked not to. Importing the same file again adds
 //! nobody twice: its people already exist.
 
-mod decode;
+pub(crate) mod decode;
 mod report;
-mod sheet;
+pub(crate) mod sheet;
 
 use std::collections::{BTreeSet, HashMap};
 
