@@ -68,7 +68,7 @@ fn add_killed_after(data: &Path, n: u32, delay: Duration) -> Option<bool> {
 
 #[test]
 fn acknowledged_changes_survive_sigkill_and_the_chain_verifies() {
-    let trials = env_u64("STAFFCTL_CRASH_TRIALS", 12);
+    let trials = env_u64("STAFFCTL_CRASH_TRIALS", 50);
     let mut rng = Rng(env_u64("STAFFCTL_CRASH_SEED", 0x5EED_CAFE) | 1);
     let tmp = tempfile::tempdir().expect("a temporary directory");
     let data = tmp.path().join("data");
